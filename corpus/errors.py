@@ -1,0 +1,32 @@
+"""The one exception family of the library.
+
+Library code raises these; only :mod:`corpus.cli` turns them into a one-line
+message and an exit status.
+"""
+
+from __future__ import annotations
+
+
+class CorpusError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigError(CorpusError):
+    """The configuration (file or flags) is invalid."""
+
+
+class InputError(CorpusError):
+    """An input file cannot be used. The message names the file and the problem."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class EncoderError(CorpusError):
+    """An encoder cannot be loaded or used (missing package, missing model files)."""
+
+
+class AlignmentError(CorpusError):
+    """An alignment file or request is malformed."""

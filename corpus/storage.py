@@ -1,0 +1,73 @@
+"""Atomic file writes and safe file names.
+
+Every file the builder writes goes through :func:`atomic_write_bytes` (temp
+file in the same folder, fsync, rename), so an interrupted build never leaves
+a half-written file that a later run or ``make`` would take for done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z._\-\u3400-\u9fff]+")
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """UTF-8 form of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as pretty UTF-8 JSON, atomically."""
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=1) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> None:
+    """Write one JSON object per line, atomically."""
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
+    """Read a file written by :func:`atomic_write_jsonl`."""
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def safe_name(raw: str, max_len: int = 80) -> str:
+    """A file name derived from ``raw`` that cannot escape its folder.
+
+    Path separators, dots-only names and other unsafe characters are replaced;
+    a short hash of ``raw`` keeps distinct ids distinct after cleaning.
+    """
+    cleaned = _UNSAFE.sub("_", raw).strip("._")[:max_len]
+    if cleaned == raw and cleaned:
+        return cleaned
+    digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned or 'doc'}-{digest}"
+
+
+def sha256_text(text: str) -> str:
+    """Hex SHA-256 of UTF-8 ``text``."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
