@@ -1,0 +1,289 @@
+"""Sentence splitting for Chinese and English paragraphs.
+
+Contract shared by every splitter here: a sentence is a slice of the input
+text with surrounding whitespace stripped; the slices are in order, never
+overlap, and only whitespace lies between them. So joining a paragraph's
+sentences gives back the paragraph text, up to the whitespace between
+sentences — nothing is lost, duplicated, reordered or rewritten.
+
+- English uses ``sentence-splitter`` (Koehn & Schroeder's Moses heuristics);
+  its output is mapped back onto the original text.
+- Chinese uses :func:`split_zh`, written here: it splits after 。！？ and
+  their variants, keeps closing quotes and brackets with the sentence they
+  close, leaves numbers, URLs and Latin abbreviations alone, keeps a short
+  speech tag after a closing quote with its quote (“好。”他说。), and treats a
+  line break as a boundary.
+- Both: a sentence longer than ``max_chars`` (no usable punctuation) is cut
+  at the last ；/; then ，,、:：, then whitespace inside the limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Iterator
+
+from sentence_splitter import SentenceSplitter
+
+from corpus.errors import InputError
+from corpus.records import Document, Sentence
+
+__all__ = ["MAX_CHARS", "split_document", "split_en", "split_sentences", "split_zh"]
+
+#: Sentences longer than this are cut at a clause boundary.
+MAX_CHARS = 1000
+
+# Longest slice handed to sentence-splitter at once (it is quadratic in words).
+_EN_WINDOW = 4000
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN_RE = re.compile(f"[{_HAN}]")
+# Characters that close a sentence in Chinese text (ASCII . is handled apart).
+_STOPS = "。｡！？!?．‼⁇⁈⁉"
+# Closing quotes and brackets that stay with the sentence they close.
+_CLOSERS = "”’」』）)］]】》〉〕｝}〗〙＂\"'"
+# After a sentence end, these continue the same sentence.
+_CONTINUE = "，,、；;：:"
+_URL_RE = re.compile(r"(?:https?://|ftp://|www\.)[^\s\u3000-\u303f\uff00-\uffef" + _HAN + r"]+", re.I)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A short speech tag after a closing quote: “……。”他说。 stays one sentence.
+_SPEECH_TAG_RE = re.compile(
+    r"\s*[^\s。！？!?“”\"「」『』，,]{1,8}?(?:说|问|道|喊|叫|答|嚷|笑|叹|骂|吼|回答|说道|问道)[。！？!?]"
+)
+_CLAUSE_BREAKS = ("；;", "，,、：:", " \t\u3000")
+
+
+def split_zh(text: str, max_chars: int = MAX_CHARS) -> list[str]:
+    """Chinese sentences of ``text`` (see the module docstring for the contract)."""
+    return [text[a:b] for a, b in _zh_spans(text, max_chars)]
+
+
+def split_en(text: str, max_chars: int = MAX_CHARS) -> list[str]:
+    """English sentences of ``text`` by sentence-splitter, as slices of ``text``."""
+    return [text[a:b] for a, b in _en_spans(text, max_chars)]
+
+
+def split_sentences(text: str, lang: str, max_chars: int = MAX_CHARS) -> list[str]:
+    """Sentences of ``text`` in ``lang`` ("zh" or "en")."""
+    if lang == "zh":
+        return split_zh(text, max_chars)
+    if lang == "en":
+        return split_en(text, max_chars)
+    raise InputError("<text>", f"unknown language {lang!r}; expected 'zh' or 'en'")
+
+
+def split_document(doc: Document, max_chars: int = MAX_CHARS) -> tuple[list[Sentence], list[Sentence]]:
+    """The (zh, en) sentences of ``doc``.
+
+    ``Sentence.para`` is the index of the paragraph within its side and
+    ``Sentence.index`` the 0-based position of the sentence within its side.
+    """
+    sides = []
+    for lang in ("zh", "en"):
+        out: list[Sentence] = []
+        for para, passage in enumerate(doc.side(lang)):
+            for text in split_sentences(passage.text, lang, max_chars):
+                out.append(Sentence(lang=lang, index=len(out), para=para, text=text))
+        sides.append(out)
+    return sides[0], sides[1]
+
+
+# --------------------------------------------------------------------------- spans
+
+
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of the non-blank lines of ``text``, stripped."""
+    for match in re.finditer(r"[^\n\r]+", text):
+        start, end = _strip(text, match.start(), match.end())
+        if start < end:
+            yield start, end
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _protected(line: str) -> list[bool]:
+    """True at the characters of URLs and e-mail addresses (never split inside)."""
+    mask = [False] * len(line)
+    for regex in (_URL_RE, _EMAIL_RE):
+        for match in regex.finditer(line):
+            for i in range(match.start(), match.end()):
+                mask[i] = True
+    return mask
+
+
+def _is_han(ch: str) -> bool:
+    return bool(_HAN_RE.match(ch))
+
+
+def _zh_stop_at(line: str, i: int, mask: list[bool]) -> int:
+    """If a sentence end starts at ``line[i]``, the index just after its stop marks; else -1."""
+    ch = line[i]
+    n = len(line)
+    if mask[i]:
+        return -1
+    if ch in _STOPS:
+        prev = line[i - 1] if i else ""
+        nxt = line[i + 1] if i + 1 < n else ""
+        if ch == "．" and prev.isdigit() and nxt.isdigit():
+            return -1  # 3．5
+        if ch in "!?" and prev.isascii() and prev.isalnum() and nxt.isascii() and nxt.isalnum():
+            return -1  # Latin word!word
+        j = i + 1
+        while j < n and (line[j] in _STOPS or line[j] in "…") and not mask[j]:
+            j += 1
+        return j
+    if ch == "…":
+        j = i
+        while j < n and line[j] == "…":
+            j += 1
+        if j - i >= 2:  # …… (a lone … is often mid-sentence)
+            while j < n and line[j] in _STOPS:
+                j += 1
+            return j
+        return -1
+    if ch == ".":
+        # ASCII period: a sentence end only right after Han or a Chinese closer,
+        # never after Latin letters or digits (U.S., No. 3, 3.5%, 2019.10).
+        j = i
+        while j < n and line[j] == ".":
+            j += 1
+        prev = line[i - 1] if i else ""
+        if j - i == 2:
+            return -1  # "传承.." is a truncation mark
+        if prev and (_is_han(prev) or prev in "”’」』）》"):
+            nxt = line[j] if j < n else ""
+            if not nxt or nxt.isspace() or _is_han(nxt) or nxt in _CLOSERS or nxt in "“「『（(":
+                return j
+        return -1
+    return -1
+
+
+def _zh_line_spans(line: str, offset: int, out: list[tuple[int, int]]) -> None:
+    mask = _protected(line)
+    n = len(line)
+    start = 0
+    i = 0
+    while i < n:
+        end = _zh_stop_at(line, i, mask)
+        if end < 0:
+            i += 1
+            continue
+        # Keep closing quotes/brackets (possibly after spaces) with this sentence.
+        j = end
+        while True:
+            k = j
+            while k < n and line[k] in " \u3000":
+                k += 1
+            if k < n and line[k] in _CLOSERS and _closes(line, start, k):
+                j = k + 1
+            else:
+                break
+        # A continuation mark or a short speech tag keeps the sentence going.
+        k = j
+        while k < n and line[k].isspace():
+            k += 1
+        if k < n and line[k] in _CONTINUE:
+            i = k + 1
+            continue
+        if j > end and k < n:
+            tag = _SPEECH_TAG_RE.match(line, j)
+            if tag:
+                j = tag.end()
+        out.append((offset + start, offset + j))
+        start = j
+        i = j
+    if start < n:
+        out.append((offset + start, offset + n))
+
+
+def _closes(line: str, start: int, k: int) -> bool:
+    """Whether the quote/bracket at ``line[k]`` closes something (ASCII quotes by parity)."""
+    ch = line[k]
+    if ch in "\"＂'":
+        return line.count(ch, start, k) % 2 == 1
+    return True
+
+
+def _zh_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
+    raw: list[tuple[int, int]] = []
+    for a, b in _lines(text):
+        _zh_line_spans(text[a:b], a, raw)
+    return _finish(text, raw, max_chars)
+
+
+@functools.lru_cache(maxsize=1)
+def _en_splitter() -> SentenceSplitter:
+    return SentenceSplitter(language="en")
+
+
+def _map_back(text: str, start: int, pieces: list[str]) -> list[tuple[int, int]]:
+    """Spans in ``text`` (from ``start``) of ``pieces``, which hold the same non-space characters."""
+    spans = []
+    pos = start
+    for piece in pieces:
+        chars = [c for c in piece if not c.isspace()]
+        if not chars:
+            continue
+        while text[pos].isspace():
+            pos += 1
+        begin = pos
+        for _ in chars:
+            while text[pos].isspace():
+                pos += 1
+            pos += 1  # sentence-splitter only changes whitespace
+        spans.append((begin, pos))
+    return spans
+
+
+def _en_line_spans(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
+    splitter = _en_splitter()
+    while b - a > _EN_WINDOW:
+        cut = text.rfind(" ", a, a + _EN_WINDOW)
+        cut = cut if cut > a else a + _EN_WINDOW
+        window = text[a:cut]
+        spans = _map_back(text, a, splitter.split(re.sub(r"\s+", " ", window)))
+        if len(spans) < 2:  # no sentence end in the window: cut later by _finish
+            out.append((a, cut))
+            a, _ = _strip(text, cut, b)
+            continue
+        out.extend(spans[:-1])
+        a = spans[-1][0]
+    if a < b:
+        out.extend(_map_back(text, a, splitter.split(re.sub(r"\s+", " ", text[a:b]))))
+
+
+def _en_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
+    raw: list[tuple[int, int]] = []
+    for a, b in _lines(text):
+        _en_line_spans(text, a, b, raw)
+    return _finish(text, raw, max_chars)
+
+
+def _finish(text: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """Strip each span, drop empty ones, and cut spans longer than ``max_chars``."""
+    out = []
+    for a, b in spans:
+        a, b = _strip(text, a, b)
+        while b - a > max_chars:
+            cut = _cut_point(text, a, a + max_chars)
+            out.append(_strip(text, a, cut))
+            a, b = _strip(text, cut, b)
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def _cut_point(text: str, start: int, limit: int) -> int:
+    """Where to cut an over-long sentence: after the last clause mark in the second half."""
+    low = start + (limit - start) // 2
+    for marks in _CLAUSE_BREAKS:
+        for i in range(limit - 1, low - 1, -1):
+            if text[i] in marks:
+                return i + 1
+    return limit
