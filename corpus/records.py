@@ -27,7 +27,8 @@ class Document:
 
     ``dropped`` holds paragraphs that were recognised as page furniture
     (menus, headline lists, disclaimers) or that belong to neither language,
-    each with the reason it was dropped.
+    each as ``(text, reason)``. ``notes`` are warnings about the input that
+    did not stop it from loading (bytes replaced while decoding, sides swapped).
     """
 
     doc_id: str
@@ -35,10 +36,19 @@ class Document:
     zh: tuple[Passage, ...]
     en: tuple[Passage, ...]
     dropped: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
     def side(self, lang: str) -> tuple[Passage, ...]:
         """The paragraphs of ``lang`` ("zh" or "en")."""
         return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input (file, file pair or jsonl line) that could not be used, and why."""
+
+    source: str
+    reason: str
 
 
 @dataclass(frozen=True)

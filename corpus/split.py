@@ -50,6 +50,7 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPEECH_TAG_RE = re.compile(
     r"\s*[^\s。！？!?“”\"「」『』，,]{1,8}?(?:说|问|道|喊|叫|答|嚷|笑|叹|骂|吼|回答|说道|问道)[。！？!?]"
 )
+_LIST_NUMBER_RE = re.compile(r"(?:\(?\d{1,3}\)?|[IVXLC]{1,6}|[ivxlc]{1,6}|[A-Za-z])\.\Z")
 _CLAUSE_BREAKS = ("；;", "，,、：:", " \t\u3000")
 
 
@@ -261,8 +262,21 @@ def _en_line_spans(text: str, a: int, b: int, out: list[tuple[int, int]]) -> Non
 def _en_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
     raw: list[tuple[int, int]] = []
     for a, b in _lines(text):
-        _en_line_spans(text, a, b, raw)
+        line: list[tuple[int, int]] = []
+        _en_line_spans(text, a, b, line)
+        raw.extend(_join_list_numbers(text, line))
     return _finish(text, raw, max_chars)
+
+
+def _join_list_numbers(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join a bare list number ("1.", "IV.", "a.") to the sentence after it."""
+    out: list[tuple[int, int]] = []
+    for span in spans:
+        if out and _LIST_NUMBER_RE.match(text, *out[-1]):
+            out[-1] = (out[-1][0], span[1])
+        else:
+            out.append(span)
+    return out
 
 
 def _finish(text: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
