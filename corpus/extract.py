@@ -328,10 +328,10 @@ _METADATA = re.compile(
     r"\bFont size\b|\bPrint\b|\bShare\b"
 )
 _PROMPT = re.compile(
-    r"验证码|发表评论|发表感言|查看更多评论|网友评论|我要评论|登录|注册|看不清楚|点击更换|"
-    r"\bLog ?in\b|\bSign (?:in|up)\b|\bComments?\s*\(\d+\)|\bcaptcha\b",
+    r"验证码|发表评论|发表感言|查看更多评论|网友评论|我要评论|看不清楚|点击更换|\bcaptcha\b|\bComments?\s*\(\d+\)",
     re.I,
 )
+_LOGIN = re.compile(r"登录|注册|\bLog ?in\b|\bSign (?:in|up)\b|\bSubscribe\b", re.I)
 _BYLINE = re.compile(r"(?:责任编辑|编辑|责编|摘编|校对|审核|编审)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}\s*[)）]?$")
 
 
@@ -348,7 +348,7 @@ def furniture_reason(text: str) -> str | None:
     markers = len(_METADATA.findall(text))
     if (markers >= 2 and len(text) <= 150) or (markers and len(text) <= 40 and _METADATA.match(text)):
         return "page metadata (date, source, font size, ...)"
-    if _PROMPT.search(text) and len(text) <= 80:
+    if (_PROMPT.search(text) and len(text) <= 80) or (_LOGIN.search(text) and len(text) <= 20):
         return "comment, login or captcha prompt"
     if len(text) <= 30 and _BYLINE.search(text):
         return "editor byline"
@@ -359,8 +359,15 @@ def _is_body(lang: str, text: str) -> bool:
     """A paragraph of running text (not a headline): it has sentence end punctuation."""
     c = _counts(text)
     if lang == "zh":
-        return (c.han >= 8 and bool(re.search(r"[。！？!?]", text))) or c.han >= 60
-    return (c.words >= 6 and bool(re.search(r"[.!?]", text))) or c.words >= 40
+        return (
+            (c.han >= 3 and bool(re.search(r"[。！？!?]", text)))
+            or (c.han >= 15 and bool(re.search(r"[，,；;]", text)))
+            or c.han >= 60
+        )
+    return (
+        (c.words >= 3 and bool(re.search(r"[.!?]", text)))
+        or c.words >= 12
+    )
 
 
 # ---------------------------------------------------------------- documents
@@ -443,9 +450,10 @@ def read_page(path: Path) -> Document:
     """The document on one bilingual page ``NAME.txt``; doc_id is NAME.
 
     Keeps, per language, the main text: clusters of body paragraphs (with end
-    punctuation) and the headings between them, where a cluster ends at page
-    furniture or after 3 non-body paragraphs of its language in a row;
-    clusters smaller than a fifth of the largest are dropped (sidebars).
+    punctuation, or long with commas) and the headings between them, where a
+    cluster ends at page furniture or after 3 non-body paragraphs of its
+    language in a row; a cluster of fewer than 3 body paragraphs and under a
+    fifth of the largest cluster's size is dropped (a sidebar).
     """
     decoded = _read(path)
     units = _units(decoded.text)
@@ -477,7 +485,7 @@ def read_page(path: Path) -> Document:
 
 def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
     """(first, last) unit indices of the kept body clusters of ``lang``."""
-    clusters: list[list[int]] = []  # [first, last, mass]
+    clusters: list[list[int]] = []  # [first, last, mass, body paragraphs]
     current: list[int] | None = None
     gap = 0
     for i, unit in enumerate(units):
@@ -488,10 +496,11 @@ def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
             continue
         if _is_body(lang, unit.text):
             if current is None:
-                current = [i, i, 0]
+                current = [i, i, 0, 0]
                 clusters.append(current)
             current[1] = i
             current[2] += len(unit.text)
+            current[3] += 1
             gap = 0
         elif current is not None:
             gap += 1
@@ -500,7 +509,7 @@ def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
     if not clusters:
         return []
     largest = max(c[2] for c in clusters)
-    return [(c[0], c[1]) for c in clusters if c[2] * 5 >= largest]
+    return [(c[0], c[1]) for c in clusters if c[2] * 5 >= largest or c[3] >= 3]
 
 
 def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
