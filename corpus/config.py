@@ -39,16 +39,72 @@ class AlignConfig:
 
 @dataclass(frozen=True)
 class FilterConfig:
-    """Thresholds applied to scored links (changing them never re-embeds)."""
+    """Thresholds applied to scored links (changing them never re-embeds).
 
-    min_score: float = 0.0
+    See :mod:`corpus.filters` for each score and docs/filters.md for how the
+    defaults were measured (scripts/calibrate_filters.py reprints the figures).
+    """
+
+    min_cosine: float = 0.25
+    min_margin: float = 0.9
+    min_zh_chars: int = 2
+    min_en_chars: int = 4
+    max_zh_chars: int = 400
+    max_en_chars: int = 1500
+    min_len_ratio: float = 1.0
+    max_len_ratio: float = 9.0
+    min_han_share: float = 0.3
+    min_latin_share: float = 0.8
+    max_num_mismatch: int = 1
+    dedup: bool = True
+    near_dedup: bool = True
+
+    def validate(self) -> None:
+        """ConfigError for thresholds out of range or bounds in the wrong order."""
+        for key in ("min_han_share", "min_latin_share"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"filters.{key} must be in [0, 1], got {getattr(self, key)}")
+        if not -1.0 <= self.min_cosine <= 1.0:
+            raise ConfigError(f"filters.min_cosine must be in [-1, 1], got {self.min_cosine}")
+        for key in ("min_margin", "min_zh_chars", "min_en_chars", "min_len_ratio",
+                    "max_num_mismatch"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"filters.{key} must be >= 0, got {getattr(self, key)}")
+        for low, high in (("min_zh_chars", "max_zh_chars"), ("min_en_chars", "max_en_chars"),
+                          ("min_len_ratio", "max_len_ratio")):
+            if getattr(self, low) > getattr(self, high):
+                raise ConfigError(
+                    f"filters.{low}={getattr(self, low)} exceeds filters.{high}={getattr(self, high)}"
+                )
 
 
 @dataclass(frozen=True)
 class PublishConfig:
-    """What the published dataset says about itself."""
+    """What the published dataset says about itself, and how it is split.
+
+    ``validation_share`` / ``test_share`` are shares of documents (never of
+    pairs: a document stays in one split); ``seed`` fixes which documents.
+    ``shard_rows`` is the most rows one parquet file holds.
+    """
 
     license: str = "other"
+    name: str = "zh-en-parallel"
+    validation_share: float = 0.0
+    test_share: float = 0.0
+    seed: int = 0
+    shard_rows: int = 500_000
+
+    def validate(self) -> None:
+        """ConfigError for shares out of [0, 1), shares that leave no train, or a bad name."""
+        for key in ("validation_share", "test_share"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ConfigError(f"publish.{key} must be in [0, 1), got {getattr(self, key)}")
+        if self.validation_share + self.test_share >= 1.0:
+            raise ConfigError("publish.validation_share + publish.test_share must be below 1")
+        if self.shard_rows < 1:
+            raise ConfigError(f"publish.shard_rows must be >= 1, got {self.shard_rows}")
+        if not self.name.strip() or not self.license.strip():
+            raise ConfigError("publish.name and publish.license must not be empty")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,498 @@
+"""Filters: score every link once, decide with thresholds later.
+
+Like OpusFilter, scoring and deciding are separate steps:
+
+1. :func:`score_links` runs per document. It turns the aligner's links into
+   :class:`~corpus.records.Pair` records and computes every score a filter
+   needs (``Pair.scores``). The pipeline saves these pairs
+   (:func:`pair_to_row` / :func:`row_to_pair`, one JSON object per line).
+2. :func:`apply_filters` runs on the whole corpus. It reads only the saved
+   scores and texts and sets ``Pair.reason`` (``None`` = kept), so changing a
+   threshold never re-embeds or re-aligns.
+
+Score names (keys of ``Pair.scores``)::
+
+    cosine        cosine of the link's zh and en embeddings (Link.score unless
+                  the pipeline passes its own value, see embedding_scores)
+    margin        ratio margin (Artetxe & Schwenk 2019): cosine divided by the
+                  mean cosine of each side's k nearest neighbours on the other
+                  side, within the document (absent unless the pipeline passes it)
+    zh_chars      Chinese-side characters that are not space or punctuation
+    en_chars      English-side characters that are not space or punctuation
+    en_words      English words (letter/digit runs)
+    len_ratio     en_chars / zh_chars (0 when a side is empty)
+    han_share     Han characters / letters on the zh side
+    latin_share   Latin letters / letters on the en side
+    num_mismatch  numbers written in digits on one side that the other side
+                  lacks (in digits, Chinese numerals, or English words / months)
+
+Filters, in the order they are tried; a rejected pair carries the reason of
+the first one that fails (see :data:`FILTERS`)::
+
+    unaligned        1-0 or 0-1 link (one side empty)
+    too_short        zh_chars < min_zh_chars or en_chars < min_en_chars
+    too_long         zh_chars > max_zh_chars or en_chars > max_en_chars
+    script           han_share < min_han_share or latin_share < min_latin_share
+    identical        both sides the same text after normalisation (copied text)
+    length_ratio     len_ratio outside [min_len_ratio, max_len_ratio]
+    number_mismatch  num_mismatch > max_num_mismatch
+    low_cosine       cosine < min_cosine
+    low_margin       margin < min_margin (skipped when min_margin == 0)
+    duplicate        same zh and en text as an earlier kept pair (corpus-wide)
+    near_duplicate   same text as an earlier kept pair after normalisation
+                     (case, punctuation, digits and space removed)
+
+Duplicates are found among the pairs that pass every other filter, in input
+order, so the first occurrence is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from corpus.config import FilterConfig
+from corpus.errors import AlignmentError, ConfigError
+from corpus.records import Link, Pair, Sentence
+
+__all__ = [
+    "FILTERS",
+    "REASONS",
+    "Filter",
+    "apply_filters",
+    "embedding_scores",
+    "near_dup_key",
+    "number_mismatch",
+    "pair_to_row",
+    "row_to_pair",
+    "score_links",
+    "text_scores",
+    "thresholds",
+]
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def _content_chars(text: str) -> int:
+    """Characters that are neither white space nor punctuation/symbols."""
+    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LNM")
+
+
+def _letters(text: str) -> list[str]:
+    return [ch for ch in text if unicodedata.category(ch).startswith("L")]
+
+
+def _is_latin(ch: str) -> bool:
+    return ("a" <= ch.lower() <= "z") or ("\u00c0" <= ch <= "\u024f")
+
+
+def _digits_to_ascii(text: str) -> str:
+    """Full-width and other Unicode decimal digits as ASCII."""
+    return "".join(str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch
+                   for ch in text)
+
+
+_NUMBER = re.compile(
+    r"(?<![A-Za-z\d.,:])(?<![A-Za-z]-)\d+(?:[,，]\d{3})*(?:[.:]\d+)?"
+    r"(?:\s*(?:多|余)?\s*(?P<zh_unit>[万亿])|\s*(?P<en_unit>thousand|million|billion|bn|m|k)\b)?",
+    re.IGNORECASE,
+)
+_UNIT = {"万": 1e4, "亿": 1e8, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6,
+         "billion": 1e9, "bn": 1e9}
+
+
+def _fmt(value: float) -> str:
+    """A number as a canonical string: 1200.0 -> '1200', 5.30 -> '5.3'."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
+    """Each number written in digits: (its own forms, the forms it makes available).
+
+    Own forms: '1,200' -> {'1200'}; '5.30' -> {'5.3', '5:30'}; '5:30' -> {'5:30'}.
+    A number followed by a unit also offers its value at other scales, so that
+    '300 万' (3,000,000) meets '3 million' and '$6.9 billion' meets '69 亿'.
+    Digits glued after a Latin letter (COVID-19, G7, MP3) are names, not numbers.
+    """
+    out = []
+    for match in _NUMBER.finditer(_digits_to_ascii(text)):
+        raw = re.match(r"[\d,，.:]+", match.group(0)).group(0).replace(",", "").replace("，", "")
+        if ":" in raw:
+            own = {raw}
+            value = None
+        else:
+            value = float(raw)
+            own = {_fmt(value)}
+            if "." in raw and len(raw.split(".")[1]) == 2:
+                own.add(raw.replace(".", ":"))
+        offered = set(own)
+        unit = (match.group("zh_unit") or match.group("en_unit") or "").lower()
+        if value is not None:
+            full = value * _UNIT.get(unit, 1.0)
+            scales = (1.0, 1e3, 1e6, 1e9) if unit in ("万", "亿") else (1.0, 1e4, 1e8)
+            offered.update(_fmt(round(full / s, 6)) for s in scales if full >= s)
+        out.append((own, offered))
+    return out
+
+
+_EN_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_EN_NUMBER_WORDS.update(
+    {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+     "ninety": 90, "hundred": 100, "thousand": 1000, "million": 1000000, "billion": 1000000000,
+     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+     "eighth": 8, "ninth": 9, "tenth": 10, "dozen": 12, "once": 1, "twice": 2,
+     "single": 1, "double": 2, "pair": 2, "couple": 2, "a": 1, "an": 1}
+)
+_MONTHS = ("january february march april may june july august september october "
+           "november december").split()
+_EN_NUMBER_WORDS.update({m: i + 1 for i, m in enumerate(_MONTHS)})
+_EN_NUMBER_WORDS.update({m[:3]: i + 1 for i, m in enumerate(_MONTHS)})
+
+_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+             "七": 7, "八": 8, "九": 9}
+_ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
+_ZH_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
+
+
+def _zh_numeral_value(run: str) -> int:
+    """Value of a simple Chinese numeral such as 二十一, 三千五百 or 两万."""
+    total, section, digit = 0, 0, None
+    for ch in run:
+        if ch in _ZH_DIGIT:
+            digit = _ZH_DIGIT[ch]
+        elif ch in _ZH_UNIT:
+            section += (1 if digit is None else digit) * _ZH_UNIT[ch]
+            digit = None
+        else:  # 万 or 亿
+            section += digit or 0
+            total += (section or 1) * (10000 if ch == "万" else 100000000)
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def _zh_spelled(text: str) -> set[str]:
+    """Numbers a Chinese text spells out: numerals (二十一, 十二月) and digit strings (二〇二三)."""
+    out = set()
+    for run in _ZH_NUMERAL.findall(text):
+        out.add(str(_zh_numeral_value(run)))
+        if all(ch in _ZH_DIGIT for ch in run) and len(run) > 1:
+            out.add(str(int("".join(str(_ZH_DIGIT[ch]) for ch in run))))
+        out.update(str(_ZH_DIGIT[ch]) for ch in run if ch in _ZH_DIGIT)
+    return out
+
+
+def _en_spelled(text: str) -> set[str]:
+    """Numbers an English text spells out: number words, month names, ordinals (3rd)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    out = {str(_EN_NUMBER_WORDS[w]) for w in words if w in _EN_NUMBER_WORDS}
+    out.update(str(int(m)) for m in re.findall(r"\b(\d+)(?:st|nd|rd|th)\b", text))
+    return out
+
+
+def _runs(text: str) -> set[str]:
+    """Every run of digits, even one glued to letters ("December21st" offers 21)."""
+    return {str(int(run)) for run in re.findall(r"\d+", _digits_to_ascii(text))}
+
+
+def number_mismatch(zh: str, en: str) -> int:
+    """How many distinct numbers written in digits on one side the other side lacks.
+
+    A digit number on one side is present on the other if any of its forms is
+    there in digits (after removing thousands separators, with 万/亿 and
+    million/billion scaling), as an English number word, month name or
+    ordinal, or as a Chinese numeral; digits glued to letters count as
+    present but are not required on the other side. So "12月28日" matches "December 28",
+    "7500 万英镑" matches "£75m", and "COVID-19" is not a number.
+    """
+    zh_nums, en_nums = _number_forms(zh), _number_forms(en)
+    zh_avail = set().union(*(offered for _, offered in zh_nums), _zh_spelled(zh), _runs(zh))
+    en_avail = set().union(*(offered for _, offered in en_nums), _en_spelled(en), _runs(en))
+    missing_in_en = {frozenset(own) for own, _ in zh_nums if not own & en_avail}
+    missing_in_zh = {frozenset(own) for own, _ in en_nums if not own & zh_avail}
+    return len(missing_in_en) + len(missing_in_zh)
+
+
+def text_scores(zh: str, en: str) -> dict[str, float]:
+    """Every text-only score of one pair (see the module docstring for names)."""
+    zh_chars, en_chars = _content_chars(zh), _content_chars(en)
+    zh_letters, en_letters = _letters(zh), _letters(en)
+    han = sum(1 for ch in zh_letters if _HAN.match(ch))
+    latin = sum(1 for ch in en_letters if _is_latin(ch))
+    return {
+        "zh_chars": float(zh_chars),
+        "en_chars": float(en_chars),
+        "en_words": float(len(_WORD.findall(en))),
+        "len_ratio": en_chars / zh_chars if zh_chars and en_chars else 0.0,
+        "han_share": han / len(zh_letters) if zh_letters else 0.0,
+        "latin_share": latin / len(en_letters) if en_letters else 0.0,
+        "num_mismatch": float(number_mismatch(zh, en)),
+    }
+
+
+def embedding_scores(
+    zh_vecs: np.ndarray, en_vecs: np.ndarray, links: Sequence[Link], k: int = 4,
+    block: int = 1024,
+) -> list[dict[str, float]]:
+    """Cosine and ratio-margin score of each link from per-sentence embeddings.
+
+    ``zh_vecs[i]`` / ``en_vecs[j]`` are the L2-normalised vectors of zh
+    sentence i / en sentence j of one document. A link's side vector is the
+    normalised sum of its sentences' vectors. For a link with sides x, y::
+
+        cosine = x·y
+        margin = cosine / ((mean top-k x·en_vecs + mean top-k y·zh_vecs) / 2)
+
+    (k is capped by the number of sentences on the other side). Links with an
+    empty side get ``{}``. Memory stays at ``block × max(n_zh, n_en)`` floats,
+    so a 40,000-sentence book needs no N×M matrix.
+    """
+    zh_vecs = np.asarray(zh_vecs, dtype=np.float32)
+    en_vecs = np.asarray(en_vecs, dtype=np.float32)
+    full = [i for i, link in enumerate(links) if link.src and link.tgt]
+    out: list[dict[str, float]] = [{} for _ in links]
+    if not full:
+        return out
+    for link in (links[i] for i in full):
+        if max(link.src) >= len(zh_vecs) or max(link.tgt) >= len(en_vecs):
+            raise AlignmentError(f"link {link.src}:{link.tgt} points past the sentences given")
+    x = np.stack([zh_vecs[list(links[i].src)].sum(axis=0) for i in full])
+    y = np.stack([en_vecs[list(links[i].tgt)].sum(axis=0) for i in full])
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+    cos = np.einsum("ij,ij->i", x, y)
+    knn_x = _mean_topk(x, en_vecs, k, block)
+    knn_y = _mean_topk(y, zh_vecs, k, block)
+    denom = np.maximum((knn_x + knn_y) / 2.0, 1e-6)
+    for row, i in enumerate(full):
+        out[i] = {"cosine": float(cos[row]), "margin": float(cos[row] / denom[row])}
+    return out
+
+
+def _mean_topk(queries: np.ndarray, keys: np.ndarray, k: int, block: int) -> np.ndarray:
+    """Mean of the k largest cosines of each query row against ``keys``, in row blocks."""
+    kk = min(k, len(keys))
+    out = np.empty(len(queries), dtype=np.float32)
+    for start in range(0, len(queries), block):
+        sims = queries[start : start + block] @ keys.T
+        top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
+        out[start : start + block] = top.mean(axis=1)
+    return out
+
+
+def score_links(
+    doc_id: str,
+    zh_sents: Sequence[Sentence],
+    en_sents: Sequence[Sentence],
+    links: Sequence[Link],
+    link_scores: Sequence[Mapping[str, float]] | None = None,
+) -> list[Pair]:
+    """One scored :class:`Pair` per link of one document (``reason`` left ``None``).
+
+    ``links[i].src`` are zh sentence ids and ``.tgt`` en ids. The zh text is
+    the linked zh sentences joined without spaces, the en text joined with
+    single spaces. 1-0 and 0-1 links become pairs with an empty side so they
+    can be counted and rejected ("unaligned"). ``link_scores``, if given, is
+    parallel to ``links``: extra per-link scores (e.g. the output of
+    :func:`embedding_scores`: "cosine", "margin") merged into ``Pair.scores``;
+    without a "cosine" there, ``Link.score`` is taken as the cosine.
+    Raises AlignmentError if a link points past the sentences or the lengths
+    of ``links`` and ``link_scores`` differ.
+    """
+    if link_scores is not None and len(link_scores) != len(links):
+        raise AlignmentError(
+            f"{doc_id}: {len(link_scores)} link score records for {len(links)} links"
+        )
+    pairs = []
+    for i, link in enumerate(links):
+        if any(j >= len(zh_sents) for j in link.src) or any(j >= len(en_sents) for j in link.tgt):
+            raise AlignmentError(f"{doc_id}: link {list(link.src)}:{list(link.tgt)} "
+                                 f"points past {len(zh_sents)} zh / {len(en_sents)} en sentences")
+        zh = "".join(zh_sents[j].text.strip() for j in link.src)
+        en = " ".join(en_sents[j].text.strip() for j in link.tgt)
+        scores = text_scores(zh, en)
+        if link.src and link.tgt:
+            scores["cosine"] = float(link.score)
+        if link_scores is not None:
+            scores.update({key: float(val) for key, val in link_scores[i].items()})
+        pairs.append(Pair(doc_id, zh, en, tuple(link.src), tuple(link.tgt), scores))
+    return pairs
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def pair_to_row(pair: Pair) -> dict[str, Any]:
+    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`)."""
+    return {
+        "doc_id": pair.doc_id,
+        "zh": pair.zh,
+        "en": pair.en,
+        "zh_ids": list(pair.zh_ids),
+        "en_ids": list(pair.en_ids),
+        "scores": dict(pair.scores),
+        "reason": pair.reason,
+    }
+
+
+def row_to_pair(row: Mapping[str, Any]) -> Pair:
+    """The :class:`Pair` of a dict written by :func:`pair_to_row`; AlignmentError if malformed."""
+    try:
+        return Pair(
+            doc_id=str(row["doc_id"]),
+            zh=str(row["zh"]),
+            en=str(row["en"]),
+            zh_ids=tuple(int(i) for i in row["zh_ids"]),
+            en_ids=tuple(int(i) for i in row["en_ids"]),
+            scores={str(k): float(v) for k, v in row.get("scores", {}).items()},
+            reason=row.get("reason"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AlignmentError(f"malformed scored-pair record ({exc!r}): {dict(row)!r:.200}") from None
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One per-pair decision: ``accept(pair, cfg)`` is False when the pair fails.
+
+    ``reason`` is the rejection reason written to ``Pair.reason``; ``bounds``
+    names the score and the config fields that bound it (for the report).
+    """
+
+    reason: str
+    accept: Callable[[Pair, FilterConfig], bool]
+    bounds: tuple[tuple[str, str, str], ...]  # (score, "min"|"max", config field)
+    doc: str
+
+
+def _s(pair: Pair, key: str) -> float:
+    return pair.scores.get(key, 0.0)
+
+
+def _norm_text(text: str) -> str:
+    """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
+
+
+def _margin_ok(pair: Pair, cfg: FilterConfig) -> bool:
+    if cfg.min_margin <= 0:
+        return True
+    if "margin" not in pair.scores:
+        raise ConfigError(
+            f"filters.min_margin={cfg.min_margin} but pair of {pair.doc_id} "
+            f"{list(pair.zh_ids)}:{list(pair.en_ids)} has no margin score; "
+            "score links with filters.embedding_scores or set filters.min_margin=0"
+        )
+    return pair.scores["margin"] >= cfg.min_margin
+
+
+FILTERS: tuple[Filter, ...] = (
+    Filter("unaligned", lambda p, c: bool(p.zh_ids and p.en_ids), (), "1-0 or 0-1 link"),
+    Filter(
+        "too_short",
+        lambda p, c: _s(p, "zh_chars") >= c.min_zh_chars and _s(p, "en_chars") >= c.min_en_chars,
+        (("zh_chars", "min", "min_zh_chars"), ("en_chars", "min", "min_en_chars")),
+        "fewer content characters than min_zh_chars / min_en_chars",
+    ),
+    Filter(
+        "too_long",
+        lambda p, c: _s(p, "zh_chars") <= c.max_zh_chars and _s(p, "en_chars") <= c.max_en_chars,
+        (("zh_chars", "max", "max_zh_chars"), ("en_chars", "max", "max_en_chars")),
+        "more content characters than max_zh_chars / max_en_chars",
+    ),
+    Filter(
+        "script",
+        lambda p, c: _s(p, "han_share") >= c.min_han_share
+        and _s(p, "latin_share") >= c.min_latin_share,
+        (("han_share", "min", "min_han_share"), ("latin_share", "min", "min_latin_share")),
+        "zh side not mostly Han or en side not mostly Latin letters",
+    ),
+    Filter(
+        "identical",
+        lambda p, c: _norm_text(p.zh) != _norm_text(p.en),
+        (),
+        "both sides the same text after normalisation",
+    ),
+    Filter(
+        "length_ratio",
+        lambda p, c: c.min_len_ratio <= _s(p, "len_ratio") <= c.max_len_ratio,
+        (("len_ratio", "min", "min_len_ratio"), ("len_ratio", "max", "max_len_ratio")),
+        "en/zh content-character ratio outside [min_len_ratio, max_len_ratio]",
+    ),
+    Filter(
+        "number_mismatch",
+        lambda p, c: _s(p, "num_mismatch") <= c.max_num_mismatch,
+        (("num_mismatch", "max", "max_num_mismatch"),),
+        "more numbers missing on the other side than max_num_mismatch",
+    ),
+    Filter(
+        "low_cosine",
+        lambda p, c: _s(p, "cosine") >= c.min_cosine,
+        (("cosine", "min", "min_cosine"),),
+        "link cosine below min_cosine",
+    ),
+    Filter("low_margin", _margin_ok, (("margin", "min", "min_margin"),),
+           "link ratio-margin below min_margin (off when 0)"),
+)
+
+REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + ("duplicate", "near_duplicate")
+
+
+def near_dup_key(pair: Pair) -> str:
+    """Hash of both sides after :func:`_norm_text` (case, punctuation, digits, space removed)."""
+    blob = _norm_text(pair.zh) + "\x00" + _norm_text(pair.en)
+    return hashlib.sha1(blob.encode("utf-8")).hexdigest()
+
+
+def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
+    """Set ``reason`` on every pair (in place) and return them all, in input order.
+
+    Per-pair filters run in :data:`FILTERS` order and the first failure is the
+    reason. Then, among the pairs still kept and in input order, an exact
+    repeat of an earlier pair's (zh, en) gets "duplicate" (if
+    ``cfg.dedup``) and a repeat after normalisation gets "near_duplicate" (if
+    ``cfg.near_dedup``). A reason set by an earlier run is overwritten, so
+    re-filtering saved pairs with new thresholds is safe. Uses only saved
+    scores: nothing is embedded or aligned.
+    """
+    out = list(pairs)
+    seen_exact: set[tuple[str, str]] = set()
+    seen_near: set[str] = set()
+    for pair in out:
+        pair.reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
+        if pair.reason is not None:
+            continue
+        exact = (pair.zh, pair.en)
+        if cfg.dedup and exact in seen_exact:
+            pair.reason = "duplicate"
+            continue
+        near = near_dup_key(pair)
+        if cfg.near_dedup and near in seen_near:
+            pair.reason = "near_duplicate"
+            continue
+        seen_exact.add(exact)
+        seen_near.add(near)
+    return out
+
+
+def thresholds(cfg: FilterConfig) -> dict[str, Any]:
+    """The threshold values in force, by config field name (for cards and reports)."""
+    return asdict(cfg)
