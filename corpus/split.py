@@ -9,7 +9,8 @@ sentences — nothing is lost, duplicated, reordered or rewritten.
 - English uses ``sentence-splitter`` (Koehn & Schroeder's Moses heuristics);
   its output is mapped back onto the original text.
 - Chinese uses :func:`split_zh`, written here: it splits after 。！？ and
-  their variants, keeps closing quotes and brackets with the sentence they
+  their variants and after …… at a line end or before a closing quote
+  (……”; a …… followed by text is a pause, as in the MAC gold), keeps closing quotes and brackets with the sentence they
   close, leaves numbers, URLs and Latin abbreviations alone, keeps a short
   speech tag after a closing quote with its quote (“好。”他说。), and treats a
   line break as a boundary.
@@ -143,11 +144,11 @@ def _zh_stop_at(line: str, i: int, mask: list[bool]) -> int:
         j = i
         while j < n and line[j] == "…":
             j += 1
-        if j - i >= 2:  # …… (a lone … is often mid-sentence)
-            while j < n and line[j] in _STOPS:
-                j += 1
-            return j
-        return -1
+        if j - i < 2 or not _ellipsis_ends(line, j):
+            return -1
+        while j < n and line[j] in _STOPS:
+            j += 1
+        return j
     if ch == ".":
         # ASCII period: a sentence end only right after Han or a Chinese closer,
         # never after Latin letters or digits (U.S., No. 3, 3.5%, 2019.10).
@@ -157,12 +158,24 @@ def _zh_stop_at(line: str, i: int, mask: list[bool]) -> int:
         prev = line[i - 1] if i else ""
         if j - i == 2:
             return -1  # "传承.." is a truncation mark
+        if j - i > 2:  # "......" typed for ……
+            return j if _ellipsis_ends(line, j) else -1
         if prev and (_is_han(prev) or prev in "”’」』）》"):
             nxt = line[j] if j < n else ""
             if not nxt or nxt.isspace() or _is_han(nxt) or nxt in _CLOSERS or nxt in "“「『（(":
                 return j
         return -1
     return -1
+
+
+def _ellipsis_ends(line: str, j: int) -> bool:
+    """Whether …… ending at ``j`` ends a sentence: at the line end, or before a
+    closing quote or a stop (……” / ……。). Followed by text it is a pause
+    (“我叫…… 叫小玄子。”), as in the MAC gold sentences."""
+    k = j
+    while k < len(line) and line[k] in " \u3000":
+        k += 1
+    return k == len(line) or line[k] in _CLOSERS or line[k] in _STOPS
 
 
 def _zh_line_spans(line: str, offset: int, out: list[tuple[int, int]]) -> None:
