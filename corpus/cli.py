@@ -72,5 +72,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _add_split(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "split",
+        help="split a text file into sentences, one per line",
+        description=(
+            "Split FILE into sentences and print them one per line (no blank lines, so the "
+            "output can go straight to `corpus align`). The file's encoding is detected; "
+            "paragraphs are blocks between blank lines, one per line unless hard-wrapped. "
+            "Chinese is split after 。！？ and their variants (closing quotes stay with their "
+            "sentence; numbers, URLs and Latin abbreviations are never split); English with "
+            "sentence-splitter. A line without end punctuation is one sentence; a sentence "
+            "longer than --max-chars is cut at ；/; then ，/, then a space."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="text file to split")
+    parser.add_argument(
+        "--lang",
+        choices=("zh", "en", "auto"),
+        default="auto",
+        help="language of FILE; auto decides per paragraph by script (mostly Han = zh)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", default="-", help="output file; - is standard output"
+    )
+    parser.add_argument(
+        "--max-chars", type=int, default=1000, help="cut sentences longer than this many characters"
+    )
+    parser.set_defaults(func=_run_split)
+
+
+def _run_split(args: argparse.Namespace) -> int:
+    from corpus import extract, split
+    from corpus.storage import atomic_write_text
+
+    if args.max_chars < 1:
+        raise ConfigError(f"--max-chars must be at least 1, got {args.max_chars}")
+    sentences = []
+    for para in extract.paragraphs(extract.read_text(args.file)):
+        lang = args.lang if args.lang != "auto" else (extract.classify(para) or "zh")
+        sentences.extend(split.split_sentences(para, lang, args.max_chars))
+    text = "".join(f"{s}\n" for s in sentences)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(args.output, text)
+    return EXIT_OK
+
+
 # Every subcommand's _add_NAME function, in the order --help lists them.
-ADDERS: list[Callable[[argparse._SubParsersAction], None]] = []
+ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_split]
