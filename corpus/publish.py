@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 from corpus import __version__
 from corpus.config import Config, PublishConfig
-from corpus.errors import CorpusError, InputError
+from corpus.errors import ConfigError, CorpusError, InputError
 from corpus.filters import pair_to_row
 from corpus.records import Pair
 from corpus.storage import atomic_write_jsonl, atomic_write_text
@@ -446,12 +446,13 @@ def push_to_hub(
     A thin call over ``huggingface_hub.HfApi``: ``create_repo(repo_type="dataset",
     exist_ok=True)`` then ``upload_folder`` of the folder as is. The token is
     ``token`` or, when None, whatever huggingface_hub finds (``HF_TOKEN`` in
-    the environment, or a saved login). CorpusError for a malformed ``repo_id``, a folder
-    that is not a dataset, or any error the Hub returns.
+    the environment, or a saved login). ConfigError for a malformed ``repo_id``,
+    InputError for a folder that is not a dataset, CorpusError for any error the
+    Hub returns.
     """
     folder = Path(dataset_dir)
     if not _REPO_ID.match(repo_id) or ".." in repo_id:
-        raise CorpusError(f"--repo-id {repo_id!r}: expected ORG/NAME")
+        raise ConfigError(f"--repo-id {repo_id!r}: expected ORG/NAME")
     if not (folder / "README.md").is_file() or not any((folder / "data").glob("*.parquet")):
         raise InputError(folder, "not a dataset folder (README.md and data/*.parquet expected)")
     from huggingface_hub import HfApi
