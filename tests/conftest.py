@@ -33,6 +33,8 @@ class FakeEncoder:
 
     name = "fake"
     dim = 64
+    version = "fake-1"
+    uses_lang = False
 
     def __init__(self) -> None:
         self.calls = 0

