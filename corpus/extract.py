@@ -86,7 +86,9 @@ _BOMS = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
-_LATIN_SINGLE_BYTE = re.compile(r"^(cp125\d|latin_\d|iso8859_\d+|mac_\w+|cp437|cp850)$")
+# The encodings charset-normalizer may choose from: those of Chinese and English
+# text files. (Left free, it reads short GB18030 text as Korean cp949.)
+_CANDIDATES = ["gb18030", "big5", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "cp1252", "latin_1"]
 
 
 @dataclass(frozen=True)
@@ -111,17 +113,17 @@ def decode_bytes(data: bytes, source: str) -> Decoded:
             raise InputError(source, f"binary file ({kind}), not text")
     notes: list[str] = []
     text, encoding = _decode(data, source, notes)
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
-    if controls > max(2, len(text) // 100):
-        raise InputError(source, f"binary file ({controls} control characters), not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     fixed = ftfy.fix_encoding(text)
     if fixed != text:
-        if fixed.count("\ufffd") <= text.count("\ufffd") and "\ufffd" not in fixed:
+        if "\ufffd" not in fixed:
             notes.append("repaired mojibake (UTF-8 text that had been decoded as Latin-1/cp1252) with ftfy")
             text = fixed
         else:
             notes.append("text looks like mojibake that cannot be repaired reliably; kept as is")
+    controls = sum(1 for ch in text if (ch < " " and ch not in "\t\n\f\v") or ch == "\x7f")
+    if controls > max(2, len(text) // 100):
+        raise InputError(source, f"binary file ({controls} control characters), not text")
     if not text.strip():
         raise InputError(source, "no text (whitespace only)")
     return Decoded(text, encoding, tuple(notes))
@@ -147,16 +149,17 @@ def _decode(data: bytes, source: str, notes: list[str]) -> tuple[str, str]:
             notes.append(note)
             log.warning("%s: %s", source, note)
             return replaced, "utf-8"
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise InputError(source, "cannot detect the text encoding (not UTF-8, GB18030, Big5, UTF-16, ...)")
-    encoding = best.encoding
-    if _LATIN_SINGLE_BYTE.match(encoding):
-        try:
+    best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
+    if best is None or best.encoding is None or (b"\0" in data and not best.encoding.startswith("utf_")):
+        if b"\0" in data:
+            raise InputError(source, "binary file (NUL bytes, not UTF-16/32 text), not text")
+        raise InputError(source, "cannot detect the text encoding (tried UTF-8, GB18030, Big5, UTF-16/32, cp1252)")
+    if best.encoding == "latin_1":
+        try:  # cp1252 is latin-1 with quotes and dashes where latin-1 has control codes
             return data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             pass
-    return str(best), encoding
+    return str(best), best.encoding
 
 
 def read_text(path: str | Path) -> str:

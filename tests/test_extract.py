@@ -1,0 +1,402 @@
+"""Ingestion: the seed page, encodings, bad inputs, jsonl, pairing, folders, and the split CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus import cli
+from corpus.errors import InputError
+from corpus.extract import (
+    classify,
+    decode_bytes,
+    discover,
+    document_from_texts,
+    furniture_reason,
+    iter_documents,
+    paragraphs,
+    read_page,
+    read_pair,
+    read_text,
+    split_mixed,
+)
+from corpus.records import Document, Skipped
+from corpus.split import split_document
+from corpus.storage import safe_name
+
+SEED_PAGE = Path(__file__).resolve().parents[1] / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
+SEED_TEXT = SEED_PAGE.read_text(encoding="utf-8")
+INTRO = "12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。"
+QUESTION_START = "记者:21日,中央军委委员"
+ANSWER_START = "吴谦:上个月,中美两国元首"
+EN_START = "Wu Qian: During their San Francisco meeting last month"
+
+ZH_PARA = "吴谦:上个月,中美两国元首在旧金山会晤期间,一致同意恢复两军高层沟通。我们将适时发布消息。"
+EN_PARA = "Wu Qian: During their San Francisco meeting last month, the heads of state agreed. We will release relevant information in due course."
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# ----------------------------------------------------------------- seed page
+
+
+def test_seed_page_keeps_the_body_and_drops_the_furniture() -> None:
+    doc = read_page(SEED_PAGE)
+    assert doc.doc_id == "mod-press-briefing-2023-12-28"
+    assert [p.text for p in doc.zh][0] == INTRO
+    assert [p.text[:12] for p in doc.zh] == [INTRO[:12], QUESTION_START[:12], ANSWER_START[:12]]
+    assert doc.zh[2].text.endswith("我们将适时发布消息。")
+    assert len(doc.en) == 1 and doc.en[0].text.startswith(EN_START)
+    assert doc.en[0].text.endswith("We will release relevant information in due course.")
+    assert [p.index for p in doc.zh] == [0, 1, 2] and doc.en[0].index == 0
+    kept = " ".join(p.text for p in doc.zh + doc.en)
+    for furniture in ("[视频]", "免责声明", "发布时间", "字体大小", "验证码", "评论", "摘编", "专项监督护粮安"):
+        assert furniture not in kept
+    reasons = " | ".join(reason for _, reason in doc.dropped)
+    for kind in ("navigation", "disclaimer", "page metadata", "captcha", "byline", "outside the main text"):
+        assert kind in reasons
+    assert len(doc.dropped) == 11  # 3 top headlines, nav list, title, dateline, headline, byline, disclaimer, 2 prompts
+
+
+def test_seed_page_sentences() -> None:
+    zh, en = split_document(read_page(SEED_PAGE))
+    assert [s.para for s in zh] == [0, 1, 1, 2, 2, 2, 2]
+    answer = [s.text for s in zh if s.para == 2]
+    assert answer[0].startswith("吴谦:上个月") and all(s.endswith("。") for s in answer)
+    assert len(en) == 7 and en[1].text.startswith("On the night of December21st")
+
+
+# ------------------------------------------------------------------ encodings
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "gbk"])
+def test_seed_page_decodes_in_common_encodings(tmp_path: Path, encoding: str) -> None:
+    text = SEED_TEXT.replace("\xa0", " ") if encoding == "gbk" else SEED_TEXT  # GBK has no U+00A0
+    path = _write(tmp_path / "page.txt", text, encoding)
+    assert read_text(path) == text
+    doc = read_page(path)
+    assert [p.text for p in doc.zh] == [p.text for p in read_page(SEED_PAGE).zh]
+
+
+def test_traditional_chinese_in_big5_is_kept_as_written(tmp_path: Path) -> None:
+    zh = "我們試試看！我很快就會回來。這個永遠完不了了。"
+    path = _write(tmp_path / "tw.txt", f"{zh}\n\nLet's try it! I'll be back soon. This will never end.\n", "big5")
+    doc = read_page(path)
+    assert [p.text for p in doc.zh] == [zh]
+
+
+def test_cp1252_english_decodes_smart_quotes(tmp_path: Path) -> None:
+    text = "He said \u201chello\u201d \u2013 a na\u00efve caf\u00e9 costs \u00a35. It is late.\n"
+    path = _write(tmp_path / "x.en.txt", text, "cp1252")
+    assert read_text(path) == text
+
+
+def test_invalid_bytes_in_utf8_are_replaced_with_a_note(tmp_path: Path) -> None:
+    cut = len(ZH_PARA[:10].encode("utf-8"))
+    data = (ZH_PARA * 3).encode("utf-8")
+    data = data[:cut] + b"\xff\xfe" + data[cut:]
+    decoded = decode_bytes(data, "bad.zh.txt")
+    assert decoded.encoding == "utf-8"
+    assert decoded.text == ZH_PARA[:10] + "\ufffd\ufffd" + ZH_PARA[10:] + ZH_PARA * 2
+    assert decoded.notes == (f"2 invalid UTF-8 byte sequence(s) replaced by U+FFFD (first at byte {cut})",)
+    (tmp_path / "d.zh.txt").write_bytes(data)
+    _write(tmp_path / "d.en.txt", EN_PARA)
+    doc = read_pair(tmp_path / "d.zh.txt", tmp_path / "d.en.txt")
+    assert any("invalid UTF-8" in note for note in doc.notes)
+
+
+def test_mojibake_is_repaired_by_ftfy(tmp_path: Path) -> None:
+    mojibake = ZH_PARA.encode("utf-8").decode("latin-1")
+    decoded = decode_bytes(mojibake.encode("utf-8"), "m.zh.txt")
+    assert decoded.text == ZH_PARA
+    assert "mojibake" in decoded.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "empty file"),
+        (b" \n\t\r\n  ", "whitespace only"),
+        ("\u3000\n".encode("utf-8"), "whitespace only"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "PNG image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)), "JPEG image"),
+        (bytes(range(256)) * 8, "binary file"),
+    ],
+)
+def test_bad_files_raise_input_error(tmp_path: Path, data: bytes, problem: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=problem) as info:
+        read_page(path)
+    assert info.value.path == str(path)
+    assert "\n" not in str(info.value)
+
+
+def test_page_without_chinese_or_without_english_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no Chinese text"):
+        read_page(_write(tmp_path / "en.txt", EN_PARA + "\n\n" + EN_PARA))
+    with pytest.raises(InputError, match="no English text"):
+        read_page(_write(tmp_path / "zh.txt", ZH_PARA + "\n\n" + ZH_PARA))
+
+
+def test_page_with_only_english_menus_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no English running text"):
+        read_page(_write(tmp_path / "p.txt", f"{ZH_PARA}\n\nHome\n\nAbout us\n"))
+
+
+# ------------------------------------------------------------------- pairs
+
+
+def test_pair_keeps_each_language_on_its_side(tmp_path: Path) -> None:
+    zh = _write(tmp_path / "d.zh.txt", f"标题\n\n{ZH_PARA}\n\nAn English line in the Chinese file.\n")
+    en = _write(tmp_path / "d.en.txt", f"Title\n\n{EN_PARA}\n")
+    doc = read_pair(zh, en)
+    assert doc.doc_id == "d"
+    assert [p.text for p in doc.zh] == ["标题", ZH_PARA]
+    assert [p.text for p in doc.en] == ["Title", EN_PARA]
+    assert doc.dropped == (("An English line in the Chinese file.", "English text on the Chinese side"),)
+
+
+def test_swapped_sides_are_swapped_back_with_a_note(tmp_path: Path) -> None:
+    zh = _write(tmp_path / "s.zh.txt", EN_PARA)
+    en = _write(tmp_path / "s.en.txt", ZH_PARA)
+    doc = read_pair(zh, en)
+    assert doc.zh[0].text == ZH_PARA and doc.en[0].text == EN_PARA
+    assert "swapped" in doc.notes[0]
+
+
+def test_side_without_its_language_is_rejected(tmp_path: Path) -> None:
+    zh = _write(tmp_path / "e.zh.txt", EN_PARA)
+    en = _write(tmp_path / "e.en.txt", EN_PARA)
+    with pytest.raises(InputError, match="no Chinese text on the Chinese side") as info:
+        read_pair(zh, en)
+    assert info.value.path == str(zh)
+
+
+def test_zh_file_without_en_file_is_skipped(tmp_path: Path) -> None:
+    _write(tmp_path / "lonely.zh.txt", ZH_PARA)
+    (item,) = discover([tmp_path])
+    assert isinstance(item, Skipped)
+    assert "lonely.en.txt is missing" in item.reason
+
+
+def test_pair_is_found_when_one_side_is_given(tmp_path: Path) -> None:
+    zh = _write(tmp_path / "d.zh.txt", ZH_PARA)
+    en = _write(tmp_path / "d.en.txt", EN_PARA)
+    assert discover([en]) == [(zh, en)]
+    assert discover([zh, en]) == [(zh, en)]
+
+
+def test_scio_raw_white_papers_load_as_pairs_without_losses(eval_dir: Path, tmp_path: Path) -> None:
+    for name, zh_count, en_count in (("001", 94, 133), ("002", 141, 134)):
+        zh_text = read_text(eval_dir / "scio-whitepapers" / "zh_raw" / name)
+        en_text = read_text(eval_dir / "scio-whitepapers" / "en_raw" / name)
+        doc = document_from_texts(name, name, zh_text, en_text)
+        assert (len(doc.zh), len(doc.en), doc.dropped) == (zh_count, en_count, ())
+        assert doc.zh[0].text == "中国的生物多样性保护" if name == "001" else doc.zh[0].text
+        assert not any(p.text != p.text.strip() for p in doc.zh + doc.en)
+
+
+# -------------------------------------------------------------------- jsonl
+
+
+def test_jsonl_bad_lines_are_skipped_and_good_lines_load(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "ok-1", "zh": ZH_PARA, "en": EN_PARA}, ensure_ascii=False),
+        '{"id": "broken", "zh": ',
+        json.dumps({"id": "no-en", "zh": ZH_PARA}, ensure_ascii=False),
+        json.dumps({"id": 7, "zh": ZH_PARA, "en": ["x"]}, ensure_ascii=False),
+        "[1, 2]",
+        "",
+        json.dumps({"id": "../../etc/passwd", "zh": ZH_PARA, "en": EN_PARA}, ensure_ascii=False),
+        json.dumps({"id": "a/b", "zh": ZH_PARA, "en": EN_PARA}, ensure_ascii=False),
+        json.dumps({"id": "ok-1", "zh": ZH_PARA, "en": EN_PARA}, ensure_ascii=False),
+        json.dumps({"id": "english-only", "zh": EN_PARA, "en": EN_PARA}, ensure_ascii=False),
+    ]
+    path = _write(tmp_path / "docs.jsonl", "\n".join(lines) + "\n")
+    results = list(iter_documents([path]))
+    docs = [r for r in results if isinstance(r, Document)]
+    skipped = {r.source: r.reason for r in results if isinstance(r, Skipped)}
+    assert [d.doc_id for d in docs] == ["ok-1", "../../etc/passwd", "a/b"]
+    assert docs[0].source == f"{path}:1"
+    assert "not valid JSON" in skipped[f"{path}:2"]
+    assert skipped[f"{path}:3"] == "missing key(s): en"
+    assert "'id' is int" in skipped[f"{path}:4"] and "'en' is list" in skipped[f"{path}:4"]
+    assert "expected a JSON object" in skipped[f"{path}:5"]
+    assert "duplicate doc_id 'ok-1'" in skipped[f"{path}:9"]
+    assert "no Chinese text" in skipped[f"{path}:10"]
+    assert len(results) == 9
+    assert "/" not in safe_name(docs[1].doc_id) and ".." not in safe_name(docs[1].doc_id)
+
+
+def test_unreadable_jsonl_is_skipped_as_a_whole(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert list(iter_documents([path])) == [Skipped(str(path), "empty file (0 bytes)")]
+
+
+# ------------------------------------------------------------------ folders
+
+
+def test_mixed_folder_with_all_three_forms_in_sorted_order(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    _write(tmp_path / "b.zh.txt", ZH_PARA)
+    _write(tmp_path / "b.en.txt", EN_PARA)
+    _write(tmp_path / "a-page.txt", f"{ZH_PARA}\n\n{EN_PARA}\n")
+    _write(tmp_path / "sub" / "c.jsonl", json.dumps({"id": "c1", "zh": ZH_PARA, "en": EN_PARA}) + "\n")
+    _write(tmp_path / "notes.md", "# notes\n")
+    _write(tmp_path / "empty.txt", "")
+    _write(tmp_path / ".hidden" / "x.txt", "ignored")
+    results = list(iter_documents([tmp_path, tmp_path / "missing"]))
+    summary = [(r.doc_id if isinstance(r, Document) else ("skip", Path(r.source).name)) for r in results]
+    assert summary == ["a-page", "b", ("skip", "empty.txt"), ("skip", "notes.md"), "c1", ("skip", "missing")]
+    assert results == list(iter_documents([tmp_path, tmp_path / "missing"]))  # deterministic
+    by_id = {r.doc_id: r for r in results if isinstance(r, Document)}
+    assert by_id["b"].source.endswith("b.{zh,en}.txt")
+    assert [p.text for p in by_id["a-page"].zh] == [ZH_PARA]
+
+
+def test_same_stem_in_two_folders_gives_one_document_and_a_skip(tmp_path: Path) -> None:
+    for sub in ("x", "y"):
+        (tmp_path / sub).mkdir()
+        _write(tmp_path / sub / "doc.txt", f"{ZH_PARA}\n\n{EN_PARA}\n")
+    results = list(iter_documents([tmp_path]))
+    assert isinstance(results[0], Document) and isinstance(results[1], Skipped)
+    assert "duplicate doc_id 'doc'" in results[1].reason
+
+
+# ------------------------------------------------- paragraphs and script rules
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Wu Qian: During their San Francisco meeting last month, the heads of state agreed.", "en"),
+        ("AM 表示，他们将在下周发布新产品。", "zh"),
+        ("我们购买了Apple iPhone 15 Pro Max手机。", "zh"),
+        ("The term 中国梦 was coined in 2012.", "en"),
+        ("我們試試看！", "zh"),
+        ("2023-12-28 10:00", None),
+        ("東京は日本の首都です。", None),
+        ("Москва — столица России.", None),
+    ],
+)
+def test_classify(text: str, lang: str | None) -> None:
+    assert classify(text) == lang
+
+
+def test_mixed_paragraph_is_split_by_script_runs() -> None:
+    runs = split_mixed("我们将适时发布消息。 We will release relevant information in due course.")
+    assert runs == [("zh", "我们将适时发布消息。"), ("en", "We will release relevant information in due course.")]
+    runs = split_mixed("The video call yielded positive outcomes. 取得积极的建设性成果。 Going forward, we agree.")
+    assert [lang for lang, _ in runs] == ["en", "zh", "en"]
+
+
+def test_mixed_paragraph_keeps_short_foreign_runs_in_place() -> None:
+    text = "他说：“Thank you.” 然后离开了。美国总统 Joe Biden 表示欢迎。"
+    assert split_mixed(text) == [("zh", text)]
+
+
+def test_interleaved_page_sorts_paragraphs_by_language(tmp_path: Path) -> None:
+    zh2 = "关于具体交往项目,两国防务部门正保持着沟通协调。"
+    en2 = "As for specific exchange programs, the defense authorities are in communication."
+    path = _write(tmp_path / "p.txt", f"{ZH_PARA}\n{EN_PARA}\n{zh2} {en2}\n")
+    doc = read_page(path)
+    assert [p.text for p in doc.zh] == [ZH_PARA, zh2]
+    assert [p.text for p in doc.en] == [EN_PARA, en2]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (" ·[视频]汪公馆里的“伪装者”(上) ·[视频]一线见闻丨区域协作谱新篇 ·[视频]无名者之歌", "navigation"),
+        ("Home | News | World | Business | About us", "menu"),
+        ("【免责声明】:以上图、文、音/视频文章内容转载于网络,其版权均属于原作者。", "disclaimer"),
+        ("Copyright © 2023 Example Corp. All rights reserved.", "disclaimer"),
+        ("发布时间:2023-12-28  来源:国防部发布  字体大小[ ]", "page metadata"),
+        ("验证码,看不清楚请点击更换。", "captcha"),
+        ("中国公共网摘编亓淦玉", "byline"),
+        ("责任编辑：张三", "page metadata"),
+    ],
+)
+def test_furniture_rules(text: str, kind: str) -> None:
+    reason = furniture_reason(text)
+    assert reason is not None and kind in reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12月28日下午,国防部举行例行记者会,国防部新闻发言人吴谦大校答记者问。",
+        "加强知识产权和版权保护，完善相关法律法规。",
+        "Copyright protection was strengthened in 2020.",
+        "您的帐户提示说，访问 #PRS_ORG# 帐户的唯一链接（登录选项）是 #PRS_ORG#。",
+        "The video call yielded positive and constructive outcomes.",
+    ],
+)
+def test_body_text_is_not_furniture(text: str) -> None:
+    assert furniture_reason(text) is None
+
+
+def test_hard_wrapped_english_block_is_joined_but_lines_are_not() -> None:
+    wrapped = (
+        "On the night of December21st, General Liu Zhenli, Chief of the Joint Staff\n"
+        "Department of the Central Military Commission (CMC), had a video call with\n"
+        "General Charles Brown, Chairman of the Joint Chiefs of Staff of the US\n"
+        "military."
+    )
+    assert paragraphs(wrapped) == [" ".join(wrapped.split("\n"))]
+    one_per_line = "I'm sorry that your order is running late.\nI've looked into it.\nThanks."
+    assert paragraphs(one_per_line) == one_per_line.split("\n")
+    assert paragraphs("\u3000\u3000前言\n\n\u3000\u3000正文。\n") == ["前言", "正文。"]
+
+
+def test_wmt22_documents_stacked_on_a_noisy_page(eval_dir: Path, tmp_path: Path) -> None:
+    """WMT22 documents stacked with the seed page's menus and disclaimer around them:
+    nothing of the boilerplate is kept, and nearly all real segments are."""
+    seed_blocks = SEED_TEXT.split("\n\n")
+    header, disclaimer = seed_blocks[0], seed_blocks[-1]
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    total = kept = 0
+    for zh_file in sorted((wmt / "zh").iterdir())[:60]:
+        zh = [line.strip() for line in zh_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        en = [line.strip() for line in (wmt / "en" / zh_file.name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        blocks = [header, "发布时间:2023-12-28  来源:新华网  字体大小[ ]", *zh, *en, "责任编辑：张三", disclaimer]
+        doc = read_page(_write(tmp_path / f"{zh_file.name}.txt", "\n\n".join(blocks)))
+        got_zh, got_en = [p.text for p in doc.zh], [p.text for p in doc.en]
+        assert set(got_zh) <= set(zh) and set(got_en) <= set(en), zh_file.name
+        total += len(zh) + len(en)
+        kept += len(got_zh) + len(got_en)
+    assert kept / total >= 0.93
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def test_cli_split_done_when_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = [b.strip() for b in SEED_TEXT.split("\n\n")]
+    zh_file = _write(tmp_path / "zh.txt", next(b for b in blocks if b.startswith("吴谦")) + "\n")
+    en_file = _write(tmp_path / "en.txt", next(b for b in blocks if b.startswith("Wu Qian")) + "\n")
+    assert cli.main(["split", str(zh_file)]) == 0
+    zh = capsys.readouterr().out.splitlines()
+    assert len(zh) == 4 and zh[0].startswith("吴谦:上个月") and all(s.endswith("。") for s in zh)
+    assert cli.main(["split", str(en_file), "--lang", "en"]) == 0
+    en = capsys.readouterr().out.splitlines()
+    assert len(en) == 7 and en[1].startswith("On the night of December21st")
+
+
+def test_cli_split_writes_output_file_and_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(tmp_path / "in.txt", "我不知道。你呢？\n\nI know. You?\n", "gb18030")
+    out = tmp_path / "out" / "sentences.txt"
+    assert cli.main(["split", str(src), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == "我不知道。\n你呢？\nI know.\nYou?\n"
+    empty = _write(tmp_path / "empty.txt", "")
+    assert cli.main(["split", str(empty)]) == 1
+    assert "empty.txt: empty file" in capsys.readouterr().err
+    assert cli.main(["split", str(src), "--max-chars", "0"]) == 2
