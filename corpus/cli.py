@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from corpus import __version__
 from corpus.config import Config, load_config
@@ -188,5 +188,146 @@ def _run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "build",
+        help="build the dataset and report from documents (the main job)",
+        description=(
+            "Read INPUT files and folders (NAME.txt bilingual pages, NAME.zh.txt + NAME.en.txt "
+            "pairs, .jsonl with one {id, zh, en} document per line), split, embed, align, "
+            "filter and write OUT/dataset (Hugging Face dataset), OUT/rejected, OUT/export "
+            "and OUT/report. Stage files in OUT/work are reused: a second run with nothing "
+            "changed does no work, a changed threshold reruns only the corpus-level steps. "
+            "Unusable inputs are reported one line each and skipped. Exit status 0 when "
+            "something was built (possibly with warnings), 1 when nothing could be."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input file or folder")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    _add_config_options(parser)
+    _add_encoder_options(parser)
+    parser.add_argument("--gold", metavar="DIR",
+                        help="folder of gold DOC_ID.align files: the report scores the alignment")
+    parser.add_argument("--force", action="store_true", help="rebuild every stage")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_build)
+
+
+def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
+    """--encoder and --laser-dir, shortcuts for --set embed.encoder / embed.laser_dir."""
+    parser.add_argument("--encoder", metavar="NAME",
+                        help="sentence encoder (default from config: usem3)")
+    parser.add_argument("--laser-dir", metavar="DIR",
+                        help="folder holding the LASER model files (for --encoder laser)")
+
+
+def _encoder_overrides(args: argparse.Namespace) -> list[str]:
+    extra = []
+    if getattr(args, "encoder", None):
+        extra.append(f"embed.encoder={args.encoder}")
+    if getattr(args, "laser_dir", None):
+        extra.append(f"embed.laser_dir={args.laser_dir}")
+    return extra
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from corpus.pipeline import build
+
+    cfg = _config(args, _encoder_overrides(args))
+    summary = build(
+        [Path(p) for p in args.inputs], Path(args.output), cfg,
+        gold=Path(args.gold) if args.gold else None, force=args.force,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    for item in summary.skipped:
+        _warn(f"skipped {item.source}: {item.reason}")
+    print(
+        f"{summary.documents} documents ({summary.repeated} repeated, {len(summary.skipped)} "
+        f"inputs skipped), {summary.kept} pairs kept, {summary.rejected} rejected; "
+        f"{summary.stages_rebuilt} stage files rebuilt"
+        f"{'' if summary.corpus_rebuilt else ', dataset and report up to date'} -> {args.output}"
+    )
+    return EXIT_OK if summary.documents else EXIT_FAILED
+
+
+def _add_stage(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "stage",
+        help="run one build stage on one file (what the Makefile calls)",
+        description=(
+            "One stage of `corpus build`, one file target at a time, for make: "
+            "split -> embed -> align -> score per input unit, then filter -> dataset -> "
+            "report for the corpus. Each writes its output atomically."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+
+    def stage(name: str, help_text: str, inputs: str) -> argparse.ArgumentParser:
+        p = stages.add_parser(name, help=help_text, description=help_text,
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p.add_argument("inputs", nargs="+", metavar=inputs)
+        p.add_argument("-o", "--output", required=True, metavar="OUT")
+        _add_config_options(p)
+        p.set_defaults(func=_run_stage)
+        return p
+
+    stage("split", "read one input unit (a page, a zh/en pair, a .jsonl) into sentences.jsonl",
+          "FILE")
+    _add_encoder_options(stage("embed", "embed a unit's sentences into embeddings.npz",
+                               "SENTENCES"))
+    _add_encoder_options(stage("align", "align a unit's documents into alignment.jsonl",
+                               "SENTENCES"))
+    stage("score", "score every link: SENTENCES EMBEDDINGS ALIGNMENT -> scored.jsonl", "FILE")
+    stage("filter", "apply the thresholds to the scored pairs of the given unit work folders",
+          "WORKDIR")
+    stage("dataset", "write OUT/dataset, OUT/rejected, OUT/export from filtered.jsonl",
+          "FILTERED")
+    stage("report", "write OUT/report from filtered.jsonl", "FILTERED").add_argument(
+        "--gold", metavar="DIR", help="folder of gold DOC_ID.align files")
+    stage("stamp", "write the settings of config SECTIONs to OUT, only if they changed",
+          "SECTION")
+
+
+def _run_stage(args: argparse.Namespace) -> int:
+    from corpus import pipeline
+
+    cfg = _config(args, _encoder_overrides(args))
+    ins = [Path(p) for p in args.inputs]
+    out = Path(args.output)
+
+    def one() -> Path:
+        if len(ins) != 1:
+            raise ConfigError(f"stage {args.stage} takes one input, got {len(ins)}")
+        return ins[0]
+
+    if args.stage == "split":
+        pipeline.split_unit(ins, out)
+    elif args.stage in ("embed", "align"):
+        from corpus.embed import get_encoder
+
+        encoder = get_encoder(cfg.embed)
+        if args.stage == "embed":
+            pipeline.embed_unit(one(), out, encoder)
+        else:
+            pipeline.align_unit(one(), out, encoder, cfg)
+    elif args.stage == "score":
+        if len(ins) != 3:
+            raise ConfigError("stage score takes SENTENCES EMBEDDINGS ALIGNMENT")
+        pipeline.score_unit(*ins, out)
+    elif args.stage == "filter":
+        pipeline.filter_corpus(ins, out, cfg)
+    elif args.stage == "dataset":
+        pipeline.publish_dataset(one(), out, cfg)
+    elif args.stage == "report":
+        pipeline.report_corpus(one(), out, cfg, Path(args.gold) if args.gold else None)
+    elif args.stage == "stamp":
+        pipeline.write_stamp(cfg, [str(p) for p in ins], out)
+    return EXIT_OK
+
+
 # Every subcommand's _add_NAME function, in the order --help lists them.
-ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_split, _add_publish, _add_export]
+ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_build, _add_split, _add_publish, _add_export, _add_stage,
+]

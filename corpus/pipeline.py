@@ -1,0 +1,544 @@
+"""Compose the stages for one input unit and for a whole corpus.
+
+An *input unit* is what one input form names: a ``NAME.txt`` page, a
+``NAME.zh.txt`` + ``NAME.en.txt`` pair, or a ``.jsonl`` file (many
+documents). Each unit gets a work folder ``OUT/work/<unit>/`` holding one file
+per stage, every one written atomically:
+
+    sentences.jsonl  documents split into sentences (or the reason the unit was skipped)
+    embeddings.npz   one L2-normalised vector per sentence (through the embedding cache)
+    alignment.jsonl  the links of each document, in the gold file format
+    scored.jsonl     one scored pair per link (scores computed once, no thresholds)
+
+The corpus-level step (:func:`finish`) reads the scored pairs of all units,
+drops repeated documents, applies the thresholds, and writes ``OUT/dataset``,
+``OUT/rejected``, ``OUT/export`` and ``OUT/report``. Changing a threshold
+therefore reruns only :func:`finish`.
+
+:func:`build` runs everything in-process and skips a stage whose output is
+up to date: each stage file has a sidecar ``.key`` holding a hash of what it
+was made from (input bytes, upstream files, the settings that matter), so a
+second run with nothing changed does no work. ``make`` drives the same stage
+functions one file target at a time through ``corpus stage``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus import __version__
+from corpus.align import align_sentences
+from corpus.config import Config
+from corpus.embed import Encoder
+from corpus.errors import CorpusError
+from corpus.evaluate import format_link, parse_link
+from corpus.extract import discover, iter_documents
+from corpus.records import Document, Pair, Sentence, Skipped
+from corpus.split import split_document
+from corpus.storage import (
+    atomic_write_bytes,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_jsonl,
+    safe_name,
+)
+
+STAGES = ("sentences.jsonl", "embeddings.npz", "alignment.jsonl", "scored.jsonl")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One input unit: its work-folder name and the file(s) it is read from."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class DocSentences:
+    """One document's sentences as saved by the split stage."""
+
+    doc_id: str
+    source: str
+    zh: list[Sentence]
+    en: list[Sentence]
+    paragraphs: dict[str, int]
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of both sides' sentence texts: equal for the same document under two names."""
+        blob = "\x1e".join(s.text for s in self.zh) + "\x1f" + "\x1e".join(s.text for s in self.en)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+def _up_to_date(out: Path, key: str) -> bool:
+    sidecar = out.with_name(out.name + ".key")
+    return out.exists() and sidecar.exists() and sidecar.read_text(encoding="utf-8") == key
+
+
+def _mark(out: Path, key: str) -> None:
+    atomic_write_text(out.with_name(out.name + ".key"), key)
+
+
+# --------------------------------------------------------------------------- stage files
+
+
+def _sentence_rows(sents: Sequence[Sentence]) -> list[list[Any]]:
+    return [[s.para, s.text] for s in sents]
+
+
+def _sentences_from_rows(lang: str, rows: Sequence[Sequence[Any]]) -> list[Sentence]:
+    return [Sentence(lang, i, int(para), str(text)) for i, (para, text) in enumerate(rows)]
+
+
+@dataclass(frozen=True)
+class UnitSentences:
+    """What the split stage saved for one unit: input digests, documents, skipped inputs."""
+
+    inputs: list[tuple[str, str]]
+    docs: list[DocSentences]
+    skipped: list[Skipped]
+
+
+def read_sentences(path: Path) -> UnitSentences:
+    """Read a ``sentences.jsonl`` written by :func:`split_unit`."""
+    inputs: list[tuple[str, str]] = []
+    docs, skipped = [], []
+    for row in read_jsonl(path):
+        if "inputs" in row:
+            inputs = [(str(p), str(d)) for p, d in row["inputs"]]
+        elif "skipped" in row:
+            skipped.append(Skipped(row["skipped"], row["reason"]))
+        else:
+            docs.append(
+                DocSentences(
+                    doc_id=row["doc_id"],
+                    source=row["source"],
+                    zh=_sentences_from_rows("zh", row["zh"]),
+                    en=_sentences_from_rows("en", row["en"]),
+                    paragraphs=row["paragraphs"],
+                    dropped=[(str(t), str(r)) for t, r in row["dropped"]],
+                )
+            )
+    return UnitSentences(inputs, docs, skipped)
+
+
+def split_unit(paths: Sequence[Path], out: Path) -> None:
+    """Read and split one input unit into ``out`` (sentences.jsonl).
+
+    The first line records each input file and its SHA-256. A document or
+    input that cannot be used is recorded as skipped with its reason, so the
+    rest of the corpus still builds and the report can count it.
+    """
+    rows: list[dict[str, Any]] = [{"inputs": [[str(p), _file_digest(p)] for p in paths]}]
+    for item in iter_documents(list(paths)):
+        if isinstance(item, Skipped):
+            rows.append({"skipped": item.source, "reason": item.reason})
+        else:
+            rows.append(_document_row(item))
+    atomic_write_jsonl(out, rows)
+
+
+def _document_row(doc: Document) -> dict[str, Any]:
+    zh, en = split_document(doc)
+    return {
+        "doc_id": doc.doc_id,
+        "source": doc.source,
+        "zh": _sentence_rows(zh),
+        "en": _sentence_rows(en),
+        "paragraphs": {"zh": len(doc.zh), "en": len(doc.en)},
+        "dropped": [list(d) for d in doc.dropped],
+    }
+
+
+def embed_unit(sentences: Path, out: Path, encoder: Encoder) -> None:
+    """Embed every sentence of a unit into ``out`` (npz: ``{i}.zh``, ``{i}.en`` per document i)."""
+    docs = read_sentences(sentences).docs
+    arrays: dict[str, np.ndarray] = {}
+    for i, doc in enumerate(docs):
+        arrays[f"{i}.zh"] = encoder.encode([s.text for s in doc.zh], "zh")
+        arrays[f"{i}.en"] = encoder.encode([s.text for s in doc.en], "en")
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(out, buffer.getvalue())
+
+
+def align_unit(sentences: Path, out: Path, encoder: Encoder, cfg: Config) -> None:
+    """Align every document of a unit (zh source, en target) into ``out`` (alignment.jsonl)."""
+    rows = []
+    for doc in read_sentences(sentences).docs:
+        links = align_sentences(
+            [s.text for s in doc.zh],
+            [s.text for s in doc.en],
+            encoder,
+            cfg.align,
+            "zh",
+            "en",
+            [s.para for s in doc.zh],
+            [s.para for s in doc.en],
+        )
+        rows.append({"doc_id": doc.doc_id, "links": [format_link(link) for link in links]})
+    atomic_write_jsonl(out, rows)
+
+
+def score_unit(sentences: Path, embeddings: Path, alignment: Path, out: Path) -> None:
+    """Score every link of a unit into ``out`` (scored.jsonl, one pair per line, no verdicts)."""
+    from corpus.filters import embedding_scores, pair_to_row, score_links
+
+    docs = read_sentences(sentences).docs
+    aligned = read_jsonl(alignment)
+    if [row["doc_id"] for row in aligned] != [doc.doc_id for doc in docs]:
+        raise CorpusError(f"{alignment}: documents differ from {sentences}; rebuild the unit")
+    rows = []
+    with np.load(embeddings) as vectors:
+        for i, (doc, row) in enumerate(zip(docs, aligned, strict=True)):
+            links = [parse_link(text) for text in row["links"]]
+            extra = embedding_scores(vectors[f"{i}.zh"], vectors[f"{i}.en"], links)
+            rows.extend(pair_to_row(p) for p in score_links(doc.doc_id, doc.zh, doc.en, links, extra))
+    atomic_write_jsonl(out, rows)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def discover_units(inputs: Sequence[Path]) -> tuple[list[Unit], list[Skipped]]:
+    """The input units named by ``inputs`` (see :func:`corpus.extract.discover`) and
+    the inputs that are not usable at all (missing, unpaired, unsupported).
+
+    Unit names are safe file names, unique within the build.
+    """
+    units: list[Unit] = []
+    skipped: list[Skipped] = []
+    taken: set[str] = set()
+    for item in discover(list(inputs)):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        paths = item if isinstance(item, tuple) else (item,)
+        raw = paths[0].name[: -len(".zh.txt")] if isinstance(item, tuple) else item.name
+        name = safe_name(raw)
+        while name in taken:
+            name = safe_name(name + "+")
+        taken.add(name)
+        units.append(Unit(name, tuple(paths)))
+    return units, skipped
+
+
+# --------------------------------------------------------------------------- one unit
+
+
+def unit_keys(unit: Unit, cfg: Config, encoder_name: str) -> dict[str, str]:
+    """The key of each stage file of ``unit``: a hash of everything it is made from.
+
+    Each key chains the one before it, so a changed input or setting
+    invalidates that stage and every later one, and nothing earlier.
+    """
+    split = _key("split", __version__, *(f"{p.name}:{_file_digest(p)}" for p in unit.paths))
+    embed = _key("embed", split, encoder_name)
+    align = _key("align", embed, cfg.section_hash("align"))
+    score = _key("score", align)
+    return dict(zip(STAGES, (split, embed, align, score), strict=True))
+
+
+def run_unit(
+    unit: Unit, work: Path, cfg: Config, encoder: Callable[[], Encoder], force: bool = False
+) -> int:
+    """Bring the four stage files of ``unit`` in ``work`` up to date; return how many were rebuilt.
+
+    ``encoder`` is called only if a stage needs the model, so an up-to-date
+    unit loads nothing. Each stage file is written atomically and its ``.key``
+    after it, so an interrupted run redoes at most the stage it was in.
+    """
+    keys = unit_keys(unit, cfg, cfg.embed.encoder)
+    files = {name: work / name for name in STAGES}
+    steps: dict[str, Callable[[], None]] = {
+        "sentences.jsonl": lambda: split_unit(unit.paths, files["sentences.jsonl"]),
+        "embeddings.npz": lambda: embed_unit(files["sentences.jsonl"], files["embeddings.npz"], encoder()),
+        "alignment.jsonl": lambda: align_unit(
+            files["sentences.jsonl"], files["alignment.jsonl"], encoder(), cfg
+        ),
+        "scored.jsonl": lambda: score_unit(
+            files["sentences.jsonl"], files["embeddings.npz"], files["alignment.jsonl"],
+            files["scored.jsonl"],
+        ),
+    }
+    rebuilt = 0
+    for name in STAGES:
+        if force or rebuilt or not _up_to_date(files[name], keys[name]):
+            steps[name]()
+            _mark(files[name], keys[name])
+            rebuilt += 1
+    return rebuilt
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` for one build; CorpusError if another build holds it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CorpusError(
+                f"{out_dir}: another build is writing this output folder; wait for it to finish"
+            ) from None
+        yield
+
+
+def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()) -> None:
+    """Corpus-level filter step: read every unit's sentences and scored pairs, write ``out``.
+
+    Documents are taken in ``work_dirs`` order; a document whose doc_id or
+    content repeats an earlier one is dropped and counted as repeated. The
+    thresholds of ``cfg.filters`` decide every pair (nothing is re-embedded).
+    ``out`` (filtered.jsonl) holds a header line ``{"stats": ..., "info": ...}``
+    followed by every pair, kept (``reason`` null) and rejected.
+    ``skipped`` are inputs that were unusable before any unit was made.
+    """
+    from corpus.filters import apply_filters, pair_to_row, row_to_pair
+    from corpus.publish import input_hash
+
+    docs: list[dict[str, Any]] = []
+    all_skipped = [{"source": s.source, "reason": s.reason} for s in skipped]
+    repeated: list[list[str]] = []
+    pairs: list[Pair] = []
+    seen_ids: dict[str, str] = {}
+    seen_content: dict[str, str] = {}
+    digests: list[str] = []
+    for work in work_dirs:
+        unit = read_sentences(work / "sentences.jsonl")
+        digests.extend(f"{Path(p).name}:{d}" for p, d in unit.inputs)
+        all_skipped.extend({"source": s.source, "reason": s.reason} for s in unit.skipped)
+        keep: set[str] = set()
+        for doc in unit.docs:
+            same = seen_ids.get(doc.doc_id) or seen_content.get(doc.content_hash)
+            if same is not None:
+                repeated.append([doc.doc_id, same])
+                continue
+            seen_ids[doc.doc_id] = seen_content[doc.content_hash] = doc.doc_id
+            keep.add(doc.doc_id)
+            docs.append({
+                "doc_id": doc.doc_id,
+                "source": doc.source,
+                "paragraphs": doc.paragraphs,
+                "sentences": {"zh": len(doc.zh), "en": len(doc.en)},
+                "dropped": [list(d) for d in doc.dropped],
+            })
+        pairs.extend(p for p in map(row_to_pair, read_jsonl(work / "scored.jsonl")) if p.doc_id in keep)
+    apply_filters(pairs, cfg.filters)
+    header = {
+        "stats": {"documents": docs, "skipped": all_skipped, "repeated": repeated},
+        "info": {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()},
+    }
+    atomic_write_jsonl(out, [header, *(pair_to_row(p) for p in pairs)])
+
+
+def _splitter_name() -> str:
+    from importlib.metadata import version
+
+    return f"sentence-splitter-{version('sentence-splitter')}+corpus-zh-{__version__}"
+
+
+def read_filtered(path: Path) -> tuple[dict[str, Any], Any, list[Pair]]:
+    """(info, BuildStats, pairs) from a filtered.jsonl written by :func:`filter_corpus`."""
+    from corpus.filters import row_to_pair
+    from corpus.report import BuildStats, DocCounts
+
+    rows = read_jsonl(path)
+    if not rows or "stats" not in rows[0]:
+        raise CorpusError(f"{path}: not a filtered-pairs file; rerun the filter step")
+    head, stats = rows[0], rows[0]["stats"]
+    build_stats = BuildStats(
+        documents=[
+            DocCounts(d["doc_id"], d["source"], d["paragraphs"], d["sentences"],
+                      [tuple(x) for x in d["dropped"]])
+            for d in stats["documents"]
+        ],
+        skipped=[Skipped(s["source"], s["reason"]) for s in stats["skipped"]],
+        repeated=[tuple(r) for r in stats["repeated"]],
+    )
+    return head["info"], build_stats, [row_to_pair(r) for r in rows[1:]]
+
+
+def publish_dataset(filtered: Path, out_dir: Path, cfg: Config) -> dict[str, Any]:
+    """Dataset step: write OUT/dataset, OUT/rejected and OUT/export from ``filtered``."""
+    from corpus.publish import write_dataset
+
+    info, _, pairs = read_filtered(filtered)
+    kept = [p for p in pairs if p.reason is None]
+    rejected = [p for p in pairs if p.reason is not None]
+    return write_dataset(kept, rejected, out_dir, cfg, info)
+
+
+def report_corpus(filtered: Path, out_dir: Path, cfg: Config, gold: Path | None = None) -> dict[str, Any]:
+    """Report step: write OUT/report from ``filtered`` (and gold alignments, if given)."""
+    from dataclasses import replace
+
+    from corpus.publish import signature
+    from corpus.report import write_report
+
+    info, stats, pairs = read_filtered(filtered)
+    stats = replace(stats, signature=signature(cfg, info))
+    scores = score_against_gold(pairs, gold) if gold is not None else None
+    return write_report(stats, pairs, out_dir, cfg, scores)
+
+
+def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:
+    """Strict/lax/exact P/R/F1 of the build's links against gold alignments, pooled.
+
+    The gold for document ``D`` is ``gold_dir/D.align`` (``D`` passed through
+    :func:`~corpus.storage.safe_name`), zh ids first. Documents without a gold
+    file are not scored; CorpusError if no document has one.
+    """
+    from corpus.evaluate import read_alignments, score_alignments
+    from corpus.records import Link
+
+    by_doc: dict[str, list[Link]] = {}
+    for p in pairs:
+        by_doc.setdefault(p.doc_id, []).append(Link(p.zh_ids, p.en_ids, p.scores.get("cosine", 0.0)))
+    scored = []
+    for doc_id, links in by_doc.items():
+        path = gold_dir / f"{safe_name(doc_id)}.align"
+        if path.is_file():
+            scored.append((read_alignments(path), sorted(links, key=_link_order)))
+    if not scored:
+        raise CorpusError(f"{gold_dir}: no gold file DOC_ID.align for any document of the build")
+    return score_alignments(scored).as_dict()
+
+
+def _link_order(link: Any) -> tuple[int, int]:
+    return (link.src[0] if link.src else -1, link.tgt[0] if link.tgt else -1)
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What :func:`build` did: units and stages rebuilt, documents, pairs, skipped inputs."""
+
+    units: int
+    stages_rebuilt: int
+    corpus_rebuilt: bool
+    documents: int
+    kept: int
+    rejected: int
+    skipped: list[Skipped]
+    repeated: int
+
+
+def build(
+    inputs: Sequence[Path],
+    out_dir: Path,
+    cfg: Config,
+    gold: Path | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> BuildSummary:
+    """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
+
+    Writes OUT/work/<unit>/ (stage files), OUT/filtered.jsonl, OUT/dataset,
+    OUT/rejected, OUT/export and OUT/report. Holds an exclusive lock on
+    ``out_dir`` (CorpusError if another build holds it). Unusable inputs are
+    skipped and counted, never fatal; CorpusError only when nothing at all
+    could be read.
+    """
+    from tqdm import tqdm
+
+    from corpus.embed import get_encoder
+
+    out_dir = Path(out_dir)
+    with output_lock(out_dir):
+        units, skipped = discover_units(inputs)
+        if not units:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
+            raise CorpusError(f"nothing to build ({reasons})")
+        loaded: list[Encoder] = []
+
+        def encoder() -> Encoder:
+            if not loaded:
+                loaded.append(get_encoder(cfg.embed))
+            return loaded[0]
+
+        rebuilt = 0
+        works = [out_dir / "work" / unit.name for unit in units]
+        for unit, work in tqdm(list(zip(units, works)), desc="documents", unit="input",
+                               disable=not progress):
+            rebuilt += run_unit(unit, work, cfg, encoder, force)
+        filtered = out_dir / "filtered.jsonl"
+        corpus_key = _key(
+            "corpus",
+            *(_file_digest(w / "scored.jsonl") for w in works),
+            *(f"{s.source}:{s.reason}" for s in skipped),
+            json.dumps(cfg.as_dict(), sort_keys=True),
+            _file_digest_or_none(gold),
+        )
+        done = _up_to_date(out_dir / "report" / "report.json", corpus_key)
+        if force or not done:
+            filter_corpus(works, filtered, cfg, skipped)
+            publish_dataset(filtered, out_dir, cfg)
+            report_corpus(filtered, out_dir, cfg, gold)
+            _mark(out_dir / "report" / "report.json", corpus_key)
+        _, stats, pairs = read_filtered(filtered)
+    kept = sum(p.reason is None for p in pairs)
+    return BuildSummary(
+        units=len(units),
+        stages_rebuilt=rebuilt,
+        corpus_rebuilt=force or not done,
+        documents=len(stats.documents),
+        kept=kept,
+        rejected=len(pairs) - kept,
+        skipped=list(stats.skipped),
+        repeated=len(stats.repeated),
+    )
+
+
+def _file_digest_or_none(path: Path | None) -> str:
+    """Digest of a gold folder's files (names and bytes), or "" for none."""
+    if path is None:
+        return ""
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file())
+    return _key(*(f"{p.name}:{_file_digest(p)}" for p in files))
+
+
+def write_stamp(cfg: Config, sections: Sequence[str], out: Path) -> bool:
+    """Write the settings of ``sections`` to ``out`` only if they differ from its content.
+
+    For make: a stage that depends on the stamp reruns only when those
+    settings change. Returns True if the file was (re)written.
+    """
+    data = cfg.as_dict()
+    unknown = [s for s in sections if s not in data]
+    if unknown:
+        raise CorpusError(f"unknown config section(s) {unknown}; valid: {', '.join(data)}")
+    text = json.dumps({s: data[s] for s in sections}, sort_keys=True, indent=1) + "\n"
+    if out.exists() and out.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write_text(out, text)
+    return True
