@@ -327,7 +327,55 @@ def _run_stage(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_encoder_eval(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "encoder-eval",
+        help="retrieval error of an encoder on line-aligned zh/en files (e.g. Tatoeba)",
+        description=(
+            "Embed ZH_FILE and EN_FILE (line i of one translates line i of the other) and "
+            "report, in both directions, the fraction of sentences whose nearest neighbour on "
+            "the other side is not their translation: by cosine and by ratio margin "
+            "(Artetxe & Schwenk, k neighbours). With --json the last line is one JSON object "
+            "with cosine_error_zh_en, cosine_error_en_zh, margin_error_zh_en, "
+            "margin_error_en_zh (fractions)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("zh_file", metavar="ZH_FILE", help="Chinese sentences, one per line")
+    parser.add_argument("en_file", metavar="EN_FILE", help="English sentences, one per line")
+    _add_config_options(parser)
+    _add_encoder_options(parser)
+    parser.add_argument("-k", type=int, default=4, help="neighbours in the ratio margin")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the embedding cache (embed.cache_dir)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    parser.set_defaults(func=_run_encoder_eval)
+
+
+def _run_encoder_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from corpus.embed import load_encoder
+    from corpus.embed.evaluation import encoder_eval, read_aligned_lines
+
+    if args.k < 1:
+        raise ConfigError(f"-k must be >= 1, got {args.k}")
+    cfg = _config(args, _encoder_overrides(args))
+    zh, en = read_aligned_lines(args.zh_file, args.en_file)
+    result = encoder_eval(load_encoder(cfg.embed, cache=not args.no_cache), zh, en, args.k)
+    print(f"encoder {result['encoder']} ({result['version']}), {result['pairs']} pairs")
+    for score in ("cosine", "margin"):
+        label = score if score == "cosine" else f"margin k={args.k}"
+        print(
+            f"{label:>12}: error zh->en {100 * result[f'{score}_error_zh_en']:5.1f} %, "
+            f"en->zh {100 * result[f'{score}_error_en_zh']:5.1f} %"
+        )
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    return EXIT_OK
+
+
 # Every subcommand's _add_NAME function, in the order --help lists them.
 ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_build, _add_split, _add_publish, _add_export, _add_stage,
+    _add_build, _add_split, _add_publish, _add_export, _add_stage, _add_encoder_eval,
 ]
