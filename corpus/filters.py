@@ -33,7 +33,8 @@ the first one that fails (see :data:`FILTERS`)::
     too_short        zh_chars < min_zh_chars or en_chars < min_en_chars
     too_long         zh_chars > max_zh_chars or en_chars > max_en_chars
     script           han_share < min_han_share or latin_share < min_latin_share
-    identical        both sides the same text after normalisation (copied text)
+    identical        both sides the same text after normalisation, or one side
+                     copied into the other (e.g. the English left in the zh side)
     length_ratio     len_ratio outside [min_len_ratio, max_len_ratio]
     number_mismatch  num_mismatch > max_num_mismatch
     low_cosine       cosine < min_cosine
@@ -392,6 +393,18 @@ def _norm_text(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
 
 
+def _copied(zh: str, en: str) -> bool:
+    """True if both sides are the same text after :func:`_norm_text`, or one holds the other.
+
+    Containment counts only for a copied part of at least 10 letters on the
+    en side or 5 on the zh side (an English name inside Chinese text is fine).
+    """
+    nz, ne = _norm_text(zh), _norm_text(en)
+    if not nz or not ne:
+        return False
+    return nz == ne or (len(ne) >= 10 and ne in nz) or (len(nz) >= 5 and nz in ne)
+
+
 def _margin_ok(pair: Pair, cfg: FilterConfig) -> bool:
     if cfg.min_margin <= 0:
         return True
@@ -425,12 +438,8 @@ FILTERS: tuple[Filter, ...] = (
         (("han_share", "min", "min_han_share"), ("latin_share", "min", "min_latin_share")),
         "zh side not mostly Han or en side not mostly Latin letters",
     ),
-    Filter(
-        "identical",
-        lambda p, c: _norm_text(p.zh) != _norm_text(p.en),
-        (),
-        "both sides the same text after normalisation",
-    ),
+    Filter("identical", lambda p, c: not _copied(p.zh, p.en), (),
+           "both sides the same text, or one side copied into the other"),
     Filter(
         "length_ratio",
         lambda p, c: c.min_len_ratio <= _s(p, "len_ratio") <= c.max_len_ratio,
