@@ -1,24 +1,83 @@
-# make          set up .venv if needed and build the default dataset from data/raw/
-# make test     run the test suite (offline)
-# make bench    print speed / quality figures
-# make clean    remove built output (keeps .venv)
+# make            set up .venv if needed, then build the default dataset from data/raw/ into out/default
+# make test       run the test suite (offline)
+# make report     same as make (the report is the last step of the build)
+# make bench      print speed / quality figures (encoders, aligner)
+# make clean      remove built output (keeps .venv and the embedding cache)
+#
+# Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config), e.g.
+#   make RAW=../shared/eval/scio-whitepapers/raw OUT=out/scio
+#
+# One file target per input unit and stage (sentences -> embeddings ->
+# alignment -> scored links), then corpus-level filter -> dataset -> report.
+# Touching one input rebuilds only that unit and the corpus steps; editing a
+# threshold in $(CONFIG) reruns only filter, dataset and report (embed / align
+# settings are tracked by stamp files that change only when those settings do).
+# Input file names must not contain spaces (make's limit; `corpus build` has none).
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+CORPUS := $(VENV)/bin/corpus
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all test bench clean distclean
+RAW ?= data/raw
+OUT ?= out/default
+CONFIG ?= corpus.toml
+C := --config $(CONFIG)
 
-all: $(STAMP)
+PAGES := $(filter-out %.zh.txt %.en.txt,$(wildcard $(RAW)/*.txt))
+PAIRS := $(wildcard $(RAW)/*.zh.txt)
+JSONL := $(wildcard $(RAW)/*.jsonl)
+UNITS := $(notdir $(PAGES) $(JSONL)) $(patsubst %.zh.txt,%,$(notdir $(PAIRS)))
+WORK := $(addprefix $(OUT)/work/,$(UNITS))
+SCORED := $(addsuffix /scored.jsonl,$(WORK))
+
+.PHONY: all build report test bench clean distclean
+
+all: build
+build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,laser]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# --- per input unit --------------------------------------------------------
+$(OUT)/work/%.txt/sentences.jsonl: $(RAW)/%.txt | $(STAMP)
+	$(CORPUS) stage split $< -o $@ $(C)
+$(OUT)/work/%.jsonl/sentences.jsonl: $(RAW)/%.jsonl | $(STAMP)
+	$(CORPUS) stage split $< -o $@ $(C)
+$(OUT)/work/%/sentences.jsonl: $(RAW)/%.zh.txt $(RAW)/%.en.txt | $(STAMP)
+	$(CORPUS) stage split $(RAW)/$*.zh.txt $(RAW)/$*.en.txt -o $@ $(C)
+
+$(OUT)/work/%/embeddings.npz: $(OUT)/work/%/sentences.jsonl $(OUT)/stamps/embed.json
+	$(CORPUS) stage embed $< -o $@ $(C)
+$(OUT)/work/%/alignment.jsonl: $(OUT)/work/%/sentences.jsonl $(OUT)/work/%/embeddings.npz \
+		$(OUT)/stamps/align.json
+	$(CORPUS) stage align $< -o $@ $(C)
+$(OUT)/work/%/scored.jsonl: $(OUT)/work/%/sentences.jsonl $(OUT)/work/%/embeddings.npz \
+		$(OUT)/work/%/alignment.jsonl
+	$(CORPUS) stage score $^ -o $@ $(C)
+
+# Settings stamps: rewritten only when the named config sections change.
+$(OUT)/stamps/embed.json: $(OUT)/stamps/check
+$(OUT)/stamps/align.json: $(OUT)/stamps/check
+$(OUT)/stamps/check: $(CONFIG) | $(STAMP)
+	$(CORPUS) stage stamp embed -o $(OUT)/stamps/embed.json $(C)
+	$(CORPUS) stage stamp embed align -o $(OUT)/stamps/align.json $(C)
+	touch $@
+
+# --- corpus level ----------------------------------------------------------
+$(OUT)/filtered.jsonl: $(SCORED) $(CONFIG)
+	$(CORPUS) stage filter $(WORK) -o $@ $(C)
+$(OUT)/dataset/README.md: $(OUT)/filtered.jsonl
+	$(CORPUS) stage dataset $< -o $(OUT) $(C)
+$(OUT)/report/report.json: $(OUT)/filtered.jsonl
+	$(CORPUS) stage report $< -o $(OUT) $(C)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
