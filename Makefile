@@ -22,6 +22,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CORPUS := $(VENV)/bin/corpus
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 
 RAW ?= data/raw
 OUT ?= out/default
@@ -44,6 +45,11 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The tests also exercise the optional LASER backend (torch 2.13.0, CPU build).
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,laser]'
 	touch $@
 
 # --- per input unit --------------------------------------------------------
@@ -79,7 +85,7 @@ $(OUT)/dataset/README.md: $(OUT)/filtered.jsonl
 $(OUT)/report/report.json: $(OUT)/filtered.jsonl
 	$(CORPUS) stage report $< -o $(OUT) $(C)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
 clean:
