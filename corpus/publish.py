@@ -169,10 +169,10 @@ def _size_category(n: int) -> str:
 
 def _write_parquet(rows: list[dict[str, Any]], feats: Any, path: Path) -> None:
     """Rows as one parquet file (HF features in the schema metadata), written atomically."""
-    import datasets
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = datasets.Dataset.from_list(rows, features=feats).data.table
+    table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
