@@ -291,7 +291,9 @@ def write_dataset(
     """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring).
 
     ``kept`` are pairs with ``reason is None``, ``rejected`` the others (each
-    with its reason); CorpusError if a pair is on the wrong list. ``cfg`` gives
+    with its reason); CorpusError if a pair is on the wrong list, or if no pair
+    was kept (the rejected pairs are still written, an earlier dataset is
+    removed: ``datasets`` cannot load an empty parquet file). ``cfg`` gives
     the publish settings and everything the card reports; ``info`` carries
     what the config does not know: "input_hash" (SHA-256 of the inputs) and
     "splitter" (name and version of the sentence splitter). Every file is
@@ -303,10 +305,16 @@ def write_dataset(
     if any(p.reason is not None for p in kept) or any(p.reason is None for p in rejected):
         raise CorpusError("write_dataset: kept pairs must have no reason, rejected ones one")
     out = Path(out_dir)
-    splits, notes = split_by_document(kept, cfg.publish)
-    if not splits:
-        splits = {"train": []}
     data_dir = out / "dataset" / "data"
+    atomic_write_jsonl(out / "rejected" / "rejected.jsonl", [pair_to_row(p) for p in rejected])
+    _write_parquet([pair_record(p, with_reason=True) for p in rejected], features(True),
+                   out / "rejected" / "rejected.parquet")
+    if not kept:
+        for old in [*data_dir.glob("*.parquet"), out / "dataset" / "README.md"]:
+            old.unlink(missing_ok=True)
+        raise CorpusError(f"no pair passed the filters ({len(rejected)} rejected, see "
+                          f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written")
+    splits, notes = split_by_document(kept, cfg.publish)
     feats = features()
     written: dict[str, list[str]] = {}
     for split, pairs in splits.items():
@@ -323,9 +331,6 @@ def write_dataset(
             old.unlink()
     atomic_write_text(out / "dataset" / "README.md",
                       _card(splits, rejected, cfg, info, notes, written))
-    atomic_write_jsonl(out / "rejected" / "rejected.jsonl", [pair_to_row(p) for p in rejected])
-    _write_parquet([pair_record(p, with_reason=True) for p in rejected], features(True),
-                   out / "rejected" / "rejected.parquet")
     write_exports(splits, out / "export")
     return {
         "splits": {s: len(ps) for s, ps in splits.items()},

@@ -185,6 +185,17 @@ def test_write_dataset_checks_kept_and_rejected(tmp_path: Path) -> None:
         write_dataset([p], [], tmp_path, Config(), INFO)
 
 
+def test_nothing_kept_writes_rejected_and_no_dataset(tmp_path: Path) -> None:
+    build(tmp_path)
+    rejected = doc_pairs("d", cosine=0.1)
+    apply_filters(rejected, Config().filters)
+    with pytest.raises(CorpusError, match="no pair passed the filters"):
+        write_dataset([], rejected, tmp_path, Config(), INFO)
+    assert len(read_jsonl(tmp_path / "rejected" / "rejected.jsonl")) == 5
+    assert not list((tmp_path / "dataset").rglob("*.parquet"))
+    assert not (tmp_path / "dataset" / "README.md").exists()
+
+
 def test_publish_config_validation() -> None:
     with pytest.raises(ConfigError, match="below 1"):
         load_config(None, ["publish.validation_share=0.5", "publish.test_share=0.5"])
