@@ -305,9 +305,9 @@ def _run_stage(args: argparse.Namespace) -> int:
     if args.stage == "split":
         pipeline.split_unit(ins, out)
     elif args.stage in ("embed", "align"):
-        from corpus.embed import get_encoder
+        from corpus.embed import load_encoder
 
-        encoder = get_encoder(cfg.embed)
+        encoder = load_encoder(cfg.embed)
         if args.stage == "embed":
             pipeline.embed_unit(one(), out, encoder)
         else:

@@ -24,6 +24,7 @@ functions one file target at a time through ``corpus stage``.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import io
@@ -267,7 +268,11 @@ def unit_keys(unit: Unit, cfg: Config, encoder_name: str) -> dict[str, str]:
 
 
 def run_unit(
-    unit: Unit, work: Path, cfg: Config, encoder: Callable[[], Encoder], force: bool = False
+    unit: Unit,
+    work: Path,
+    cfg: Config,
+    encoder: Callable[[], Encoder],
+    force: bool = False,
 ) -> int:
     """Bring the four stage files of ``unit`` in ``work`` up to date; return how many were rebuilt.
 
@@ -460,6 +465,7 @@ def build(
     gold: Path | None = None,
     force: bool = False,
     progress: bool = False,
+    encoder: Encoder | None = None,
 ) -> BuildSummary:
     """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
 
@@ -467,30 +473,34 @@ def build(
     OUT/rejected, OUT/export and OUT/report. Holds an exclusive lock on
     ``out_dir`` (CorpusError if another build holds it). Unusable inputs are
     skipped and counted, never fatal; CorpusError only when nothing at all
-    could be read.
+    could be read. ``encoder`` replaces the one named in ``cfg.embed`` (which
+    is otherwise loaded, with its cache, only if some stage needs it); its
+    name then stands in ``embed.encoder`` for keys, card and report.
     """
     from tqdm import tqdm
 
-    from corpus.embed import get_encoder
+    from corpus.embed import load_encoder
 
     out_dir = Path(out_dir)
+    if encoder is not None:
+        cfg = dataclasses.replace(cfg, embed=dataclasses.replace(cfg.embed, encoder=encoder.name))
     with output_lock(out_dir):
         units, skipped = discover_units(inputs)
         if not units:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
             raise CorpusError(f"nothing to build ({reasons})")
-        loaded: list[Encoder] = []
+        loaded: list[Encoder] = [encoder] if encoder is not None else []
 
-        def encoder() -> Encoder:
+        def get() -> Encoder:
             if not loaded:
-                loaded.append(get_encoder(cfg.embed))
+                loaded.append(load_encoder(cfg.embed))
             return loaded[0]
 
         rebuilt = 0
         works = [out_dir / "work" / unit.name for unit in units]
         for unit, work in tqdm(list(zip(units, works)), desc="documents", unit="input",
                                disable=not progress):
-            rebuilt += run_unit(unit, work, cfg, encoder, force)
+            rebuilt += run_unit(unit, work, cfg, get, force)
         filtered = out_dir / "filtered.jsonl"
         corpus_key = _key(
             "corpus",
@@ -502,8 +512,8 @@ def build(
         done = _up_to_date(out_dir / "report" / "report.json", corpus_key)
         if force or not done:
             filter_corpus(works, filtered, cfg, skipped)
-            publish_dataset(filtered, out_dir, cfg)
             report_corpus(filtered, out_dir, cfg, gold)
+            publish_dataset(filtered, out_dir, cfg)
             _mark(out_dir / "report" / "report.json", corpus_key)
         _, stats, pairs = read_filtered(filtered)
     kept = sum(p.reason is None for p in pairs)
