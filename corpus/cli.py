@@ -210,6 +210,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--gold", metavar="DIR",
                         help="folder of gold DOC_ID.align files: the report scores the alignment")
     parser.add_argument("--force", action="store_true", help="rebuild every stage")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="process this many inputs at once (one encoder per worker)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_build)
 
@@ -235,10 +237,12 @@ def _run_build(args: argparse.Namespace) -> int:
     from corpus.pipeline import build
 
     cfg = _config(args, _encoder_overrides(args))
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     summary = build(
         [Path(p) for p in args.inputs], Path(args.output), cfg,
         gold=Path(args.gold) if args.gold else None, force=args.force,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet and sys.stderr.isatty(), jobs=args.jobs,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")

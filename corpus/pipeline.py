@@ -466,6 +466,7 @@ def build(
     force: bool = False,
     progress: bool = False,
     encoder: Encoder | None = None,
+    jobs: int = 1,
 ) -> BuildSummary:
     """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
 
@@ -476,6 +477,8 @@ def build(
     could be read. ``encoder`` replaces the one named in ``cfg.embed`` (which
     is otherwise loaded, with its cache, only if some stage needs it); its
     name then stands in ``embed.encoder`` for keys, card and report.
+    ``jobs`` > 1 processes units in that many worker processes, each loading
+    the encoder once; the result does not depend on ``jobs``.
     """
     from tqdm import tqdm
 
@@ -496,11 +499,18 @@ def build(
                 loaded.append(load_encoder(cfg.embed))
             return loaded[0]
 
-        rebuilt = 0
         works = [out_dir / "work" / unit.name for unit in units]
-        for unit, work in tqdm(list(zip(units, works)), desc="documents", unit="input",
-                               disable=not progress):
-            rebuilt += run_unit(unit, work, cfg, get, force)
+        bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
+        rebuilt = 0
+        if jobs > 1 and len(units) > 1:
+            for count in _run_parallel(units, works, cfg, encoder, force, jobs):
+                rebuilt += count
+                bar.update()
+        else:
+            for unit, work in zip(units, works):
+                rebuilt += run_unit(unit, work, cfg, get, force)
+                bar.update()
+        bar.close()
         filtered = out_dir / "filtered.jsonl"
         corpus_key = _key(
             "corpus",
@@ -527,6 +537,46 @@ def build(
         skipped=list(stats.skipped),
         repeated=len(stats.repeated),
     )
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(cfg: Config, encoder: Encoder | None) -> None:
+    _WORKER.update(cfg=cfg, encoder=encoder)
+
+
+def _worker_encoder() -> Encoder:
+    """The worker's encoder, loaded on first use and kept for every later unit."""
+    from corpus.embed import load_encoder
+
+    if _WORKER["encoder"] is None:
+        _WORKER["encoder"] = load_encoder(_WORKER["cfg"].embed)
+    return _WORKER["encoder"]
+
+
+def _worker_run(unit: Unit, work: Path, force: bool) -> int:
+    return run_unit(unit, work, _WORKER["cfg"], _worker_encoder, force)
+
+
+def _run_parallel(
+    units: Sequence[Unit], works: Sequence[Path], cfg: Config, encoder: Encoder | None,
+    force: bool, jobs: int,
+) -> Iterator[int]:
+    """Run :func:`run_unit` for every unit in ``jobs`` spawned worker processes.
+
+    Yields each unit's count of rebuilt stages as it finishes. Memory grows
+    with ``jobs`` (one encoder and one unit per worker), not with the corpus.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(cfg, encoder)) as pool:
+        futures = [pool.submit(_worker_run, u, w, force) for u, w in zip(units, works)]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def _file_digest_or_none(path: Path | None) -> str:

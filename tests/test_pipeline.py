@@ -150,3 +150,11 @@ def test_seed_page_default_build(tmp_path: Path) -> None:
     assert one_two[0][2].endswith("We will release relevant information in due course.")
     furniture = ("视频", "免责声明", "版权", "验证码", "发布时间", "摘编")
     assert not [r for r in rows if any(word in r[1] for word in furniture)]
+
+
+def test_jobs_give_the_same_rows_as_one_process(corpus_dir, tmp_path, cfg, fake_encoder) -> None:
+    build([corpus_dir], tmp_path / "one", cfg, encoder=fake_encoder)
+    build([corpus_dir], tmp_path / "two", cfg, encoder=fake_encoder, jobs=2)
+    one = (tmp_path / "one" / "filtered.jsonl").read_text(encoding="utf-8")
+    two = (tmp_path / "two" / "filtered.jsonl").read_text(encoding="utf-8")
+    assert one == two
