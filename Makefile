@@ -88,6 +88,12 @@ $(OUT)/report/report.json: $(OUT)/filtered.jsonl
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
+# Every benchmark prints its figures; all of them run in one go so ratios compare.
+bench: $(TEST_STAMP)
+	@for script in scripts/bench_*.py; do \
+		echo "== $$script"; $(PY) $$script || exit 1; \
+	done
+
 clean:
 	rm -rf out
 
