@@ -159,6 +159,9 @@ def main(argv: list[str]) -> int:
           f"log-sd {logr.std():.3f}; exp(mean±3sd) = [{np.exp(logr.mean() - 3 * logr.std()):.3f}, "
           f"{np.exp(logr.mean() + 3 * logr.std()):.3f}]")
     print("  ratio quantiles:", q(np.exp(logr), (0.1, 0.5, 1, 99, 99.5, 99.9)))
+    cfg = FilterConfig()
+    print(f"  below min_len_ratio {cfg.min_len_ratio}: {np.mean(np.exp(logr) < cfg.min_len_ratio):.2%}, "
+          f"above max_len_ratio {cfg.max_len_ratio}: {np.mean(np.exp(logr) > cfg.max_len_ratio):.2%}")
     encoder = get_encoder(EmbedConfig())
     pooled = [score_figures(name, docs, encoder) for name, docs in sets.items()
               if name != "tatoeba"]
