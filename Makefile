@@ -36,7 +36,7 @@ UNITS := $(notdir $(PAGES) $(JSONL)) $(patsubst %.zh.txt,%,$(notdir $(PAIRS)))
 WORK := $(addprefix $(OUT)/work/,$(UNITS))
 SCORED := $(addsuffix /scored.jsonl,$(WORK))
 
-.PHONY: all build report test bench clean distclean
+.PHONY: all build report test bench clean distclean example-scio
 
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
@@ -87,6 +87,15 @@ $(OUT)/report/report.json: $(OUT)/filtered.jsonl
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q
+
+# Second example: the two SCIO white papers (raw paragraphs, both sides),
+# linked in as NAME.zh.txt + NAME.en.txt pairs and built by the same rules.
+SCIO ?= ../shared/eval/scio-whitepapers
+example-scio: $(STAMP)
+	mkdir -p out/scio-input
+	for f in $(SCIO)/zh_raw/*; do ln -sf "$$(realpath $$f)" "out/scio-input/$$(basename $$f).zh.txt"; done
+	for f in $(SCIO)/en_raw/*; do ln -sf "$$(realpath $$f)" "out/scio-input/$$(basename $$f).en.txt"; done
+	$(MAKE) build RAW=out/scio-input OUT=out/scio
 
 # Every benchmark prints its figures; all of them run in one go so ratios compare.
 bench: $(TEST_STAMP)
