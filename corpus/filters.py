@@ -52,6 +52,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -64,6 +65,7 @@ from corpus.records import Link, Pair, Sentence
 __all__ = [
     "FILTERS",
     "REASONS",
+    "SCORES_VERSION",
     "Filter",
     "apply_filters",
     "embedding_scores",
@@ -75,6 +77,10 @@ __all__ = [
     "text_scores",
     "thresholds",
 ]
+
+# Changes whenever score_links / text_scores / embedding_scores compute differently;
+# the pipeline puts it in the cache key of saved scored pairs so they are re-scored.
+SCORES_VERSION = "2"
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
@@ -120,8 +126,9 @@ def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
     """Each number written in digits: (its own forms, the forms it makes available).
 
     Own forms: '1,200' -> {'1200'}; '5.30' -> {'5.3', '5:30'}; '5:30' -> {'5:30'}.
-    A number followed by a unit also offers its value at other scales, so that
-    '300 万' (3,000,000) meets '3 million' and '$6.9 billion' meets '69 亿'.
+    A number followed by a unit (万, 亿, thousand, million, billion, m, bn, k)
+    has its value at other scales as forms too, so that '300 万' (3,000,000)
+    meets '3 million' and '$6.9 billion' meets '69 亿'.
     Digits glued after a Latin letter (COVID-19, G7, MP3) are names, not numbers.
     """
     out = []
@@ -141,6 +148,8 @@ def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
             full = value * _UNIT.get(unit, 1.0)
             scales = (1.0, 1e3, 1e6, 1e9) if unit in ("万", "亿") else (1.0, 1e4, 1e8)
             offered.update(_fmt(round(full / s, 6)) for s in scales if full >= s)
+            if unit:  # '2702亿' is present as '270.2 billion' too
+                own = set(offered)
         out.append((own, offered))
     return out
 
@@ -210,21 +219,51 @@ def _runs(text: str) -> set[str]:
     return {str(int(run)) for run in re.findall(r"\d+", _digits_to_ascii(text))}
 
 
+def _present(own: set[str], avail: set[str]) -> bool:
+    """True if a form of the number is available, exactly or as a rounding of it.
+
+    Rounding counts when the less precise number is the more precise one
+    rounded half-up to its decimals and they differ by at most 1 %
+    ("276.3万" = 2.763 million matches "2.76 million", "44.65%" matches "45 percent").
+    """
+    if own & avail:
+        return True
+    numeric = [Decimal(a) for a in avail if ":" not in a]
+    for form in own:
+        if ":" in form:
+            continue
+        x = Decimal(form)
+        for y in numeric:
+            fine, coarse = (x, y) if _decimals(x) > _decimals(y) else (y, x)
+            if fine == coarse or not coarse:
+                continue
+            step = Decimal(1).scaleb(-_decimals(coarse))
+            if (fine.quantize(step, rounding=ROUND_HALF_UP) == coarse
+                    and abs(fine - coarse) <= abs(coarse) / 100):
+                return True
+    return False
+
+
+def _decimals(value: Decimal) -> int:
+    return max(0, -value.as_tuple().exponent)
+
+
 def number_mismatch(zh: str, en: str) -> int:
     """How many distinct numbers written in digits on one side the other side lacks.
 
     A digit number on one side is present on the other if any of its forms is
     there in digits (after removing thousands separators, with 万/亿 and
     million/billion scaling), as an English number word, month name or
-    ordinal, or as a Chinese numeral; digits glued to letters count as
+    ordinal, or as a Chinese numeral, or rounded (see :func:`_present`);
+    digits glued to letters count as
     present but are not required on the other side. So "12月28日" matches "December 28",
     "7500 万英镑" matches "£75m", and "COVID-19" is not a number.
     """
     zh_nums, en_nums = _number_forms(zh), _number_forms(en)
     zh_avail = set().union(*(offered for _, offered in zh_nums), _zh_spelled(zh), _runs(zh))
     en_avail = set().union(*(offered for _, offered in en_nums), _en_spelled(en), _runs(en))
-    missing_in_en = {frozenset(own) for own, _ in zh_nums if not own & en_avail}
-    missing_in_zh = {frozenset(own) for own, _ in en_nums if not own & zh_avail}
+    missing_in_en = {frozenset(own) for own, _ in zh_nums if not _present(own, en_avail)}
+    missing_in_zh = {frozenset(own) for own, _ in en_nums if not _present(own, zh_avail)}
     return len(missing_in_en) + len(missing_in_zh)
 
 

@@ -144,7 +144,7 @@ def score_figures(name: str, docs: list, encoder) -> tuple[np.ndarray, ...]:
     for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
         print(f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
               f"{np.mean(shift_c >= t):.1%} shifted")
-    for t in (0.9, 0.95, 1.0, 1.05, 1.1):
+    for t in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1):
         print(f"  min_margin {t:.2f}: keeps {np.mean(gold_m >= t):.1%} gold, "
               f"{np.mean(shift_m >= t):.1%} shifted")
     return gold_c, gold_m, shift_c, shift_m
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     for t in (0.2, 0.25, 0.3, 0.35, 0.4):
         print(f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
               f"{np.mean(shift_c >= t):.1%} shifted")
-    for t in (0.9, 0.95, 1.0, 1.05, 1.1):
+    for t in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1):
         print(f"  min_margin {t:.2f}: keeps {np.mean(gold_m >= t):.1%} gold, "
               f"{np.mean(shift_m >= t):.1%} shifted")
     defaults_on_gold(sets, encoder)

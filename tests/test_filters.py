@@ -82,6 +82,10 @@ def test_han_share_counts_letters_only() -> None:
         ("它还补充道,全国累计确诊病例 6,152,524 例。", "It added that 6,152,524 people have contracted COVID-19.", 0),
         ("通常会在第二天下午 5:30 前由 Citylink 揽收。", "normally be Citylink by 5.30pm next day.", 0),
         ("必须隔离 10 天", "will have to isolate for ten days", 0),
+        # SCIO white paper: rounded in translation
+        ("总面积276.3万平方公里,约占陆地国土面积的28.8%。", "a total of 2.76 million sq km, about 28.8 percent", 0),
+        ("援助金额为2702亿元人民币,其中对非洲国家的援助占比44.65%。", "totaled RMB270 billion. Of this sum, 45 percent", 0),
+        ("约3.4米", "about 3 meters", 1),  # more than 1 % apart: not a rounding
         ("12月28日下午", "On the afternoon of December 29", 2),
         (ZH_WFP, "The WFP will receive £43 million of the funding announced on Sunday.", 2),
     ],
