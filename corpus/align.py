@@ -34,17 +34,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from corpus.config import AlignConfig
 from corpus.embed import Encoder
-from corpus.errors import AlignmentError
+from corpus.errors import AlignmentError, InputError
+from corpus.evaluate import format_link
 from corpus.records import Link
+from corpus.storage import atomic_write_text
 
 __all__ = [
+    "align_file",
     "align_sentences",
+    "read_sentences",
     "align_lengths",
     "link_scores",
     "link_types",
@@ -52,6 +57,7 @@ __all__ = [
 ]
 
 NEG = -1e30
+_CHUNK = 256  # source rows per similarity block
 # Languages written without spaces between words (and so between sentences).
 _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
@@ -218,21 +224,27 @@ class _Lengths:
 
     def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
                  cfg: AlignConfig) -> None:
-        self.cs = np.concatenate([[0.0], np.cumsum([len(s) for s in src])])
-        self.ct = np.concatenate([[0.0], np.cumsum([len(t) for t in tgt])])
-        self.sp_s = 0.0 if src_lang in _NO_SPACE else 1.0
-        self.sp_t = 0.0 if tgt_lang in _NO_SPACE else 1.0
-        self.mean = math.log(_scale(tgt_lang) / _scale(src_lang))
-        self.std = cfg.len_std
         self.weight = cfg.len_weight
+        self.std = cfg.len_std
+        self.mean = math.log(_scale(tgt_lang) / _scale(src_lang))
+        self.ls = self._log_runs(src, src_lang, cfg.max_align)
+        self.lt = self._log_runs(tgt, tgt_lang, cfg.max_align)
+
+    @staticmethod
+    def _log_runs(texts: Sequence[str], lang: str, kmax: int) -> list[np.ndarray]:
+        """out[k-1][j] = log(1 + characters of the joined run texts[j-k:j]) (0 where j < k)."""
+        c = np.concatenate([[0.0], np.cumsum([len(x) for x in texts])])
+        sep = 0.0 if lang in _NO_SPACE else 1.0
+        out = []
+        for k in range(1, kmax + 1):
+            run = np.zeros(len(c))
+            run[k:] = c[k:] - c[:-k] + sep * (k - 1)
+            out.append(np.log1p(run))
+        return out
 
     def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        if self.weight == 0.0:
-            return np.zeros(len(cols))
-        ls = self.cs[i] - self.cs[i - a] + self.sp_s * (a - 1)
-        lt = self.ct[cols] - self.ct[cols - b] + self.sp_t * (b - 1)
-        z = (np.log((lt + 1.0) / (ls + 1.0)) - self.mean) / self.std
-        return -self.weight * z * z
+        z = (self.lt[b - 1][cols] - self.ls[a - 1][i] - self.mean) * (1.0 / self.std)
+        return (-self.weight) * (z * z)
 
 
 def _span_norms(v: np.ndarray, kmax: int) -> list[np.ndarray]:
@@ -257,27 +269,42 @@ class _Approx:
 
     def __init__(self, s: np.ndarray, t: np.ndarray, lengths: Callable[..., np.ndarray],
                  kmax: int, band: tuple[np.ndarray, np.ndarray]) -> None:
-        self.s, self.t, self.len, self.kmax = s, t, lengths, kmax
+        self.len, self.kmax = lengths, kmax
         self.ns, self.nt = _span_norms(s, kmax), _span_norms(t, kmax)
-        self.band = band
-        self._row, self._c0, self._c1 = -1, 0, 0
-        self._box = np.zeros((0, 1))
+        n, m = len(s), len(t)
+        lo, hi = band
+        # Box sums of row i cover target columns [c0[i], hi[i]); source row p serves rows p+1..p+kmax.
+        self.c0 = np.maximum(np.asarray(lo) - kmax, 0)
+        need0 = np.array([self.c0[p + 1 : p + 1 + kmax].min() for p in range(n)], np.int64)
+        need1 = np.array([hi[p + 1 : p + 1 + kmax].max() for p in range(n)], np.int64)
+        self.rows: list[np.ndarray] = []
+        for start in range(0, n, _CHUNK):
+            stop = min(n, start + _CHUNK)
+            c0, c1 = int(need0[start:stop].min()), int(need1[start:stop].max())
+            block = s[start:stop] @ t[c0:c1].T
+            for p in range(start, stop):
+                self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0])
+        self.need0 = need0
+        self.boxes: dict[int, np.ndarray] = {}
+        self.hi = np.asarray(hi)
+        self.m = m
 
-    def _prepare(self, i: int, need0: int, need1: int) -> None:
-        a0 = max(0, i - self.kmax)
-        c0 = min(need0, max(0, int(self.band[0][i]) - self.kmax))
-        c1 = max(need1, int(self.band[1][i]))
-        block = self.s[a0:i] @ self.t[c0:c1].T  # source rows a0..i-1, target columns c0..c1-1
-        rows = np.cumsum(block[::-1], axis=0)  # rows[a-1]: sum of the last a source rows
-        self._box = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rows, axis=1)], axis=1)
-        self._row, self._c0, self._c1 = i, c0, c1
+    def _box(self, i: int) -> np.ndarray:
+        """box[a-1][x] = sum of cosines of source rows i-a..i-1 with target columns c0[i]..c0[i]+x-1."""
+        box = self.boxes.get(i)
+        if box is None:
+            c0, c1 = int(self.c0[i]), int(self.hi[i])
+            a0 = max(0, i - self.kmax)
+            block = np.stack([self.rows[p][c0 - self.need0[p] : c1 - self.need0[p]] for p in range(a0, i)])
+            rows = np.cumsum(block[::-1], axis=0)
+            box = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rows, axis=1)], axis=1)
+            self.boxes[i] = box
+        return box
 
     def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        need0, need1 = max(0, int(cols.min()) - self.kmax), int(cols.max())
-        if i != self._row or need0 < self._c0 or need1 > self._c1:
-            self._prepare(i, need0, need1)
-        box = self._box[a - 1]
-        dot = box[cols - self._c0] - box[cols - b - self._c0]
+        box = self._box(i)[a - 1]
+        c0 = self.c0[i]
+        dot = box[cols - c0] - box[cols - b - c0]
         cos = dot / (self.ns[a - 1][i - a] * self.nt[b - 1][cols - b])
         return cos + self.len(i, cols, a, b)
 
@@ -481,3 +508,32 @@ def align_sentences(
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
         for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang)
     ]
+
+
+def read_sentences(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 sentence-per-line file (line i is sentence i; blank lines kept).
+
+    Raises InputError naming the file if it cannot be read, is not UTF-8 or holds a NUL byte.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    if b"\0" in data:
+        raise InputError(path, "binary file (NUL byte), expected UTF-8 text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not valid UTF-8 (byte {exc.start})") from None
+    return text.splitlines()
+
+
+def align_file(
+    src: str | Path, tgt: str | Path, out: str | Path, encoder: Encoder, cfg: AlignConfig,
+    src_lang: str = "zh", tgt_lang: str = "en",
+) -> list[Link]:
+    """Align two sentence-per-line files and write ``out`` atomically in the gold format."""
+    links = align_sentences(read_sentences(src), read_sentences(tgt), encoder, cfg,
+                            src_lang, tgt_lang)
+    atomic_write_text(out, "".join(format_link(link) + "\n" for link in links))
+    return links

@@ -212,6 +212,12 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--force", action="store_true", help="rebuild every stage")
     parser.add_argument("-j", "--jobs", type=int, default=1,
                         help="process this many inputs at once (one encoder per worker)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="run the per-input stages in this process / a process pool (local) "
+                             "or as a Ray Dataset with --jobs actors (ray; needs the ray extra)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="with --engine ray: the Ray cluster to use, e.g. ray://head:10001 "
+                             "or auto (default: start a local Ray instance with --jobs CPUs)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_build)
 
@@ -239,10 +245,13 @@ def _run_build(args: argparse.Namespace) -> int:
     cfg = _config(args, _encoder_overrides(args))
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.address and args.engine != "ray":
+        raise ConfigError("--address needs --engine ray")
     summary = build(
         [Path(p) for p in args.inputs], Path(args.output), cfg,
         gold=Path(args.gold) if args.gold else None, force=args.force,
         progress=not args.quiet and sys.stderr.isatty(), jobs=args.jobs,
+        engine=args.engine, address=args.address,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
@@ -379,7 +388,102 @@ def _run_encoder_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_align(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "align",
+        help="align sentence-per-line files (one pair, or two folders of same-named files)",
+        description="Align SRC with TGT (one sentence per line) and write links in the gold "
+        "format [i,...]:[j,...]:cosine, null links included. Batch form: --src-dir/--tgt-dir "
+        "with -o a folder; NAME (or NAME.txt) in both folders gives OUT/NAME.align.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("src", nargs="?", metavar="SRC", help="source sentences, one per line")
+    parser.add_argument("tgt", nargs="?", metavar="TGT", help="target sentences, one per line")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output .align file (or folder with --src-dir/--tgt-dir)")
+    parser.add_argument("--src-dir", metavar="DIR", help="folder of source files (batch form)")
+    parser.add_argument("--tgt-dir", metavar="DIR", help="folder of same-named target files")
+    parser.add_argument("--src-lang", default="zh", help="language of the source side")
+    parser.add_argument("--tgt-lang", default="en", help="language of the target side")
+    parser.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    _add_config_options(parser)
+    _add_encoder_options(parser)
+    parser.set_defaults(func=_run_align)
+
+
+def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
+    """(source, target, output) files for the single or the batch form; ConfigError on misuse."""
+    if args.src_dir or args.tgt_dir:
+        if not (args.src_dir and args.tgt_dir) or args.src or args.tgt:
+            raise ConfigError("give either SRC TGT or both --src-dir and --tgt-dir")
+        src_dir, tgt_dir, out = Path(args.src_dir), Path(args.tgt_dir), Path(args.output)
+        for folder in (src_dir, tgt_dir):
+            if not folder.is_dir():
+                raise ConfigError(f"{folder}: not a folder")
+        names = sorted(p.name for p in src_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not names:
+            raise ConfigError(f"{src_dir}: no source files")
+        return [(src_dir / n, tgt_dir / n, out / f"{n.removesuffix('.txt')}.align") for n in names]
+    if not (args.src and args.tgt):
+        raise ConfigError("give SRC and TGT files, or --src-dir and --tgt-dir")
+    return [(Path(args.src), Path(args.tgt), Path(args.output))]
+
+
+def _run_align(args: argparse.Namespace) -> int:
+    from corpus.align import align_file
+    from corpus.embed import load_encoder
+
+    cfg = _config(args, _encoder_overrides(args))
+    jobs = _align_jobs(args)
+    encoder = load_encoder(cfg.embed, cache=not args.no_cache)
+    failed = 0
+    for src, tgt, out in jobs:
+        try:
+            links = align_file(src, tgt, out, encoder, cfg.align, args.src_lang, args.tgt_lang)
+        except CorpusError as exc:
+            if len(jobs) == 1:
+                raise
+            _warn(f"skipped {src.name}: {exc}")
+            failed += 1
+            continue
+        print(f"{src.name}: {len(links)} links -> {out}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="score alignments against gold (exact, strict, lax P/R/F1, pooled)",
+        description="Score PRED against GOLD: two .align files, or two folders of same-named "
+        "files (counts pooled over files). Exact: a link counts only if identical to a gold "
+        "link, null links included; strict/lax as in Vecalign's scorer.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("gold", metavar="GOLD", help="gold .align file or folder")
+    parser.add_argument("pred", metavar="PRED", help="predicted .align file or folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.set_defaults(func=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from corpus.evaluate import read_pairs, score_alignments
+
+    pairs = read_pairs(args.gold, args.pred)
+    scores = score_alignments([(gold, pred) for _, gold, pred in pairs])
+    if args.json:
+        print(json.dumps({"files": len(pairs), **scores.as_dict()}, sort_keys=True))
+        return EXIT_OK
+    print(f"{len(pairs)} files, {scores.gold_links} gold links, {scores.pred_links} predicted")
+    for name in ("exact", "strict", "lax"):
+        p, r, f = getattr(scores, name)
+        print(f"{name:>6}: P {p:.4f}  R {r:.4f}  F1 {f:.4f}")
+    return EXIT_OK
+
+
 # Every subcommand's _add_NAME function, in the order --help lists them.
 ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_build, _add_split, _add_publish, _add_export, _add_stage, _add_encoder_eval,
+    _add_align, _add_eval,
 ]
