@@ -35,10 +35,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import charset_normalizer
 import ftfy
@@ -117,7 +116,9 @@ def decode_bytes(data: bytes, source: str) -> Decoded:
     fixed = ftfy.fix_encoding(text)
     if fixed != text:
         if "\ufffd" not in fixed:
-            notes.append("repaired mojibake (UTF-8 text that had been decoded as Latin-1/cp1252) with ftfy")
+            notes.append(
+                "repaired mojibake (UTF-8 text that had been decoded as Latin-1/cp1252) with ftfy"
+            )
             text = fixed
         else:
             notes.append("text looks like mojibake that cannot be repaired reliably; kept as is")
@@ -135,7 +136,9 @@ def _decode(data: bytes, source: str, notes: list[str]) -> tuple[str, str]:
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError as exc:
-                raise InputError(source, f"invalid {encoding} after its byte-order mark (byte {exc.start})") from None
+                raise InputError(
+                    source, f"invalid {encoding} after its byte-order mark (byte {exc.start})"
+                ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -150,10 +153,17 @@ def _decode(data: bytes, source: str, notes: list[str]) -> tuple[str, str]:
             log.warning("%s: %s", source, note)
             return replaced, "utf-8"
     best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
-    if best is None or best.encoding is None or (b"\0" in data and not best.encoding.startswith("utf_")):
+    if (
+        best is None
+        or best.encoding is None
+        or (b"\0" in data and not best.encoding.startswith("utf_"))
+    ):
         if b"\0" in data:
             raise InputError(source, "binary file (NUL bytes, not UTF-16/32 text), not text")
-        raise InputError(source, "cannot detect the text encoding (tried UTF-8, GB18030, Big5, UTF-16/32, cp1252)")
+        raise InputError(
+            source,
+            "cannot detect the text encoding (tried UTF-8, GB18030, Big5, UTF-16/32, cp1252)",
+        )
     if best.encoding == "latin_1":
         try:  # cp1252 is latin-1 with quotes and dashes where latin-1 has control codes
             return data.decode("cp1252"), "cp1252"
@@ -250,7 +260,7 @@ def _counts(text: str) -> _Counts:
 
 
 def classify(text: str) -> str | None:
-    """"zh" if Han characters outnumber Latin words, "en" if Latin words
+    """ "zh" if Han characters outnumber Latin words, "en" if Latin words
     outnumber Han characters, None for neither (no letters, Japanese kana,
     another script). "AM 表示……" is zh; "Wu Qian: During……" is en."""
     c = _counts(text)
@@ -323,7 +333,7 @@ _NAV_ITEM = re.compile(r"(?:^|\s)[·•▪►»]\s*\S")
 _MEDIA_TAG = re.compile(r"[\[【](?:视频|图文|图片|组图|专题|直播|音频)[\]】]")
 _DISCLAIMER = re.compile(
     r"免责声明|版权所有|版权声明|转载请注明|未经授权[，,]?\s*不得|All rights reserved|Copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}",
-    re.I,
+    re.IGNORECASE,
 )
 _METADATA = re.compile(
     r"发布时间|发表时间|更新时间|来源\s*[:：]|字体\s*[大小:：]|字号\s*[:：大]|责任编辑|浏览次数|阅读次数|点击数|"
@@ -332,10 +342,12 @@ _METADATA = re.compile(
 )
 _PROMPT = re.compile(
     r"验证码|发表评论|发表感言|查看更多评论|网友评论|我要评论|看不清楚|点击更换|\bcaptcha\b|\bComments?\s*\(\d+\)",
-    re.I,
+    re.IGNORECASE,
 )
-_LOGIN = re.compile(r"登录|注册|\bLog ?in\b|\bSign (?:in|up)\b|\bSubscribe\b", re.I)
-_BYLINE = re.compile(r"(?:责任编辑|编辑|责编|摘编|校对|审核|编审)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}\s*[)）]?$")
+_LOGIN = re.compile(r"登录|注册|\bLog ?in\b|\bSign (?:in|up)\b|\bSubscribe\b", re.IGNORECASE)
+_BYLINE = re.compile(
+    r"(?:责任编辑|编辑|责编|摘编|校对|审核|编审)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}\s*[)）]?$"
+)
 
 
 def furniture_reason(text: str) -> str | None:
@@ -349,7 +361,9 @@ def furniture_reason(text: str) -> str | None:
     if _DISCLAIMER.search(text):
         return "disclaimer or copyright notice"
     markers = len(_METADATA.findall(text))
-    if (markers >= 2 and len(text) <= 150) or (markers and len(text) <= 40 and _METADATA.match(text)):
+    if (markers >= 2 and len(text) <= 150) or (
+        markers and len(text) <= 40 and _METADATA.match(text)
+    ):
         return "page metadata (date, source, font size, ...)"
     if (_PROMPT.search(text) and len(text) <= 80) or (_LOGIN.search(text) and len(text) <= 20):
         return "comment, login or captcha prompt"
@@ -367,10 +381,7 @@ def _is_body(lang: str, text: str) -> bool:
             or (c.han >= 15 and bool(re.search(r"[，,；;]", text)))
             or c.han >= 60
         )
-    return (
-        (c.words >= 3 and bool(re.search(r"[.!?]", text)))
-        or c.words >= 12
-    )
+    return (c.words >= 3 and bool(re.search(r"[.!?]", text))) or c.words >= 12
 
 
 # ---------------------------------------------------------------- documents
@@ -405,8 +416,13 @@ def _side_totals(units: list[_Unit]) -> dict[str, int]:
 
 
 def document_from_texts(
-    doc_id: str, source: str, zh_text: str, en_text: str, notes: Sequence[str] = (),
-    zh_source: str | None = None, en_source: str | None = None,
+    doc_id: str,
+    source: str,
+    zh_text: str,
+    en_text: str,
+    notes: Sequence[str] = (),
+    zh_source: str | None = None,
+    en_source: str | None = None,
 ) -> Document:
     """A document from the two sides' texts (file pair or jsonl record).
 
@@ -421,7 +437,9 @@ def document_from_texts(
     zh_source, en_source = zh_source or source, en_source or source
     if zh_tot["en"] > zh_tot["zh"] and en_tot["zh"] > en_tot["en"]:
         zh_units, en_units = en_units, zh_units
-        notes.append("the sides were swapped (English in the Chinese side, Chinese in the English side); swapped back")
+        notes.append(
+            "the sides were swapped (English in the Chinese side, Chinese in the English side); swapped back"
+        )
     dropped: list[tuple[str, str]] = []
     sides = {}
     for lang, units, where in (("zh", zh_units, zh_source), ("en", en_units, en_source)):
@@ -431,7 +449,12 @@ def document_from_texts(
             if unit.drop:
                 dropped.append((unit.text, unit.drop))
             elif unit.lang != lang:
-                dropped.append((unit.text, f"{'English' if lang == 'zh' else 'Chinese'} text on the {name} side"))
+                dropped.append(
+                    (
+                        unit.text,
+                        f"{'English' if lang == 'zh' else 'Chinese'} text on the {name} side",
+                    )
+                )
             else:
                 kept.append(Passage(lang, unit.text, len(kept)))
         if not kept:
@@ -464,7 +487,9 @@ def read_page(path: Path) -> Document:
     if not totals["zh"]:
         raise InputError(path, "no Chinese text on the page")
     if not totals["en"]:
-        raise InputError(path, "no English text on the page (for separate files use NAME.zh.txt + NAME.en.txt)")
+        raise InputError(
+            path, "no English text on the page (for separate files use NAME.zh.txt + NAME.en.txt)"
+        )
     keep = set()
     for lang in ("zh", "en"):
         spans = _main_spans(units, lang)
@@ -483,7 +508,9 @@ def read_page(path: Path) -> Document:
         else:
             side = sides[unit.lang]  # type: ignore[index]
             side.append(Passage(unit.lang, unit.text, len(side)))  # type: ignore[arg-type]
-    return Document(path.stem, str(path), tuple(sides["zh"]), tuple(sides["en"]), tuple(dropped), decoded.notes)
+    return Document(
+        path.stem, str(path), tuple(sides["zh"]), tuple(sides["en"]), tuple(dropped), decoded.notes
+    )
 
 
 def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
@@ -492,7 +519,9 @@ def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
     current: list[int] | None = None
     gap = 0
     for i, unit in enumerate(units):
-        if unit.drop and unit.drop.startswith(("navigation", "menu", "disclaimer", "page metadata", "comment")):
+        if unit.drop and unit.drop.startswith(
+            ("navigation", "menu", "disclaimer", "page metadata", "comment")
+        ):
             current, gap = None, 0
             continue
         if unit.lang != lang or unit.drop:
@@ -537,7 +566,11 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
         if missing:
             yield Skipped(where, f"missing key(s): {', '.join(missing)}")
             continue
-        wrong = [f"{key!r} is {type(record[key]).__name__}" for key in ("id", "zh", "en") if not isinstance(record[key], str)]
+        wrong = [
+            f"{key!r} is {type(record[key]).__name__}"
+            for key in ("id", "zh", "en")
+            if not isinstance(record[key], str)
+        ]
         if wrong:
             yield Skipped(where, f"values must be strings: {', '.join(wrong)}")
             continue
@@ -545,7 +578,9 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
             yield Skipped(where, "empty 'id'")
             continue
         try:
-            yield document_from_texts(record["id"], where, record["zh"], record["en"], decoded.notes)
+            yield document_from_texts(
+                record["id"], where, record["zh"], record["en"], decoded.notes
+            )
         except InputError as exc:
             yield Skipped(where, exc.problem)
 
@@ -558,8 +593,10 @@ def _expand(inputs: Sequence[Path]) -> Iterator[Path | Skipped]:
         path = Path(raw)
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             yield from files
         elif path.is_file():
@@ -594,13 +631,23 @@ def discover(inputs: Sequence[Path]) -> list[Item]:
                 out.append((zh, en))
             else:
                 missing = en if entry == zh else zh
-                out.append(Skipped(str(entry), f"{missing.name} is missing (the two sides of a document must be NAME.zh.txt + NAME.en.txt)"))
+                out.append(
+                    Skipped(
+                        str(entry),
+                        f"{missing.name} is missing (the two sides of a document must be NAME.zh.txt + NAME.en.txt)",
+                    )
+                )
             continue
         seen.add(path)
         if name.endswith((".txt", ".jsonl")):
             out.append(entry)
         else:
-            out.append(Skipped(str(entry), "not an input file (expected NAME.txt, NAME.zh.txt + NAME.en.txt or .jsonl)"))
+            out.append(
+                Skipped(
+                    str(entry),
+                    "not an input file (expected NAME.txt, NAME.zh.txt + NAME.en.txt or .jsonl)",
+                )
+            )
     return out
 
 
@@ -624,7 +671,10 @@ def iter_documents(inputs: Iterable[Path]) -> Iterator[Document | Skipped]:
             for result in results:
                 if isinstance(result, Document):
                     if result.doc_id in used:
-                        yield Skipped(result.source, f"duplicate doc_id {result.doc_id!r} (first used by {used[result.doc_id]})")
+                        yield Skipped(
+                            result.source,
+                            f"duplicate doc_id {result.doc_id!r} (first used by {used[result.doc_id]})",
+                        )
                         continue
                     used[result.doc_id] = result.source
                 yield result

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from sentence_splitter import SentenceSplitter
 
@@ -45,8 +45,10 @@ _STOPS = "。｡！？!?．‼⁇⁈⁉"
 _CLOSERS = "”’」』）)］]】》〉〕｝}〗〙＂\"'"
 # After a sentence end, these continue the same sentence.
 _CONTINUE = "，,、；;：:"
-_URL_RE = re.compile(r"(?:https?://|ftp://|www\.)[^\s\u3000-\u303f\uff00-\uffef" + _HAN + r"]+", re.I)
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL_RE = re.compile(
+    r"(?:https?://|ftp://|www\.)[^\s\u3000-\u303f\uff00-\uffef" + _HAN + r"]+", re.IGNORECASE
+)
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # A short speech tag after a closing quote: “……。”他说。 stays one sentence.
 _SPEECH_TAG_RE = re.compile(
     r"\s*[^\s。！？!?“”\"「」『』，,]{1,8}?(?:说|问|道|喊|叫|答|嚷|笑|叹|骂|吼|回答|说道|问道)[。！？!?]"
@@ -74,7 +76,9 @@ def split_sentences(text: str, lang: str, max_chars: int = MAX_CHARS) -> list[st
     raise InputError("<text>", f"unknown language {lang!r}; expected 'zh' or 'en'")
 
 
-def split_document(doc: Document, max_chars: int = MAX_CHARS) -> tuple[list[Sentence], list[Sentence]]:
+def split_document(
+    doc: Document, max_chars: int = MAX_CHARS
+) -> tuple[list[Sentence], list[Sentence]]:
     """The (zh, en) sentences of ``doc``.
 
     ``Sentence.para`` is the index of the paragraph within its side and

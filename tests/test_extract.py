@@ -26,7 +26,9 @@ from corpus.records import Document, Skipped
 from corpus.split import split_document
 from corpus.storage import safe_name
 
-SEED_PAGE = Path(__file__).resolve().parents[1] / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
+SEED_PAGE = (
+    Path(__file__).resolve().parents[1] / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
+)
 SEED_TEXT = SEED_PAGE.read_text(encoding="utf-8")
 INTRO = "12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。"
 QUESTION_START = "记者:21日,中央军委委员"
@@ -48,19 +50,37 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 def test_seed_page_keeps_the_body_and_drops_the_furniture() -> None:
     doc = read_page(SEED_PAGE)
     assert doc.doc_id == "mod-press-briefing-2023-12-28"
-    assert [p.text for p in doc.zh][0] == INTRO
+    assert next(p.text for p in doc.zh) == INTRO
     assert [p.text[:12] for p in doc.zh] == [INTRO[:12], QUESTION_START[:12], ANSWER_START[:12]]
     assert doc.zh[2].text.endswith("我们将适时发布消息。")
     assert len(doc.en) == 1 and doc.en[0].text.startswith(EN_START)
     assert doc.en[0].text.endswith("We will release relevant information in due course.")
     assert [p.index for p in doc.zh] == [0, 1, 2] and doc.en[0].index == 0
     kept = " ".join(p.text for p in doc.zh + doc.en)
-    for furniture in ("[视频]", "免责声明", "发布时间", "字体大小", "验证码", "评论", "摘编", "专项监督护粮安"):
+    for furniture in (
+        "[视频]",
+        "免责声明",
+        "发布时间",
+        "字体大小",
+        "验证码",
+        "评论",
+        "摘编",
+        "专项监督护粮安",
+    ):
         assert furniture not in kept
     reasons = " | ".join(reason for _, reason in doc.dropped)
-    for kind in ("navigation", "disclaimer", "page metadata", "captcha", "byline", "outside the main text"):
+    for kind in (
+        "navigation",
+        "disclaimer",
+        "page metadata",
+        "captcha",
+        "byline",
+        "outside the main text",
+    ):
         assert kind in reasons
-    assert len(doc.dropped) == 11  # 3 top headlines, nav list, title, dateline, headline, byline, disclaimer, 2 prompts
+    assert (
+        len(doc.dropped) == 11
+    )  # 3 top headlines, nav list, title, dateline, headline, byline, disclaimer, 2 prompts
 
 
 def test_seed_page_sentences() -> None:
@@ -74,7 +94,9 @@ def test_seed_page_sentences() -> None:
 # ------------------------------------------------------------------ encodings
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "gbk"])
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "gb18030", "gbk"]
+)
 def test_seed_page_decodes_in_common_encodings(tmp_path: Path, encoding: str) -> None:
     text = SEED_TEXT.replace("\xa0", " ") if encoding == "gbk" else SEED_TEXT  # GBK has no U+00A0
     path = _write(tmp_path / "page.txt", text, encoding)
@@ -85,7 +107,11 @@ def test_seed_page_decodes_in_common_encodings(tmp_path: Path, encoding: str) ->
 
 def test_traditional_chinese_in_big5_is_kept_as_written(tmp_path: Path) -> None:
     zh = "我們試試看！我很快就會回來。這個永遠完不了了。"
-    path = _write(tmp_path / "tw.txt", f"{zh}\n\nLet's try it! I'll be back soon. This will never end.\n", "big5")
+    path = _write(
+        tmp_path / "tw.txt",
+        f"{zh}\n\nLet's try it! I'll be back soon. This will never end.\n",
+        "big5",
+    )
     doc = read_page(path)
     assert [p.text for p in doc.zh] == [zh]
 
@@ -103,7 +129,9 @@ def test_invalid_bytes_in_utf8_are_replaced_with_a_note(tmp_path: Path) -> None:
     decoded = decode_bytes(data, "bad.zh.txt")
     assert decoded.encoding == "utf-8"
     assert decoded.text == ZH_PARA[:10] + "\ufffd\ufffd" + ZH_PARA[10:] + ZH_PARA * 2
-    assert decoded.notes == (f"2 invalid UTF-8 byte sequence(s) replaced by U+FFFD (first at byte {cut})",)
+    assert decoded.notes == (
+        f"2 invalid UTF-8 byte sequence(s) replaced by U+FFFD (first at byte {cut})",
+    )
     (tmp_path / "d.zh.txt").write_bytes(data)
     _write(tmp_path / "d.en.txt", EN_PARA)
     doc = read_pair(tmp_path / "d.zh.txt", tmp_path / "d.en.txt")
@@ -153,13 +181,17 @@ def test_page_with_only_english_menus_is_rejected(tmp_path: Path) -> None:
 
 
 def test_pair_keeps_each_language_on_its_side(tmp_path: Path) -> None:
-    zh = _write(tmp_path / "d.zh.txt", f"标题\n\n{ZH_PARA}\n\nAn English line in the Chinese file.\n")
+    zh = _write(
+        tmp_path / "d.zh.txt", f"标题\n\n{ZH_PARA}\n\nAn English line in the Chinese file.\n"
+    )
     en = _write(tmp_path / "d.en.txt", f"Title\n\n{EN_PARA}\n")
     doc = read_pair(zh, en)
     assert doc.doc_id == "d"
     assert [p.text for p in doc.zh] == ["标题", ZH_PARA]
     assert [p.text for p in doc.en] == ["Title", EN_PARA]
-    assert doc.dropped == (("An English line in the Chinese file.", "English text on the Chinese side"),)
+    assert doc.dropped == (
+        ("An English line in the Chinese file.", "English text on the Chinese side"),
+    )
 
 
 def test_swapped_sides_are_swapped_back_with_a_note(tmp_path: Path) -> None:
@@ -249,13 +281,24 @@ def test_mixed_folder_with_all_three_forms_in_sorted_order(tmp_path: Path) -> No
     _write(tmp_path / "b.zh.txt", ZH_PARA)
     _write(tmp_path / "b.en.txt", EN_PARA)
     _write(tmp_path / "a-page.txt", f"{ZH_PARA}\n\n{EN_PARA}\n")
-    _write(tmp_path / "sub" / "c.jsonl", json.dumps({"id": "c1", "zh": ZH_PARA, "en": EN_PARA}) + "\n")
+    _write(
+        tmp_path / "sub" / "c.jsonl", json.dumps({"id": "c1", "zh": ZH_PARA, "en": EN_PARA}) + "\n"
+    )
     _write(tmp_path / "notes.md", "# notes\n")
     _write(tmp_path / "empty.txt", "")
     _write(tmp_path / ".hidden" / "x.txt", "ignored")
     results = list(iter_documents([tmp_path, tmp_path / "missing"]))
-    summary = [(r.doc_id if isinstance(r, Document) else ("skip", Path(r.source).name)) for r in results]
-    assert summary == ["a-page", "b", ("skip", "empty.txt"), ("skip", "notes.md"), "c1", ("skip", "missing")]
+    summary = [
+        (r.doc_id if isinstance(r, Document) else ("skip", Path(r.source).name)) for r in results
+    ]
+    assert summary == [
+        "a-page",
+        "b",
+        ("skip", "empty.txt"),
+        ("skip", "notes.md"),
+        "c1",
+        ("skip", "missing"),
+    ]
     assert results == list(iter_documents([tmp_path, tmp_path / "missing"]))  # deterministic
     by_id = {r.doc_id: r for r in results if isinstance(r, Document)}
     assert by_id["b"].source.endswith("b.{zh,en}.txt")
@@ -277,7 +320,10 @@ def test_same_stem_in_two_folders_gives_one_document_and_a_skip(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
-        ("Wu Qian: During their San Francisco meeting last month, the heads of state agreed.", "en"),
+        (
+            "Wu Qian: During their San Francisco meeting last month, the heads of state agreed.",
+            "en",
+        ),
         ("AM 表示，他们将在下周发布新产品。", "zh"),
         ("我们购买了Apple iPhone 15 Pro Max手机。", "zh"),
         ("The term 中国梦 was coined in 2012.", "en"),
@@ -293,8 +339,13 @@ def test_classify(text: str, lang: str | None) -> None:
 
 def test_mixed_paragraph_is_split_by_script_runs() -> None:
     runs = split_mixed("我们将适时发布消息。 We will release relevant information in due course.")
-    assert runs == [("zh", "我们将适时发布消息。"), ("en", "We will release relevant information in due course.")]
-    runs = split_mixed("The video call yielded positive outcomes. 取得积极的建设性成果。 Going forward, we agree.")
+    assert runs == [
+        ("zh", "我们将适时发布消息。"),
+        ("en", "We will release relevant information in due course."),
+    ]
+    runs = split_mixed(
+        "The video call yielded positive outcomes. 取得积极的建设性成果。 Going forward, we agree."
+    )
     assert [lang for lang, _ in runs] == ["en", "zh", "en"]
 
 
@@ -315,7 +366,10 @@ def test_interleaved_page_sorts_paragraphs_by_language(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        (" ·[视频]汪公馆里的“伪装者”(上) ·[视频]一线见闻丨区域协作谱新篇 ·[视频]无名者之歌", "navigation"),
+        (
+            " ·[视频]汪公馆里的“伪装者”(上) ·[视频]一线见闻丨区域协作谱新篇 ·[视频]无名者之歌",
+            "navigation",
+        ),
         ("Home | News | World | Business | About us", "menu"),
         ("【免责声明】:以上图、文、音/视频文章内容转载于网络,其版权均属于原作者。", "disclaimer"),
         ("Copyright © 2023 Example Corp. All rights reserved.", "disclaimer"),
@@ -365,9 +419,24 @@ def test_wmt22_documents_stacked_on_a_noisy_page(eval_dir: Path, tmp_path: Path)
     wmt = eval_dir / "wmt22-en-zh-docs"
     total = kept = 0
     for zh_file in sorted((wmt / "zh").iterdir())[:60]:
-        zh = [line.strip() for line in zh_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        en = [line.strip() for line in (wmt / "en" / zh_file.name).read_text(encoding="utf-8").splitlines() if line.strip()]
-        blocks = [header, "发布时间:2023-12-28  来源:新华网  字体大小[ ]", *zh, *en, "责任编辑：张三", disclaimer]
+        zh = [
+            line.strip()
+            for line in zh_file.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        en = [
+            line.strip()
+            for line in (wmt / "en" / zh_file.name).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        blocks = [
+            header,
+            "发布时间:2023-12-28  来源:新华网  字体大小[ ]",
+            *zh,
+            *en,
+            "责任编辑：张三",
+            disclaimer,
+        ]
         doc = read_page(_write(tmp_path / f"{zh_file.name}.txt", "\n\n".join(blocks)))
         got_zh, got_en = [p.text for p in doc.zh], [p.text for p in doc.en]
         assert set(got_zh) <= set(zh) and set(got_en) <= set(en), zh_file.name
@@ -391,7 +460,9 @@ def test_cli_split_done_when_checks(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(en) == 7 and en[1].startswith("On the night of December21st")
 
 
-def test_cli_split_writes_output_file_and_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_split_writes_output_file_and_reports_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _write(tmp_path / "in.txt", "我不知道。你呢？\n\nI know. You?\n", "gb18030")
     out = tmp_path / "out" / "sentences.txt"
     assert cli.main(["split", str(src), "-o", str(out)]) == 0

@@ -47,8 +47,10 @@ ZH_CASES = [
         ["12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。"],
     ),
     (
-        "记者:21日,中央军委委员、军委联合参谋部参谋长刘振立应约与美军参联会主席布朗进行视频通话。"
-        "请发言人介绍中美双方对进一步发展两军关系的相关举措。",
+        (
+            "记者:21日,中央军委委员、军委联合参谋部参谋长刘振立应约与美军参联会主席布朗进行视频通话。"
+            "请发言人介绍中美双方对进一步发展两军关系的相关举措。"
+        ),
         [
             "记者:21日,中央军委委员、军委联合参谋部参谋长刘振立应约与美军参联会主席布朗进行视频通话。",
             "请发言人介绍中美双方对进一步发展两军关系的相关举措。",
@@ -60,36 +62,67 @@ ZH_CASES = [
         "中国的生物多样性保护\n中华人民共和国国务院新闻办公室\n（2021年10月）",
         ["中国的生物多样性保护", "中华人民共和国国务院新闻办公室", "（2021年10月）"],
     ),
-    ("中国公共网摘编亓淦玉\n“生物多样性”是生物的总和。", ["中国公共网摘编亓淦玉", "“生物多样性”是生物的总和。"]),
+    (
+        "中国公共网摘编亓淦玉\n“生物多样性”是生物的总和。",
+        ["中国公共网摘编亓淦玉", "“生物多样性”是生物的总和。"],
+    ),
     # decimals and percentages
     (
-        "其中，32个陆域优先区域总面积276.3万平方公里，约占陆地国土面积的28.8%，对于有效保护重要生态系统、"
-        "物种及其栖息地具有重要意义。截至目前，建立植物园（树木园）近200个，保存植物2.3万余种。",
-        [
+        (
             "其中，32个陆域优先区域总面积276.3万平方公里，约占陆地国土面积的28.8%，对于有效保护重要生态系统、"
-            "物种及其栖息地具有重要意义。",
+            "物种及其栖息地具有重要意义。截至目前，建立植物园（树木园）近200个，保存植物2.3万余种。"
+        ),
+        [
+            (
+                "其中，32个陆域优先区域总面积276.3万平方公里，约占陆地国土面积的28.8%，对于有效保护重要生态系统、"
+                "物种及其栖息地具有重要意义。"
+            ),
             "截至目前，建立植物园（树木园）近200个，保存植物2.3万余种。",
         ],
     ),
-    ("今年增长3.5%，比2019.10的水平更高。下降了", ["今年增长3.5%，比2019.10的水平更高。", "下降了"]),
+    (
+        "今年增长3.5%，比2019.10的水平更高。下降了",
+        ["今年增长3.5%，比2019.10的水平更高。", "下降了"],
+    ),
     ("全年增长３．５%。其余持平。", ["全年增长３．５%。", "其余持平。"]),
     # ！ ？ and ASCII ! ? (Tatoeba, seed page menu)
-    ("我們試試看！我该去睡觉了。你在干什麼啊？", ["我們試試看！", "我该去睡觉了。", "你在干什麼啊？"]),
-    ("今天是６月１８号，也是Muiriel的生日！生日快乐，Muiriel！", ["今天是６月１８号，也是Muiriel的生日！", "生日快乐，Muiriel！"]),
-    ("黑猫警长又双叒更新啦!速看!防间保密微视频", ["黑猫警长又双叒更新啦!", "速看!", "防间保密微视频"]),
-    ("你真的不能把实情告诉我吗？！那是一张近照吗?", ["你真的不能把实情告诉我吗？！", "那是一张近照吗?"]),
+    (
+        "我們試試看！我该去睡觉了。你在干什麼啊？",
+        ["我們試試看！", "我该去睡觉了。", "你在干什麼啊？"],
+    ),
+    (
+        "今天是６月１８号，也是Muiriel的生日！生日快乐，Muiriel！",
+        ["今天是６月１８号，也是Muiriel的生日！", "生日快乐，Muiriel！"],
+    ),
+    (
+        "黑猫警长又双叒更新啦!速看!防间保密微视频",
+        ["黑猫警长又双叒更新啦!", "速看!", "防间保密微视频"],
+    ),
+    (
+        "你真的不能把实情告诉我吗？！那是一张近照吗?",
+        ["你真的不能把实情告诉我吗？！", "那是一张近照吗?"],
+    ),
     ("“红岸？！”他不再说话。", ["“红岸？！”", "他不再说话。"]),
     # closing quotes and brackets stay with their sentence; splits inside quotes (MAC)
     (
         "海老公沉声道：“好你个屁！没向你借，你不会想法子借给他吗？”",
         ["海老公沉声道：“好你个屁！", "没向你借，你不会想法子借给他吗？”"],
     ),
-    ("小玄子摇手笑道：“今天不打了，明天再来。”韦小宝点头。", ["小玄子摇手笑道：“今天不打了，明天再来。”", "韦小宝点头。"]),
+    (
+        "小玄子摇手笑道：“今天不打了，明天再来。”韦小宝点头。",
+        ["小玄子摇手笑道：“今天不打了，明天再来。”", "韦小宝点头。"],
+    ),
     ("那男孩道：“呸，你不会摔交。 ”他又说。", ["那男孩道：“呸，你不会摔交。 ”他又说。"]),
-    ("俗语说的好：‘与人方便，自己方便。’下一回。", ["俗语说的好：‘与人方便，自己方便。’", "下一回。"]),
+    (
+        "俗语说的好：‘与人方便，自己方便。’下一回。",
+        ["俗语说的好：‘与人方便，自己方便。’", "下一回。"],
+    ),
     ("他说：「你好嗎？」我說：『很好。』", ["他说：「你好嗎？」", "我說：『很好。』"]),
     ("（见附件。）以上是全部内容。", ["（见附件。）", "以上是全部内容。"]),
-    ("反馈和 DSR（卖方详细评级）。我们的产品包括戒指。", ["反馈和 DSR（卖方详细评级）。", "我们的产品包括戒指。"]),
+    (
+        "反馈和 DSR（卖方详细评级）。我们的产品包括戒指。",
+        ["反馈和 DSR（卖方详细评级）。", "我们的产品包括戒指。"],
+    ),
     ('密码是"Muiriel"。我不知道。', ['密码是"Muiriel"。', "我不知道。"]),
     ('他说:"我来了。"然后走了。', ['他说:"我来了。"', "然后走了。"]),
     # a short speech tag after a closing quote stays with the quote (MAC gold)
@@ -97,13 +130,19 @@ ZH_CASES = [
     ("“不要走！”，她喊道。我停下了。", ["“不要走！”，她喊道。", "我停下了。"]),
     # …… ends a sentence at a line end or before a closing quote, not before text
     ("那男孩略一迟疑，道：“我叫…… 叫小玄子。", ["那男孩略一迟疑，道：“我叫…… 叫小玄子。"]),
-    ("韦小宝道：“赢了十几两银子，不过…… 不过……”他低下头。", ["韦小宝道：“赢了十几两银子，不过…… 不过……”", "他低下头。"]),
+    (
+        "韦小宝道：“赢了十几两银子，不过…… 不过……”他低下头。",
+        ["韦小宝道：“赢了十几两银子，不过…… 不过……”", "他低下头。"],
+    ),
     ("吐了轿子一辈子没好运……", ["吐了轿子一辈子没好运……"]),
     ("好的……。再见。", ["好的……。", "再见。"]),
     ("他想了想......”走吧。", ["他想了想......”", "走吧。"]),
     # half-width period after Han; but not after Latin abbreviations or digits
     ("他来了.我走了.", ["他来了.", "我走了."]),
-    ("美国U.S.经济和Dr. Smith的报告都说No. 3最好。下一句", ["美国U.S.经济和Dr. Smith的报告都说No. 3最好。", "下一句"]),
+    (
+        "美国U.S.经济和Dr. Smith的报告都说No. 3最好。下一句",
+        ["美国U.S.经济和Dr. Smith的报告都说No. 3最好。", "下一句"],
+    ),
     (
         "一系列法庭裁决推翻了利比亚选举委员会的决定。与此同时，临时总理阿卜杜勒•哈米德•德贝巴赫 (Abdul Hamid Dbeibah) 得到了批准。",
         [
@@ -113,11 +152,20 @@ ZH_CASES = [
     ),
     ("传承.. ·[视频]奋进强国路", ["传承.. ·[视频]奋进强国路"]),
     # URLs and e-mail addresses are never split
-    ("详情见http://www.gov.cn/a?b=1.html!请查看。", ["详情见http://www.gov.cn/a?b=1.html!请查看。"]),
-    ("本网投稿邮箱:3555333776@QQ.COM。通讯地址:北京市。", ["本网投稿邮箱:3555333776@QQ.COM。", "通讯地址:北京市。"]),
+    (
+        "详情见http://www.gov.cn/a?b=1.html!请查看。",
+        ["详情见http://www.gov.cn/a?b=1.html!请查看。"],
+    ),
+    (
+        "本网投稿邮箱:3555333776@QQ.COM。通讯地址:北京市。",
+        ["本网投稿邮箱:3555333776@QQ.COM。", "通讯地址:北京市。"],
+    ),
     ("请访问 www.example.com.cn 了解详情。谢谢", ["请访问 www.example.com.cn 了解详情。", "谢谢"]),
     # a list number stays with its item
-    ("6. 片厂\n四十年的故事都是从去片厂这一天开始的。", ["6. 片厂", "四十年的故事都是从去片厂这一天开始的。"]),
+    (
+        "6. 片厂\n四十年的故事都是从去片厂这一天开始的。",
+        ["6. 片厂", "四十年的故事都是从去片厂这一天开始的。"],
+    ),
     # Traditional Chinese is split like Simplified
     ("我很快就會回來。這個永遠完不了了。", ["我很快就會回來。", "這個永遠完不了了。"]),
     # WMT22 conversation
@@ -139,20 +187,39 @@ ZH_CASES = [
 
 EN_CASES = [
     (SEED_EN, None),  # checked in test_seed_en
-    ("Back in high school, I got up at 6 a.m. every morning.", ["Back in high school, I got up at 6 a.m. every morning."]),
-    ("Mr. Crouch, what are you doing? Are we making a nonstop flight to the U.S.?",
-     ["Mr. Crouch, what are you doing?", "Are we making a nonstop flight to the U.S.?"]),
-    ('"Mr. Wang, I take it you\'re not a specialist in the field?" He nodded.',
-     ['"Mr. Wang, I take it you\'re not a specialist in the field?"', "He nodded."]),
-    ("I'm sorry that your order is running late. I've looked into it.",
-     ["I'm sorry that your order is running late.", "I've looked into it."]),
-    ("It costs $3.5 billion, up 3.5% from 2019. See No. 3 below.",
-     ["It costs $3.5 billion, up 3.5% from 2019.", "See No. 3 below."]),
+    (
+        "Back in high school, I got up at 6 a.m. every morning.",
+        ["Back in high school, I got up at 6 a.m. every morning."],
+    ),
+    (
+        "Mr. Crouch, what are you doing? Are we making a nonstop flight to the U.S.?",
+        ["Mr. Crouch, what are you doing?", "Are we making a nonstop flight to the U.S.?"],
+    ),
+    (
+        '"Mr. Wang, I take it you\'re not a specialist in the field?" He nodded.',
+        ['"Mr. Wang, I take it you\'re not a specialist in the field?"', "He nodded."],
+    ),
+    (
+        "I'm sorry that your order is running late. I've looked into it.",
+        ["I'm sorry that your order is running late.", "I've looked into it."],
+    ),
+    (
+        "It costs $3.5 billion, up 3.5% from 2019. See No. 3 below.",
+        ["It costs $3.5 billion, up 3.5% from 2019.", "See No. 3 below."],
+    ),
     ("1. Optimizing In-situ Conservation", ["1. Optimizing In-situ Conservation"]),
-    ("II. Increasing the Efficiency of Biodiversity Conservation\nPreface",
-     ["II. Increasing the Efficiency of Biodiversity Conservation", "Preface"]),
-    ("Biodiversity Conservation in China\nOctober 2021", ["Biodiversity Conservation in China", "October 2021"]),
-    ("Visit https://www.gov.cn/a.b.html today. Thanks!", ["Visit https://www.gov.cn/a.b.html today.", "Thanks!"]),
+    (
+        "II. Increasing the Efficiency of Biodiversity Conservation\nPreface",
+        ["II. Increasing the Efficiency of Biodiversity Conservation", "Preface"],
+    ),
+    (
+        "Biodiversity Conservation in China\nOctober 2021",
+        ["Biodiversity Conservation in China", "October 2021"],
+    ),
+    (
+        "Visit https://www.gov.cn/a.b.html today. Thanks!",
+        ["Visit https://www.gov.cn/a.b.html today.", "Thanks!"],
+    ),
     ("Wait... What happened? Nothing!", ["Wait...", "What happened?", "Nothing!"]),
 ]
 
@@ -251,7 +318,8 @@ _ZH_ALPHABET = st.sampled_from(
     + ["http://a.cn/x?y=1", "www.gov.cn", "U.S.", "3.5%", "2019.10", "……", "......"]
 )
 _EN_ALPHABET = st.sampled_from(
-    list("abcdefgXYZ ,;:.!?\"'()\n\t") + ["Mr. ", "U.S. ", "3.5 ", "e.g. ", "The ", "I ", "... ", "中文。"]
+    list("abcdefgXYZ ,;:.!?\"'()\n\t")
+    + ["Mr. ", "U.S. ", "3.5 ", "e.g. ", "The ", "I ", "... ", "中文。"]
 )
 
 
