@@ -471,3 +471,14 @@ def test_cli_split_writes_output_file_and_reports_bad_input(
     assert cli.main(["split", str(empty)]) == 1
     assert "empty.txt: empty file" in capsys.readouterr().err
     assert cli.main(["split", str(src), "--max-chars", "0"]) == 2
+
+
+def test_a_one_megabyte_line_loads_and_is_cut_into_sane_sentences(tmp_path: Path) -> None:
+    line = "两国防务部门正保持着沟通协调，" * 70_000  # 1,050,000 characters, no sentence end
+    zh = _write(tmp_path / "big.zh.txt", line + "\n")
+    en = _write(tmp_path / "big.en.txt", EN_PARA + "\n")
+    doc = read_pair(zh, en)
+    assert doc.zh[0].text == line
+    zh_sentences, _ = split_document(doc)
+    assert "".join(s.text for s in zh_sentences) == line
+    assert all(990 <= len(s.text) <= 1000 and s.text.endswith("，") for s in zh_sentences[:-1])
