@@ -350,7 +350,9 @@ def _html(data: dict[str, Any], plots: Mapping[str, bytes]) -> str:
         "<code>rejected/rejected.parquet</code>; change a threshold to re-admit them.</p>",
         "<h2>Thresholds</h2>",
         _table(["config field", "value", "score", "rejection reason"],
-               [(b["field"], b["value"], b["score"], b["reason"]) for b in data["thresholds"]]),
+               [(b["field"], b["value"], b["score"], b["reason"]) for b in data["thresholds"]]
+               + [(k, str(data["filters"][k]), "corpus-wide", r)
+                  for k, r in (("dedup", "duplicate"), ("near_dedup", "near_duplicate"))]),
         "<h2>Scores</h2>",
     ]
     for name in ("cosine", "margin", "len_ratio", "link_types"):
