@@ -344,7 +344,10 @@ _PROMPT = re.compile(
     r"验证码|发表评论|发表感言|查看更多评论|网友评论|我要评论|看不清楚|点击更换|\bcaptcha\b|\bComments?\s*\(\d+\)",
     re.IGNORECASE,
 )
-_LOGIN = re.compile(r"登录|注册|\bLog ?in\b|\bSign (?:in|up)\b|\bSubscribe\b", re.IGNORECASE)
+_LOGIN = re.compile(
+    r"登录|注册|登入|退出|\bLog ?(?:in|out)\b|\bSign (?:in|up)\b|\bRegister\b|\bSubscribe\b",
+    re.IGNORECASE,
+)
 _BYLINE = re.compile(
     r"(?:责任编辑|编辑|责编|摘编|校对|审核|编审)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}\s*[)）]?$"
 )
@@ -358,14 +361,19 @@ def furniture_reason(text: str) -> str | None:
         return f"navigation or headline list ({items} items)"
     if text.count(" | ") + text.count("｜") >= 3:
         return "menu (items separated by |)"
+    fragments = re.split(r"[ \u3000\xa0]{2,}|\t", text)
+    if len(fragments) >= 4 and all(
+        len(f) <= 20 and not re.search(r"[。！？.!?]$", f) for f in fragments
+    ):
+        return f"navigation or headline list ({len(fragments)} short items)"
     if _DISCLAIMER.search(text):
         return "disclaimer or copyright notice"
-    markers = len(_METADATA.findall(text))
-    if (markers >= 2 and len(text) <= 150) or (
-        markers and len(text) <= 40 and _METADATA.match(text)
-    ):
+    markers = len(set(_METADATA.findall(text)))
+    short_field = len(text) <= 40 and (":" in text or "：" in text or len(text) <= 12)
+    if (markers >= 2 and len(text) <= 150) or (short_field and _METADATA.match(text)):
         return "page metadata (date, source, font size, ...)"
-    if (_PROMPT.search(text) and len(text) <= 80) or (_LOGIN.search(text) and len(text) <= 20):
+    login_only = _LOGIN.search(text) and len(re.sub(r"[\W_]+", "", _LOGIN.sub("", text))) <= 2
+    if (_PROMPT.search(text) and len(text) <= 80) or login_only:
         return "comment, login or captcha prompt"
     if len(text) <= 30 and _BYLINE.search(text):
         return "editor byline"

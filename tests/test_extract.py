@@ -377,6 +377,11 @@ def test_interleaved_page_sorts_paragraphs_by_language(tmp_path: Path) -> None:
         ("验证码,看不清楚请点击更换。", "captcha"),
         ("中国公共网摘编亓淦玉", "byline"),
         ("责任编辑：张三", "page metadata"),
+        ("首页  新闻  国际  财经  体育  科技", "navigation"),
+        ("Home\tNews\tWorld\tSport", "navigation"),
+        ("Source: Xinhua", "page metadata"),
+        ("登录 | 注册", "login"),
+        ("[Log in] [Sign up]", "login"),
     ],
 )
 def test_furniture_rules(text: str, kind: str) -> None:
@@ -392,6 +397,10 @@ def test_furniture_rules(text: str, kind: str) -> None:
         "Copyright protection was strengthened in 2020.",
         "您的帐户提示说，访问 #PRS_ORG# 帐户的唯一链接（登录选项）是 #PRS_ORG#。",
         "The video call yielded positive and constructive outcomes.",
+        "Share prices rose 5% today.",
+        "请告诉我您能否创建新密码并登录",
+        "调整字体大小：拖动“字体大小”旁边的圆圈图标，可以改变文本的大小。",
+        "发布时间为12月28日下午。",
     ],
 )
 def test_body_text_is_not_furniture(text: str) -> None:
