@@ -47,9 +47,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The tests also exercise the optional LASER backend (torch 2.13.0, CPU build).
+# The tests also exercise the optional LASER backend (torch 2.13.0, CPU build) and the Ray engine.
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,laser]'
+	$(PY) -m pip install --quiet -e '.[dev,laser,ray]'
 	touch $@
 
 # --- per input unit --------------------------------------------------------

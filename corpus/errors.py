@@ -28,5 +28,9 @@ class EncoderError(CorpusError):
     """An encoder cannot be loaded or used (missing package, missing model files)."""
 
 
+class EngineError(CorpusError):
+    """The execution engine cannot be used (missing package, unreachable cluster)."""
+
+
 class AlignmentError(CorpusError):
     """An alignment file or request is malformed."""

@@ -41,7 +41,7 @@ from corpus import __version__
 from corpus.align import align_sentences
 from corpus.config import Config
 from corpus.embed import Encoder
-from corpus.errors import CorpusError
+from corpus.errors import ConfigError, CorpusError
 from corpus.evaluate import format_link, parse_link
 from corpus.extract import discover, iter_documents
 from corpus.records import Document, Pair, Sentence, Skipped
@@ -55,6 +55,7 @@ from corpus.storage import (
 )
 
 STAGES = ("sentences.jsonl", "embeddings.npz", "alignment.jsonl", "scored.jsonl")
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -273,12 +274,16 @@ def run_unit(
     cfg: Config,
     encoder: Callable[[], Encoder],
     force: bool = False,
+    stages: Sequence[str] = STAGES,
 ) -> int:
     """Bring the four stage files of ``unit`` in ``work`` up to date; return how many were rebuilt.
 
     ``encoder`` is called only if a stage needs the model, so an up-to-date
     unit loads nothing. Each stage file is written atomically and its ``.key``
     after it, so an interrupted run redoes at most the stage it was in.
+    ``stages`` (a subset of :data:`STAGES`, run in STAGES order) lets an engine
+    run the stages as separate steps; it passes ``force=True`` to a later step
+    when an earlier one rebuilt something, as one call would.
     """
     keys = unit_keys(unit, cfg, cfg.embed.encoder)
     files = {name: work / name for name in STAGES}
@@ -294,7 +299,10 @@ def run_unit(
         ),
     }
     rebuilt = 0
-    for name in STAGES:
+    unknown = [name for name in stages if name not in STAGES]
+    if unknown:
+        raise CorpusError(f"unknown stage(s) {unknown}; valid: {', '.join(STAGES)}")
+    for name in (name for name in STAGES if name in stages):
         if force or rebuilt or not _up_to_date(files[name], keys[name]):
             steps[name]()
             _mark(files[name], keys[name])
@@ -467,6 +475,8 @@ def build(
     progress: bool = False,
     encoder: Encoder | None = None,
     jobs: int = 1,
+    engine: str = "local",
+    address: str | None = None,
 ) -> BuildSummary:
     """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
 
@@ -478,12 +488,17 @@ def build(
     is otherwise loaded, with its cache, only if some stage needs it); its
     name then stands in ``embed.encoder`` for keys, card and report.
     ``jobs`` > 1 processes units in that many worker processes, each loading
-    the encoder once; the result does not depend on ``jobs``.
+    the encoder once; the result does not depend on ``jobs``. ``engine="ray"``
+    runs the per-unit stages as a Ray Dataset instead (:mod:`corpus.ray_engine`;
+    ``jobs`` actors, on the cluster at ``address`` or on a local Ray instance)
+    and gives the same rows; the corpus-level steps always run here.
     """
     from tqdm import tqdm
 
     from corpus.embed import load_encoder
 
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     out_dir = Path(out_dir)
     if encoder is not None:
         cfg = dataclasses.replace(cfg, embed=dataclasses.replace(cfg.embed, encoder=encoder.name))
@@ -502,7 +517,13 @@ def build(
         works = [out_dir / "work" / unit.name for unit in units]
         bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
         rebuilt = 0
-        if jobs > 1 and len(units) > 1:
+        if engine == "ray":
+            from corpus.ray_engine import run_units
+
+            for count in run_units(units, works, cfg, encoder, force, jobs, address, progress):
+                rebuilt += count
+                bar.update()
+        elif jobs > 1 and len(units) > 1:
             for count in _run_parallel(units, works, cfg, encoder, force, jobs):
                 rebuilt += count
                 bar.update()

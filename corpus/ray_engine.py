@@ -1,0 +1,195 @@
+"""Run the per-unit stages of a build on Ray Data (``corpus build --engine ray``).
+
+The input units of a build (a ``NAME.txt`` page, a ``NAME.zh.txt`` +
+``NAME.en.txt`` pair, or a ``.jsonl`` shard of many documents) become a Ray
+Dataset, one row per unit, and go through two map steps:
+
+    split                map_batches(function, tasks)           sentences.jsonl
+    embed, align, score  map_batches(_EmbedAlignScore, a fixed   embeddings.npz,
+                         pool of ``jobs`` actors)                alignment.jsonl, scored.jsonl
+
+Each step calls :func:`corpus.pipeline.run_unit` for its stage files, so the
+files, their keys and their reuse are exactly those of the local engine, and
+:func:`corpus.pipeline.build` then runs the corpus-level steps (duplicates,
+filters, dataset, report) on the driver: the rows do not depend on the
+engine. Each actor loads the encoder once, on first use, and keeps it for
+every unit it is given; aligning needs the encoder too (it embeds runs of
+consecutive sentences), so it runs in the same actor, and so does scoring,
+which reads the vectors just written. Memory grows with the number of actors
+(one encoder and one unit each), not with the corpus; only a rebuilt-stage
+count per unit comes back to the driver.
+
+Workers read the inputs and write ``OUT/work/`` themselves: on a cluster the
+inputs and OUT must be on storage every node sees under the same path, and
+every node needs this package installed (same version). Ray is imported only
+when a Ray build starts; without it, :class:`~corpus.errors.EngineError`
+names the ``pip install`` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from corpus.config import Config
+from corpus.embed import Encoder
+from corpus.errors import CorpusError, EngineError
+from corpus.pipeline import STAGES, Unit, run_unit
+
+INSTALL = "pip install 'zh-en-corpus[ray]'"
+
+# Ray Data schedules one task per block; more blocks than this only add overhead.
+MAX_BLOCKS = 1000
+
+
+def _import_ray() -> Any:
+    """The ``ray`` module with Ray Data; EngineError with the install line if missing."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the extra is ray[data], not bare ray)
+    except ImportError as exc:
+        raise EngineError(f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}") from None
+    return ray
+
+
+def _split(batch: dict[str, Any], cfg: Config, force: bool) -> dict[str, Any]:
+    """Map step: the split stage of each unit in ``batch``; counts what it rebuilt."""
+    counts = []
+    for text in batch["unit"]:
+        unit, work = _unit_of(text)
+        counts.append(run_unit(unit, work, cfg, _no_encoder, force, STAGES[:1]))
+    return {"unit": batch["unit"], "rebuilt": counts}
+
+
+class _EmbedAlignScore:
+    """Map step run by a pool of actors: the embed, align and score stages of each unit.
+
+    The encoder is loaded (with its cache) the first time a unit needs it
+    and kept for the actor's lifetime, so each actor loads the model once.
+    BLAS gets ``blas_threads`` threads, the driver's count: Ray gives a
+    1-CPU actor one, and OpenBLAS rounds a matrix product differently with
+    one thread than with several, which moved margin scores in the 7th digit.
+    """
+
+    def __init__(self, cfg: Config, force: bool, encoder: Encoder | None, blas_threads: int) -> None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(blas_threads, user_api="blas")
+        self.cfg, self.force, self.encoder = cfg, force, encoder
+
+    def _encoder(self) -> Encoder:
+        from corpus.embed import load_encoder
+
+        if self.encoder is None:
+            self.encoder = load_encoder(self.cfg.embed)
+        return self.encoder
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        counts = []
+        for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
+            unit, work = _unit_of(text)
+            # an earlier rebuilt stage forces the later ones, as one run_unit call would
+            done = run_unit(unit, work, self.cfg, self._encoder, self.force or before > 0, STAGES[1:])
+            counts.append(int(before) + done)
+        return {"unit": batch["unit"], "rebuilt": counts}
+
+
+def _blas_threads() -> int:
+    """How many threads BLAS uses in this process (numpy's OpenBLAS); 1 if none is loaded."""
+    from threadpoolctl import threadpool_info
+
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
+
+
+def _no_encoder() -> Encoder:
+    raise CorpusError("the split stage asked for an encoder; it needs none")
+
+
+def _row(unit: Unit, work: Path) -> dict[str, str]:
+    return {"unit": json.dumps({"name": unit.name, "paths": [str(p) for p in unit.paths], "work": str(work)})}
+
+
+def _unit_of(text: str) -> tuple[Unit, Path]:
+    data = json.loads(text)
+    return Unit(data["name"], tuple(Path(p) for p in data["paths"])), Path(data["work"])
+
+
+def _cause(exc: BaseException) -> CorpusError | None:
+    """The CorpusError a Ray error wraps (a worker's own error), if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, CorpusError):
+            return item
+        todo.extend([item.__cause__, item.__context__, getattr(item, "cause", None)])
+    return None
+
+
+def run_units(
+    units: Sequence[Unit],
+    works: Sequence[Path],
+    cfg: Config,
+    encoder: Encoder | None,
+    force: bool,
+    jobs: int,
+    address: str | None = None,
+    progress: bool = False,
+) -> Iterator[int]:
+    """Bring the stage files of every unit (in ``works``) up to date on Ray; yield each unit's
+    count of rebuilt stages as it finishes (in no particular order).
+
+    Uses the Ray instance this process is already connected to, else the
+    cluster at ``address``, else starts a local instance with ``jobs`` CPUs
+    (no dashboard, no usage reporting) and shuts it down afterwards.
+    ``jobs`` actors embed, align and score; each loads ``encoder`` (or the
+    one named in ``cfg.embed``) once. A CorpusError raised in a worker is
+    raised here as itself; EngineError if Ray is missing or unreachable.
+    """
+    if jobs < 1:
+        raise EngineError(f"jobs must be at least 1, got {jobs}")
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        try:
+            if address:
+                ray.init(address=address, logging_level="WARNING")
+            else:
+                ray.init(num_cpus=jobs, include_dashboard=False, logging_level="WARNING")
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise EngineError(f"cannot start or reach Ray{f' at {address}' if address else ''}: {exc}") from exc
+    context = ray.data.DataContext.get_current()
+    saved = (context.enable_progress_bars, context.print_on_execution_start)
+    context.enable_progress_bars = context.print_on_execution_start = progress
+    try:
+        dataset = ray.data.from_items(
+            [_row(u, w) for u, w in zip(units, works, strict=True)],
+            override_num_blocks=min(len(units), MAX_BLOCKS),
+        )
+        dataset = dataset.map_batches(_split, batch_size=1, fn_kwargs={"cfg": cfg, "force": force})
+        dataset = dataset.map_batches(
+            _EmbedAlignScore,
+            batch_size=1,
+            fn_constructor_kwargs={"cfg": cfg, "force": force, "encoder": encoder,
+                                   "blas_threads": _blas_threads()},
+            compute=ray.data.ActorPoolStrategy(size=jobs),
+            num_cpus=1,
+        )
+        for row in dataset.iter_rows():
+            yield int(row["rebuilt"])
+    except ray.exceptions.RayError as exc:
+        cause = _cause(exc)
+        if cause is None:
+            raise
+        raise cause from None
+    finally:
+        context.enable_progress_bars, context.print_on_execution_start = saved
+        if started:
+            ray.shutdown()
