@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 from corpus.extract import furniture_reason, paragraphs, read_page
 from corpus.split import split_en, split_zh
 
+ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
 
 
