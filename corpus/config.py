@@ -74,7 +74,7 @@ class FilterConfig:
     """
 
     min_cosine: float = 0.25
-    min_margin: float = 0.9
+    min_margin: float = 0.8
     min_zh_chars: int = 2
     min_en_chars: int = 4
     max_zh_chars: int = 400
