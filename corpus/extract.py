@@ -449,9 +449,9 @@ def document_from_texts(
             "the sides were swapped (English in the Chinese side, Chinese in the English side); swapped back"
         )
     dropped: list[tuple[str, str]] = []
-    sides = {}
+    sides: dict[str, tuple[Passage, ...]] = {}
     for lang, units, where in (("zh", zh_units, zh_source), ("en", en_units, en_source)):
-        kept = []
+        kept: list[Passage] = []
         name = "Chinese" if lang == "zh" else "English"
         for unit in units:
             if unit.drop:
@@ -498,7 +498,7 @@ def read_page(path: Path) -> Document:
         raise InputError(
             path, "no English text on the page (for separate files use NAME.zh.txt + NAME.en.txt)"
         )
-    keep = set()
+    keep: set[int] = set()
     for lang in ("zh", "en"):
         spans = _main_spans(units, lang)
         if not spans:

@@ -24,7 +24,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from sentence_splitter import SentenceSplitter
+from sentence_splitter import SentenceSplitter  # type: ignore[import-untyped]
 
 from corpus.errors import InputError
 from corpus.records import Document, Sentence
