@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus import cli
 from corpus.errors import InputError
@@ -491,3 +493,44 @@ def test_a_one_megabyte_line_loads_and_is_cut_into_sane_sentences(tmp_path: Path
     zh_sentences, _ = split_document(doc)
     assert "".join(s.text for s in zh_sentences) == line
     assert all(990 <= len(s.text) <= 1000 and s.text.endswith("，") for s in zh_sentences[:-1])
+
+
+_MIXED = st.lists(
+    st.sampled_from(
+        [
+            "我们将适时发布消息。",
+            "两国防务部门",
+            "We will release it.",
+            "In due course",
+            " ",
+            "\n",
+            "\n\n",
+            "。",
+            ".",
+            "“",
+            "”",
+            "AM ",
+            "U.S. ",
+            "3.5%",
+            "\u3000",
+            "!",
+            "?",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MIXED)
+def test_paragraphs_and_script_runs_never_lose_or_reorder_text(text: str) -> None:
+    paras = paragraphs(text)
+    assert _squeeze("".join(paras)) == _squeeze(text)
+    for para in paras:
+        runs = split_mixed(para)
+        assert _squeeze("".join(piece for _, piece in runs)) == _squeeze(para)
+        assert all(piece == piece.strip() and piece for _, piece in runs)
