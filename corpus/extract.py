@@ -24,10 +24,14 @@ text (stripped, with wrapped lines joined); the only other change is a
 mojibake repair by ftfy when it leaves no replacement character.
 
 Decoding (:func:`read_text`): BOM (UTF-8, UTF-16, UTF-32), then strict UTF-8,
-then charset-normalizer (GB18030/GBK, Big5, BOM-less UTF-16, ...). A UTF-8
-file with a few invalid byte sequences among many valid ones is decoded with
-U+FFFD replacements and a note (logged, and kept in ``Document.notes``).
-Traditional Chinese is kept as written (no conversion).
+then charset-normalizer limited to the encodings of Chinese and English files
+(GB18030/GBK, Big5, BOM-less UTF-16/32, cp1252). A UTF-8 file with a few
+invalid byte sequences among many valid ones (at least 10 valid non-ASCII
+characters per bad sequence) is decoded with U+FFFD replacements and a note
+(logged, and kept in ``Document.notes``); otherwise it is read as another
+encoding or rejected. Known binary formats, NUL bytes outside UTF-16/32 and
+text with over 1 % control characters are rejected as binary. Traditional
+Chinese is kept as written (no conversion to Simplified).
 """
 
 from __future__ import annotations
@@ -102,6 +106,8 @@ class Decoded:
 def decode_bytes(data: bytes, source: str) -> Decoded:
     """Decode ``data`` (the bytes of file ``source``) to text with ``\\n`` line ends.
 
+    Warnings (bytes replaced, mojibake repaired) are in ``notes`` and logged.
+
     Raises :class:`InputError` for an empty file, a known binary format, an
     undetectable encoding, text full of control characters, or whitespace only.
     """
@@ -127,6 +133,8 @@ def decode_bytes(data: bytes, source: str) -> Decoded:
         raise InputError(source, f"binary file ({controls} control characters), not text")
     if not text.strip():
         raise InputError(source, "no text (whitespace only)")
+    for note in notes:
+        log.warning("%s: %s", source, note)
     return Decoded(text, encoding, tuple(notes))
 
 
@@ -150,7 +158,6 @@ def _decode(data: bytes, source: str, notes: list[str]) -> tuple[str, str]:
         if good >= 10 * bad:
             note = f"{bad} invalid UTF-8 byte sequence(s) replaced by U+FFFD (first at byte {first_bad})"
             notes.append(note)
-            log.warning("%s: %s", source, note)
             return replaced, "utf-8"
     best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
     if (
