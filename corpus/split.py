@@ -53,6 +53,7 @@ _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-
 _SPEECH_TAG_RE = re.compile(
     r"\s*[^\s。！？!?“”\"「」『』，,]{1,8}?(?:说|问|道|喊|叫|答|嚷|笑|叹|骂|吼|回答|说道|问道)[。！？!?]"
 )
+_PRONOUN_I_END = re.compile(r"(?<![\w.])I\.\s+(?=[\"'“‘(]*[A-Z])")
 _LIST_NUMBER_RE = re.compile(r"(?:\(?\d{1,3}\)?|[IVXLC]{1,6}|[ivxlc]{1,6}|[A-Za-z])\.\Z")
 _CLAUSE_BREAKS = ("；;", "，,、：:", " \t\u3000")
 
@@ -281,8 +282,20 @@ def _en_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
     for a, b in _lines(text):
         line: list[tuple[int, int]] = []
         _en_line_spans(text, a, b, line)
-        raw.extend(_join_list_numbers(text, line))
+        raw.extend(_join_list_numbers(text, _split_after_pronoun_i(text, line)))
     return _finish(text, raw, max_chars)
+
+
+def _split_after_pronoun_i(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Split after "I." before a capital ("so was I. At those moments"):
+    sentence-splitter's prefix list treats every capital letter as an initial."""
+    out = []
+    for a, b in spans:
+        for match in _PRONOUN_I_END.finditer(text, a, b):
+            out.append((a, match.start() + 2))
+            a = match.end()
+        out.append((a, b))
+    return out
 
 
 def _join_list_numbers(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

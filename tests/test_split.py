@@ -221,6 +221,15 @@ EN_CASES = [
         ["Visit https://www.gov.cn/a.b.html today.", "Thanks!"],
     ),
     ("Wait... What happened? Nothing!", ["Wait...", "What happened?", "Nothing!"]),
+    (
+        "Chen Qingyang was very satisfied with my performance, and so was I. At those moments, I felt fine.",
+        [
+            "Chen Qingyang was very satisfied with my performance, and so was I.",
+            "At those moments, I felt fine.",
+        ],
+    ),
+    ("I. Harmony Between Humanity and Nature", ["I. Harmony Between Humanity and Nature"]),
+    ("President George W. Bush spoke.", ["President George W. Bush spoke."]),
 ]
 
 
