@@ -93,7 +93,8 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
         "--lang",
         choices=("zh", "en", "auto"),
         default="auto",
-        help="language of FILE; auto decides per paragraph by script (mostly Han = zh)",
+        help="language of FILE; auto decides by script per paragraph, or per run where a "
+        "paragraph switches between Chinese and English sentences",
     )
     parser.add_argument(
         "-o", "--output", metavar="OUT", default="-", help="output file; - is standard output"
@@ -112,8 +113,9 @@ def _run_split(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-chars must be at least 1, got {args.max_chars}")
     sentences = []
     for para in extract.paragraphs(extract.read_text(args.file)):
-        lang = args.lang if args.lang != "auto" else (extract.classify(para) or "zh")
-        sentences.extend(split.split_sentences(para, lang, args.max_chars))
+        runs = extract.split_mixed(para) if args.lang == "auto" else [(args.lang, para)]
+        for lang, text in runs:
+            sentences.extend(split.split_sentences(text, lang or "zh", args.max_chars))
     text = "".join(f"{s}\n" for s in sentences)
     if args.output == "-":
         sys.stdout.write(text)

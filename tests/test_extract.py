@@ -534,3 +534,19 @@ def test_paragraphs_and_script_runs_never_lose_or_reorder_text(text: str) -> Non
         runs = split_mixed(para)
         assert _squeeze("".join(piece for _, piece in runs)) == _squeeze(para)
         assert all(piece == piece.strip() and piece for _, piece in runs)
+
+
+def test_cli_split_auto_splits_mixed_paragraphs_by_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _write(
+        tmp_path / "mixed.txt",
+        "我们将适时发布消息。下一步。 We will release it. See No. 3 below.\n",
+    )
+    assert cli.main(["split", str(src)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "我们将适时发布消息。",
+        "下一步。",
+        "We will release it.",
+        "See No. 3 below.",
+    ]
