@@ -85,7 +85,7 @@ def _cache_child(eval_dir: Path, n: int) -> dict:
 
 def _run_child(args: list[str]) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, __file__, *args], check=False, capture_output=True, text=True, cwd=ROOT
     )
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}

@@ -15,7 +15,7 @@ Retrieval and margin scoring live in :mod:`corpus.embed.retrieval`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from corpus.config import EmbedConfig
 from corpus.embed.backends import E5, Concat, USEm3
@@ -24,10 +24,10 @@ from corpus.embed.cache import CachedEncoder, EmbeddingCache
 from corpus.errors import EncoderError
 
 __all__ = [
+    "E5",
     "ENCODERS",
     "CachedEncoder",
     "Concat",
-    "E5",
     "EmbeddingCache",
     "Encoder",
     "USEm3",

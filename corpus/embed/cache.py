@@ -23,8 +23,8 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -126,14 +126,14 @@ class CachedEncoder:
         self.name, self.dim = inner.name, inner.dim
         self.version, self.uses_lang = inner.version, inner.uses_lang
         self.store = EmbeddingCache(cache_dir)
-        self._prefix = hashlib.sha256(f"{inner.name}\0{inner.version}\0".encode("utf-8"))
+        self._prefix = hashlib.sha256(f"{inner.name}\0{inner.version}\0".encode())
         self.hits = 0
         self.misses = 0
 
     def key(self, text: str, lang: str) -> bytes:
         """The cache key of ``text`` (``lang`` counts only if the encoder uses it)."""
         h = self._prefix.copy()
-        h.update(f"{lang if self.uses_lang else ''}\0{text}".encode("utf-8"))
+        h.update(f"{lang if self.uses_lang else ''}\0{text}".encode())
         return h.digest()
 
     def _decode(self, blob: bytes) -> np.ndarray:
@@ -156,7 +156,7 @@ class CachedEncoder:
             self.hits += len(unique) - len(missing)
             self.misses += len(missing)
             if missing:
-                first_text = {}
+                first_text: dict[bytes, str] = {}
                 for k, t in zip(keys, texts[start:stop], strict=True):
                     first_text.setdefault(k, t)
                 fresh = self.inner.encode([first_text[k] for k in missing], lang)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -66,8 +66,8 @@ class Laser:
         if folder is None or not all((folder / f).is_file() for f in FILES):
             raise EncoderError(missing_files_message(laser_dir))
         try:
-            import jieba  # noqa: F401  (laserembeddings needs it for zh)
-            from laserembeddings import Laser as _Laser
+            import jieba  # type: ignore[import-untyped]  # noqa: F401  (laserembeddings needs it for zh)
+            from laserembeddings import Laser as _Laser  # type: ignore[import-untyped]
         except ImportError as exc:
             raise EncoderError(
                 f"encoder laser needs the laser extra ({exc.name} is missing): {PIP_LINE}"
