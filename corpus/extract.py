@@ -41,6 +41,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import charset_normalizer
@@ -204,35 +205,44 @@ _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 def paragraphs(text: str) -> list[str]:
     """The paragraphs of ``text``: blocks between blank lines, one per line
-    unless the block is hard-wrapped prose (then the block's lines are joined).
-    Each paragraph is stripped of surrounding whitespace (including U+3000)."""
+    unless the block is hard-wrapped prose (see :func:`_hard_wrapped`); then its
+    lines are joined with a space, or with nothing between Han characters and
+    after a word-final hyphen. Each paragraph is stripped of surrounding
+    whitespace (including U+3000)."""
     out = []
     for block in _BLANK_LINE.split(text):
         lines = [line.strip() for line in block.split("\n") if line.strip()]
-        if _hard_wrapped(lines):
-            joined = lines[0]
-            for line in lines[1:]:
-                glue = "" if _is_han(joined[-1]) and _is_han(line[0]) else " "
-                joined += glue + line
-            out.append(joined)
-        else:
+        if not _hard_wrapped(lines):
             out.extend(lines)
+            continue
+        parts = [lines[0]]
+        for prev, line in pairwise(lines):
+            han_join = _is_han(prev[-1]) and _is_han(line[0])
+            hyphen = prev.endswith("-") and prev[-2:-1].isascii() and prev[-2:-1].isalpha()
+            parts.append(line if han_join or hyphen else " " + line)
+        out.append("".join(parts))
     return out
 
 
 def _hard_wrapped(lines: list[str]) -> bool:
-    """A block of 3+ lines cut at a fixed width: most lines run on without end
-    punctuation and all but the last have about the same length."""
-    if len(lines) < 3:
+    """Whether a block's lines were cut at a fixed width (prose, not one item per line).
+
+    Chinese: 3+ lines, every line but the last ending mid-sentence and all of
+    them the same length (±1). Otherwise: 3+ lines, at least half of them
+    (but the last) without end punctuation, all of about the same length
+    (within 30 %, at least 40 characters); or 2 lines, the first 60+
+    characters without end punctuation and the second starting in lower case.
+    """
+    if len(lines) < 2:
         return False
     body = lines[:-1]
-    running = sum(1 for line in body if line[-1] not in _END_MARKS)
-    if running < 0.75 * len(body):
-        return False
     lengths = [len(line) for line in body]
+    running = sum(1 for line in body if line[-1] not in _END_MARKS)
     if all(_is_han(line[-1]) or line[-1] in "，、" for line in body):
-        return max(lengths) - min(lengths) <= 1 and min(lengths) >= 15
-    return min(lengths) >= 0.7 * max(lengths) and max(lengths) >= 40
+        return len(lines) >= 3 and max(lengths) - min(lengths) <= 1 and min(lengths) >= 15
+    if len(lines) == 2:
+        return running == 1 and lengths[0] >= 60 and lines[1][0].islower()
+    return running >= 0.5 * len(body) and min(lengths) >= 0.7 * max(lengths) and max(lengths) >= 40
 
 
 # ------------------------------------------------------------------- script

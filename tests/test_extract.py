@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -550,3 +551,31 @@ def test_cli_split_auto_splits_mixed_paragraphs_by_language(
         "We will release it.",
         "See No. 3 below.",
     ]
+
+
+def test_wrapped_prose_is_joined_and_one_sentence_per_line_files_are_not(eval_dir: Path) -> None:
+    """MAC-Dev English wrapped at 72 columns (4 sentences a paragraph) comes back as
+    paragraphs; the eval's one-sentence-per-line files keep every line."""
+    joined = total = 0
+    for path in sorted((eval_dir / "mac-dev" / "en").iterdir()):
+        sentences = [
+            line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+        for i in range(0, len(sentences), 4):
+            paragraph = " ".join(sentences[i : i + 4])
+            total += 1
+            joined += paragraphs(textwrap.fill(paragraph, 72)) == [paragraph]
+    assert joined / total >= 0.9
+    for pattern in (
+        "mac-dev/*/0*",
+        "wmt22-en-zh-docs/*/0*",
+        "scio-whitepapers/zh/*",
+        "scio-whitepapers/en/*",
+    ):
+        for path in eval_dir.glob(pattern):
+            if path.parent.name == "gold":
+                continue
+            text = path.read_text(encoding="utf-8")
+            assert paragraphs(text) == [
+                line.strip() for line in text.splitlines() if line.strip()
+            ], path
