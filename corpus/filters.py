@@ -52,9 +52,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 
@@ -104,17 +105,26 @@ def _is_latin(ch: str) -> bool:
 
 def _digits_to_ascii(text: str) -> str:
     """Full-width and other Unicode decimal digits as ASCII."""
-    return "".join(str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch
-                   for ch in text)
+    return "".join(
+        str(unicodedata.digit(ch)) if ch.isdigit() and not ch.isascii() else ch for ch in text
+    )
 
 
 _NUMBER = re.compile(
-    r"(?<![A-Za-z\d.,:])(?<![A-Za-z]-)\d+(?:[,，]\d{3})*(?:[.:]\d+)?"
+    r"(?<![A-Za-z\d.,:])(?<![A-Za-z]-)(?P<num>\d+(?:[,，]\d{3})*(?:[.:]\d+)?)"
     r"(?:\s*(?:多|余)?\s*(?P<zh_unit>[万亿])|\s*(?P<en_unit>thousand|million|billion|bn|m|k)\b)?",
     re.IGNORECASE,
 )
-_UNIT = {"万": 1e4, "亿": 1e8, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6,
-         "billion": 1e9, "bn": 1e9}
+_UNIT = {
+    "万": 1e4,
+    "亿": 1e8,
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+}
 
 
 def _fmt(value: float) -> str:
@@ -133,7 +143,7 @@ def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
     """
     out = []
     for match in _NUMBER.finditer(_digits_to_ascii(text)):
-        raw = re.match(r"[\d,，.:]+", match.group(0)).group(0).replace(",", "").replace("，", "")
+        raw = match.group("num").replace(",", "").replace("，", "")
         if ":" in raw:
             own = {raw}
             value = None
@@ -157,24 +167,96 @@ def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
 _EN_NUMBER_WORDS = {
     w: i
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
     )
 }
 _EN_NUMBER_WORDS.update(
-    {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-     "ninety": 90, "hundred": 100, "thousand": 1000, "million": 1000000, "billion": 1000000000,
-     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-     "eighth": 8, "ninth": 9, "tenth": 10, "dozen": 12, "once": 1, "twice": 2,
-     "single": 1, "double": 2, "pair": 2, "couple": 2, "a": 1, "an": 1}
+    {
+        "thirty": 30,
+        "forty": 40,
+        "fifty": 50,
+        "sixty": 60,
+        "seventy": 70,
+        "eighty": 80,
+        "ninety": 90,
+        "hundred": 100,
+        "thousand": 1000,
+        "million": 1000000,
+        "billion": 1000000000,
+        "first": 1,
+        "second": 2,
+        "third": 3,
+        "fourth": 4,
+        "fifth": 5,
+        "sixth": 6,
+        "seventh": 7,
+        "eighth": 8,
+        "ninth": 9,
+        "tenth": 10,
+        "dozen": 12,
+        "once": 1,
+        "twice": 2,
+        "single": 1,
+        "double": 2,
+        "pair": 2,
+        "couple": 2,
+        "a": 1,
+        "an": 1,
+    }
 )
-_MONTHS = ("january february march april may june july august september october "
-           "november december").split()
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _EN_NUMBER_WORDS.update({m: i + 1 for i, m in enumerate(_MONTHS)})
 _EN_NUMBER_WORDS.update({m[:3]: i + 1 for i, m in enumerate(_MONTHS)})
 
-_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-             "七": 7, "八": 8, "九": 9}
+_ZH_DIGIT = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
 _ZH_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
 
@@ -238,14 +320,17 @@ def _present(own: set[str], avail: set[str]) -> bool:
             if fine == coarse or not coarse:
                 continue
             step = Decimal(1).scaleb(-_decimals(coarse))
-            if (fine.quantize(step, rounding=ROUND_HALF_UP) == coarse
-                    and abs(fine - coarse) <= abs(coarse) / 100):
+            if (
+                fine.quantize(step, rounding=ROUND_HALF_UP) == coarse
+                and abs(fine - coarse) <= abs(coarse) / 100
+            ):
                 return True
     return False
 
 
 def _decimals(value: Decimal) -> int:
-    return max(0, -value.as_tuple().exponent)
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def number_mismatch(zh: str, en: str) -> int:
@@ -285,7 +370,10 @@ def text_scores(zh: str, en: str) -> dict[str, float]:
 
 
 def embedding_scores(
-    zh_vecs: np.ndarray, en_vecs: np.ndarray, links: Sequence[Link], k: int = 4,
+    zh_vecs: np.ndarray,
+    en_vecs: np.ndarray,
+    links: Sequence[Link],
+    k: int = 4,
     block: int = 1024,
 ) -> list[dict[str, float]]:
     """Cosine and ratio-margin score of each link from per-sentence embeddings.
@@ -360,8 +448,10 @@ def score_links(
     pairs = []
     for i, link in enumerate(links):
         if any(j >= len(zh_sents) for j in link.src) or any(j >= len(en_sents) for j in link.tgt):
-            raise AlignmentError(f"{doc_id}: link {list(link.src)}:{list(link.tgt)} "
-                                 f"points past {len(zh_sents)} zh / {len(en_sents)} en sentences")
+            raise AlignmentError(
+                f"{doc_id}: link {list(link.src)}:{list(link.tgt)} "
+                f"points past {len(zh_sents)} zh / {len(en_sents)} en sentences"
+            )
         zh = "".join(zh_sents[j].text.strip() for j in link.src)
         en = " ".join(en_sents[j].text.strip() for j in link.tgt)
         scores = text_scores(zh, en)
@@ -402,7 +492,9 @@ def row_to_pair(row: Mapping[str, Any]) -> Pair:
             reason=row.get("reason"),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise AlignmentError(f"malformed scored-pair record ({exc!r}): {dict(row)!r:.200}") from None
+        raise AlignmentError(
+            f"malformed scored-pair record ({exc!r}): {dict(row)!r:.200}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- decisions
@@ -472,13 +564,18 @@ FILTERS: tuple[Filter, ...] = (
     ),
     Filter(
         "script",
-        lambda p, c: _s(p, "han_share") >= c.min_han_share
-        and _s(p, "latin_share") >= c.min_latin_share,
+        lambda p, c: (
+            _s(p, "han_share") >= c.min_han_share and _s(p, "latin_share") >= c.min_latin_share
+        ),
         (("han_share", "min", "min_han_share"), ("latin_share", "min", "min_latin_share")),
         "zh side not mostly Han or en side not mostly Latin letters",
     ),
-    Filter("identical", lambda p, c: not _copied(p.zh, p.en), (),
-           "both sides the same text, or one side copied into the other"),
+    Filter(
+        "identical",
+        lambda p, c: not _copied(p.zh, p.en),
+        (),
+        "both sides the same text, or one side copied into the other",
+    ),
     Filter(
         "length_ratio",
         lambda p, c: c.min_len_ratio <= _s(p, "len_ratio") <= c.max_len_ratio,
@@ -497,8 +594,12 @@ FILTERS: tuple[Filter, ...] = (
         (("cosine", "min", "min_cosine"),),
         "link cosine below min_cosine",
     ),
-    Filter("low_margin", _margin_ok, (("margin", "min", "min_margin"),),
-           "link ratio-margin below min_margin (off when 0)"),
+    Filter(
+        "low_margin",
+        _margin_ok,
+        (("margin", "min", "min_margin"),),
+        "link ratio-margin below min_margin (off when 0)",
+    ),
 )
 
 REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + ("duplicate", "near_duplicate")

@@ -26,8 +26,9 @@ import random
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 from corpus import __version__
@@ -131,8 +132,10 @@ def split_by_document(
         want = max(1, round(share * len(docs)))
         take = min(want, len(docs) - 1 - start)
         if take < want:
-            notes.append(f"{split}: {share:.0%} of {len(docs)} documents requested, "
-                         f"{max(take, 0)} given (train keeps at least one document)")
+            notes.append(
+                f"{split}: {share:.0%} of {len(docs)} documents requested, "
+                f"{max(take, 0)} given (train keeps at least one document)"
+            )
         for doc in docs[start : start + max(take, 0)]:
             assign[doc] = split
         start += max(take, 0)
@@ -148,20 +151,27 @@ def signature(cfg: Config, info: Mapping[str, str]) -> str:
     ``zh-en-corpus:VERSION|encoder:NAME|splitter:NAME|align:HASH|filters:HASH|input:HASH``;
     the align/filters hashes cover every value of those config sections.
     """
-    return "|".join([
-        f"zh-en-corpus:{__version__}",
-        f"encoder:{cfg.embed.encoder}",
-        f"splitter:{info.get('splitter', 'unknown')}",
-        f"align:{cfg.section_hash('align')}",
-        f"filters:{cfg.section_hash('filters')}",
-        f"input:{info.get('input_hash', 'unknown')[:16]}",
-    ])
+    return "|".join(
+        [
+            f"zh-en-corpus:{__version__}",
+            f"encoder:{cfg.embed.encoder}",
+            f"splitter:{info.get('splitter', 'unknown')}",
+            f"align:{cfg.section_hash('align')}",
+            f"filters:{cfg.section_hash('filters')}",
+            f"input:{info.get('input_hash', 'unknown')[:16]}",
+        ]
+    )
 
 
 def _size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"),
-                        (100_000_000, "10M<n<100M")):
+    for limit, name in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ):
         if n < limit:
             return name
     return "100M<n<1B"
@@ -185,8 +195,12 @@ def _write_parquet(rows: list[dict[str, Any]], feats: Any, path: Path) -> None:
 
 
 def _card(
-    splits: Mapping[str, list[Pair]], rejected: Sequence[Pair], cfg: Config,
-    info: Mapping[str, str], notes: Sequence[str], files: Mapping[str, list[str]],
+    splits: Mapping[str, list[Pair]],
+    rejected: Sequence[Pair],
+    cfg: Config,
+    info: Mapping[str, str],
+    notes: Sequence[str],
+    files: Mapping[str, list[str]],
 ) -> str:
     import datasets
     import yaml
@@ -200,10 +214,12 @@ def _card(
         "task_categories": ["translation"],
         "size_categories": [_size_category(len(kept))],
         "pretty_name": pub.name,
-        "configs": [{
-            "config_name": "default",
-            "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
-        }],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+            }
+        ],
         "dataset_info": datasets.DatasetInfo(features=features())._to_yaml_dict(),
     }
     kinds = Counter(p.link for p in kept)
@@ -217,14 +233,17 @@ def _card(
         "",
         f"# {esc(pub.name)}",
         "",
-        "Chinese–English sentence pairs aligned and filtered by zh-en-corpus "
-        f"{__version__}. Load with `datasets.load_dataset(\"PATH/TO/dataset\")`; the "
-        "`translation` column holds `{\"en\": ..., \"zh\": ...}`.",
+        (
+            "Chinese–English sentence pairs aligned and filtered by zh-en-corpus "
+            f'{__version__}. Load with `datasets.load_dataset("PATH/TO/dataset")`; the '
+            '`translation` column holds `{"en": ..., "zh": ...}`.'
+        ),
         "",
         "## Counts",
         "",
         f"- documents: {docs}",
-        f"- kept pairs: {len(kept)} (" + ", ".join(f"{s}: {len(ps)}" for s, ps in splits.items())
+        f"- kept pairs: {len(kept)} ("
+        + ", ".join(f"{s}: {len(ps)}" for s, ps in splits.items())
         + ")",
         f"- rejected pairs: {len(rejected)} (in `../rejected/`, each with its reason)",
         "",
@@ -240,10 +259,10 @@ def _card(
         "",
         f"- encoder: `{esc(cfg.embed.encoder)}`",
         f"- sentence splitter: `{esc(info.get('splitter', 'unknown'))}`",
-        "- aligner settings: " + ", ".join(
-            f"`{k}={v}`" for k, v in dataclasses.asdict(cfg.align).items()),
-        "- filter thresholds: " + ", ".join(
-            f"`{k}={v}`" for k, v in dataclasses.asdict(cfg.filters).items()),
+        "- aligner settings: "
+        + ", ".join(f"`{k}={v}`" for k, v in dataclasses.asdict(cfg.align).items()),
+        "- filter thresholds: "
+        + ", ".join(f"`{k}={v}`" for k, v in dataclasses.asdict(cfg.filters).items()),
         f"- input hash (SHA-256 of the inputs): `{esc(info.get('input_hash', 'unknown'))}`",
         "",
         f"Signature: `{esc(signature(cfg, info))}`",
@@ -254,11 +273,15 @@ def _card(
         "- `doc_id`, `zh_ids`, `en_ids`: document and 0-based sentence ids on each side",
         "- `link`: link type, zh sentence count first (e.g. `1-2`)",
         "- `score_cosine`: cosine similarity of the two sides' sentence embeddings",
-        "- `score_margin`: ratio margin (cosine over the mean cosine of the k nearest "
-        "neighbours on the other side, within the document)",
+        (
+            "- `score_margin`: ratio margin (cosine over the mean cosine of the k nearest "
+            "neighbours on the other side, within the document)"
+        ),
         "- `len_ratio`: English / Chinese content characters (no spaces or punctuation)",
-        "- `zh_chars`, `en_chars`, `en_words`, `han_share`, `latin_share`, `num_mismatch`: "
-        "the other measures the filters used",
+        (
+            "- `zh_chars`, `en_chars`, `en_words`, `han_share`, `latin_share`, `num_mismatch`: "
+            "the other measures the filters used"
+        ),
         "",
         "## Splits",
         "",
@@ -271,8 +294,10 @@ def _card(
         "",
         "## License",
         "",
-        f"`{esc(pub.license)}` (set by the builder's `publish.license`). The texts keep the "
-        "rights of their original publishers.",
+        (
+            f"`{esc(pub.license)}` (set by the builder's `publish.license`). The texts keep the "
+            "rights of their original publishers."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -285,8 +310,11 @@ def _md_escape(text: str) -> str:
 
 
 def write_dataset(
-    kept: Sequence[Pair], rejected: Sequence[Pair], out_dir: str | os.PathLike[str],
-    cfg: Config, info: Mapping[str, str],
+    kept: Sequence[Pair],
+    rejected: Sequence[Pair],
+    out_dir: str | os.PathLike[str],
+    cfg: Config,
+    info: Mapping[str, str],
 ) -> dict[str, Any]:
     """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring).
 
@@ -307,20 +335,27 @@ def write_dataset(
     out = Path(out_dir)
     data_dir = out / "dataset" / "data"
     atomic_write_jsonl(out / "rejected" / "rejected.jsonl", [pair_to_row(p) for p in rejected])
-    _write_parquet([pair_record(p, with_reason=True) for p in rejected], features(True),
-                   out / "rejected" / "rejected.parquet")
+    _write_parquet(
+        [pair_record(p, with_reason=True) for p in rejected],
+        features(True),
+        out / "rejected" / "rejected.parquet",
+    )
     if not kept:
         for old in [*data_dir.glob("*.parquet"), out / "dataset" / "README.md"]:
             old.unlink(missing_ok=True)
-        raise CorpusError(f"no pair passed the filters ({len(rejected)} rejected, see "
-                          f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written")
+        raise CorpusError(
+            f"no pair passed the filters ({len(rejected)} rejected, see "
+            f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written"
+        )
     splits, notes = split_by_document(kept, cfg.publish)
     feats = features()
     written: dict[str, list[str]] = {}
     for split, pairs in splits.items():
         rows = [pair_record(p) for p in pairs]
-        chunks = [rows[i : i + cfg.publish.shard_rows]
-                  for i in range(0, len(rows), cfg.publish.shard_rows)] or [[]]
+        chunks = [
+            rows[i : i + cfg.publish.shard_rows]
+            for i in range(0, len(rows), cfg.publish.shard_rows)
+        ] or [[]]
         for n, chunk in enumerate(chunks):
             name = f"{split}-{n:05d}-of-{len(chunks):05d}.parquet"
             _write_parquet(chunk, feats, data_dir / name)
@@ -329,8 +364,9 @@ def write_dataset(
     for old in data_dir.glob("*.parquet"):
         if old.name not in fresh:
             old.unlink()
-    atomic_write_text(out / "dataset" / "README.md",
-                      _card(splits, rejected, cfg, info, notes, written))
+    atomic_write_text(
+        out / "dataset" / "README.md", _card(splits, rejected, cfg, info, notes, written)
+    )
     write_exports(splits, out / "export")
     return {
         "splits": {s: len(ps) for s, ps in splits.items()},
@@ -375,7 +411,8 @@ def _tmx(pairs: Iterable[Pair]) -> str:
 
 
 def write_exports(
-    splits: Mapping[str, Sequence[Pair]], export_dir: str | os.PathLike[str],
+    splits: Mapping[str, Sequence[Pair]],
+    export_dir: str | os.PathLike[str],
     formats: Sequence[str] = ("moses", "tsv", "tmx"),
 ) -> list[Path]:
     """Write each split as Moses text, TSV and/or TMX into ``export_dir``; returns the paths.
@@ -428,13 +465,24 @@ def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:
     for path in files:
         split = path.name.split("-", 1)[0]
         for row in pq.read_table(path).to_pylist():
-            scores = {key: float(row[col]) for col, key in SCORE_COLUMNS.items()
-                      if row.get(col) is not None}
-            out.setdefault(split, []).append(Pair(
-                row["doc_id"], row["translation"]["zh"], row["translation"]["en"],
-                tuple(row["zh_ids"]), tuple(row["en_ids"]), scores))
-    return dict(sorted(out.items(), key=lambda kv: SPLITS.index(kv[0])
-                       if kv[0] in SPLITS else len(SPLITS)))
+            scores = {
+                key: float(row[col])
+                for col, key in SCORE_COLUMNS.items()
+                if row.get(col) is not None
+            }
+            out.setdefault(split, []).append(
+                Pair(
+                    row["doc_id"],
+                    row["translation"]["zh"],
+                    row["translation"]["en"],
+                    tuple(row["zh_ids"]),
+                    tuple(row["en_ids"]),
+                    scores,
+                )
+            )
+    return dict(
+        sorted(out.items(), key=lambda kv: SPLITS.index(kv[0]) if kv[0] in SPLITS else len(SPLITS))
+    )
 
 
 # --------------------------------------------------------------------------- hub
@@ -443,7 +491,9 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9][A-Za-z0-9_
 
 
 def push_to_hub(
-    dataset_dir: str | os.PathLike[str], repo_id: str, private: bool = False,
+    dataset_dir: str | os.PathLike[str],
+    repo_id: str,
+    private: bool = False,
     token: str | None = None,
 ) -> str:
     """Upload a dataset folder written by :func:`write_dataset` to the Hub; returns its URL.
@@ -466,8 +516,12 @@ def push_to_hub(
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id=repo_id, repo_type="dataset", private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
-                          commit_message=f"Upload dataset built by zh-en-corpus {__version__}")
+        api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="dataset",
+            commit_message=f"Upload dataset built by zh-en-corpus {__version__}",
+        )
     except (HfHubHTTPError, OSError, ValueError) as exc:  # HTTP, missing token, bad request
         raise CorpusError(f"upload to {repo_id} failed: {exc}") from None
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -29,9 +29,10 @@ import io
 import math
 import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from corpus import __version__
 from corpus.config import Config
@@ -143,15 +144,17 @@ def coverage(stats: BuildStats, pairs: Sequence[Pair]) -> list[dict[str, Any]]:
     for d in stats.documents:
         zh_used, en_used = used.get(d.doc_id, [0, 0])
         total = d.sentences.get("zh", 0) + d.sentences.get("en", 0)
-        rows.append({
-            "doc_id": d.doc_id,
-            "source": d.source,
-            "zh_sentences": d.sentences.get("zh", 0),
-            "en_sentences": d.sentences.get("en", 0),
-            "zh_kept": zh_used,
-            "en_kept": en_used,
-            "coverage": (zh_used + en_used) / total if total else 0.0,
-        })
+        rows.append(
+            {
+                "doc_id": d.doc_id,
+                "source": d.source,
+                "zh_sentences": d.sentences.get("zh", 0),
+                "en_sentences": d.sentences.get("en", 0),
+                "zh_kept": zh_used,
+                "en_kept": en_used,
+                "coverage": (zh_used + en_used) / total if total else 0.0,
+            }
+        )
     return sorted(rows, key=lambda r: (r["coverage"], r["doc_id"]))
 
 
@@ -163,15 +166,27 @@ def _bounds(cfg: Config) -> list[dict[str, Any]]:
             value = getattr(cfg.filters, fieldname)
             if fieldname == "min_margin" and value <= 0:
                 continue
-            out.append({"score": score, "side": side, "field": fieldname, "value": value,
-                        "reason": flt.reason})
+            out.append(
+                {
+                    "score": score,
+                    "side": side,
+                    "field": fieldname,
+                    "value": value,
+                    "reason": flt.reason,
+                }
+            )
     return out
 
 
 def _pair_view(p: Pair) -> dict[str, Any]:
     return {
-        "doc_id": p.doc_id, "zh_ids": list(p.zh_ids), "en_ids": list(p.en_ids), "link": p.link,
-        "zh": p.zh, "en": p.en, "reason": p.reason,
+        "doc_id": p.doc_id,
+        "zh_ids": list(p.zh_ids),
+        "en_ids": list(p.en_ids),
+        "link": p.link,
+        "zh": p.zh,
+        "en": p.en,
+        "reason": p.reason,
         "scores": {k: round(v, 4) for k, v in sorted(p.scores.items())},
     }
 
@@ -191,8 +206,13 @@ def samples(pairs: Sequence[Pair], cfg: Config, n: int = SAMPLES) -> dict[str, l
     for b in _bounds(cfg):
         s, t = b["score"], b["value"]
         inside = [p for p in pairs if p.reason is None and s in p.scores]
-        outside = [p for p in pairs if p.reason == b["reason"] and s in p.scores
-                   and (p.scores[s] < t if b["side"] == "min" else p.scores[s] > t)]
+        outside = [
+            p
+            for p in pairs
+            if p.reason == b["reason"]
+            and s in p.scores
+            and (p.scores[s] < t if b["side"] == "min" else p.scores[s] > t)
+        ]
         near = sorted(inside, key=lambda p: abs(p.scores[s] - t))[:n]
         far = sorted(outside, key=lambda p: abs(p.scores[s] - t))[:n]
         out[f"just inside {b['field']} = {t}"] = [_pair_view(p) for p in near]
@@ -229,14 +249,25 @@ def _histogram(pairs: Sequence[Pair], score: str, bounds: list[dict], log: bool 
             ax.set_xscale("log")
         else:
             edges = [lo + (hi - lo) * i / 40 for i in range(41)]
-        ax.hist([[v for v in kept if v > 0 or not log], [v for v in rej if v > 0 or not log]],
-                bins=edges, stacked=True, label=["kept", "rejected"],
-                color=["#3a7d44", "#c0504d"])
+        ax.hist(
+            [[v for v in kept if v > 0 or not log], [v for v in rej if v > 0 or not log]],
+            bins=edges,
+            stacked=True,
+            label=["kept", "rejected"],
+            color=["#3a7d44", "#c0504d"],
+        )
     for b in bounds:
         if b["score"] == score and (b["value"] > 0 or not log):
             ax.axvline(b["value"], color="black", linestyle="--", linewidth=1)
-            ax.annotate(f"{b['field']}={b['value']}", (b["value"], 1), xycoords=("data", "axes fraction"),
-                        rotation=90, va="top", ha="right", fontsize=7)
+            ax.annotate(
+                f"{b['field']}={b['value']}",
+                (b["value"], 1),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=7,
+            )
     ax.set_xlabel(score)
     ax.set_ylabel("pairs")
     ax.legend(fontsize=8)
@@ -257,8 +288,9 @@ def _bar(labels: Sequence[str], values: Sequence[float], xlabel: str, ylabel: st
     return _png(fig)
 
 
-def _plots(pairs: Sequence[Pair], cov: list[dict], link_types: Mapping[str, int],
-           bounds: list[dict]) -> dict[str, bytes]:
+def _plots(
+    pairs: Sequence[Pair], cov: list[dict], link_types: Mapping[str, int], bounds: list[dict]
+) -> dict[str, bytes]:
     plots = {
         "cosine": _histogram(pairs, "cosine", bounds),
         "len_ratio": _histogram(pairs, "len_ratio", bounds, log=True),
@@ -266,13 +298,17 @@ def _plots(pairs: Sequence[Pair], cov: list[dict], link_types: Mapping[str, int]
     if any("margin" in p.scores for p in pairs):
         plots["margin"] = _histogram(pairs, "margin", bounds)
     if link_types:
-        plots["link_types"] = _bar(list(link_types), list(link_types.values()), "links",
-                                   "type (zh-en)")
+        plots["link_types"] = _bar(
+            list(link_types), list(link_types.values()), "links", "type (zh-en)"
+        )
     shown = cov[:40]
     if shown:
-        plots["coverage"] = _bar([r["doc_id"][:40] for r in shown],
-                                 [r["coverage"] for r in shown],
-                                 "share of sentences in kept pairs", "document (lowest 40)")
+        plots["coverage"] = _bar(
+            [r["doc_id"][:40] for r in shown],
+            [r["coverage"] for r in shown],
+            "share of sentences in kept pairs",
+            "document (lowest 40)",
+        )
     return plots
 
 
@@ -316,63 +352,131 @@ def _html(data: dict[str, Any], plots: Mapping[str, bytes]) -> str:
         "<h1>zh–en corpus build report</h1>",
         f"<p>Signature: <code>{_e(data['signature'])}</code></p>",
         "<h2>Funnel</h2>",
-        _table(["step", "count", "dropped here", "why"], [
-            ("documents read", f["inputs"]["documents_read"], f["inputs"]["repeated_documents"],
-             "repeated documents (identical text)"),
-            ("inputs skipped", f["inputs"]["skipped_inputs"], f["inputs"]["skipped_inputs"],
-             "; ".join(f"{r}: {n}" for r, n in f["inputs"]["skipped_by_reason"].items())),
-            ("documents aligned", f["inputs"]["documents_aligned"], "", ""),
-            ("paragraphs zh / en", f"{f['paragraphs']['zh']} / {f['paragraphs']['en']}",
-             f["paragraphs"]["dropped"],
-             "; ".join(f"{r}: {n}" for r, n in f["paragraphs"]["dropped_by_reason"].items())),
-            ("sentences zh / en", f"{f['sentences']['zh']} / {f['sentences']['en']}", "", ""),
-            ("links", f["links"]["total"], "", ""),
-            ("kept pairs", f["pairs"]["kept"], f["pairs"]["rejected"],
-             "; ".join(f"{r}: {n}" for r, n in f["pairs"]["rejected_by_reason"].items())),
-            ("sentences in kept pairs zh / en",
-             f"{f['sentences']['zh_in_kept_pairs']} / {f['sentences']['en_in_kept_pairs']}",
-             "", ""),
-        ]),
+        _table(
+            ["step", "count", "dropped here", "why"],
+            [
+                (
+                    "documents read",
+                    f["inputs"]["documents_read"],
+                    f["inputs"]["repeated_documents"],
+                    "repeated documents (identical text)",
+                ),
+                (
+                    "inputs skipped",
+                    f["inputs"]["skipped_inputs"],
+                    f["inputs"]["skipped_inputs"],
+                    "; ".join(f"{r}: {n}" for r, n in f["inputs"]["skipped_by_reason"].items()),
+                ),
+                ("documents aligned", f["inputs"]["documents_aligned"], "", ""),
+                (
+                    "paragraphs zh / en",
+                    f"{f['paragraphs']['zh']} / {f['paragraphs']['en']}",
+                    f["paragraphs"]["dropped"],
+                    "; ".join(f"{r}: {n}" for r, n in f["paragraphs"]["dropped_by_reason"].items()),
+                ),
+                ("sentences zh / en", f"{f['sentences']['zh']} / {f['sentences']['en']}", "", ""),
+                ("links", f["links"]["total"], "", ""),
+                (
+                    "kept pairs",
+                    f["pairs"]["kept"],
+                    f["pairs"]["rejected"],
+                    "; ".join(f"{r}: {n}" for r, n in f["pairs"]["rejected_by_reason"].items()),
+                ),
+                (
+                    "sentences in kept pairs zh / en",
+                    f"{f['sentences']['zh_in_kept_pairs']} / {f['sentences']['en_in_kept_pairs']}",
+                    "",
+                    "",
+                ),
+            ],
+        ),
     ]
     if data["notes"]:
-        parts += ["<h3>Notes</h3>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"])
-                  + "</ul>"]
+        parts += [
+            "<h3>Notes</h3>",
+            "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"]) + "</ul>",
+        ]
     if data["skipped"]:
-        parts += ["<h3>Skipped inputs</h3>",
-                  _table(["input", "reason"], [(s["source"], s["reason"]) for s in data["skipped"]])]
+        parts += [
+            "<h3>Skipped inputs</h3>",
+            _table(["input", "reason"], [(s["source"], s["reason"]) for s in data["skipped"]]),
+        ]
     parts += [
         "<h2>Link types</h2>",
-        _table(["type (zh-en)", "links", "kept pairs"],
-               [(k, n, f["pairs"]["kept_by_type"].get(k, 0)) for k, n in f["links"]["by_type"].items()]),
+        _table(
+            ["type (zh-en)", "links", "kept pairs"],
+            [
+                (k, n, f["pairs"]["kept_by_type"].get(k, 0))
+                for k, n in f["links"]["by_type"].items()
+            ],
+        ),
         "<h2>Rejected pairs by reason</h2>",
         _table(["reason", "pairs"], list(f["pairs"]["rejected_by_reason"].items())),
-        "<p>Rejected pairs are in <code>rejected/rejected.jsonl</code> and "
-        "<code>rejected/rejected.parquet</code>; change a threshold to re-admit them.</p>",
+        (
+            "<p>Rejected pairs are in <code>rejected/rejected.jsonl</code> and "
+            "<code>rejected/rejected.parquet</code>; change a threshold to re-admit them.</p>"
+        ),
         "<h2>Thresholds</h2>",
-        _table(["config field", "value", "score", "rejection reason"],
-               [(b["field"], b["value"], b["score"], b["reason"]) for b in data["thresholds"]]
-               + [(k, str(data["filters"][k]), "corpus-wide", r)
-                  for k, r in (("dedup", "duplicate"), ("near_dedup", "near_duplicate"))]),
+        _table(
+            ["config field", "value", "score", "rejection reason"],
+            [(b["field"], b["value"], b["score"], b["reason"]) for b in data["thresholds"]]
+            + [
+                (k, str(data["filters"][k]), "corpus-wide", r)
+                for k, r in (("dedup", "duplicate"), ("near_dedup", "near_duplicate"))
+            ],
+        ),
         "<h2>Scores</h2>",
     ]
     for name in ("cosine", "margin", "len_ratio", "link_types"):
         if name in plots:
             parts.append(f"<h3>{_e(name)}</h3>" + _img(name, plots[name]))
-    parts += ["<h2>Coverage per document</h2>",
-              "<p>Share of each document's sentences (both sides) that ended in kept pairs, "
-              "lowest first.</p>"]
+    parts += [
+        "<h2>Coverage per document</h2>",
+        (
+            "<p>Share of each document's sentences (both sides) that ended in kept pairs, "
+            "lowest first.</p>"
+        ),
+    ]
     if "coverage" in plots:
         parts.append(_img("coverage", plots["coverage"]))
-    parts.append(_table(
-        ["document", "source", "zh sentences", "en sentences", "zh kept", "en kept", "coverage"],
-        [(r["doc_id"], r["source"], r["zh_sentences"], r["en_sentences"], r["zh_kept"],
-          r["en_kept"], r["coverage"]) for r in data["coverage"]]))
+    parts.append(
+        _table(
+            [
+                "document",
+                "source",
+                "zh sentences",
+                "en sentences",
+                "zh kept",
+                "en kept",
+                "coverage",
+            ],
+            [
+                (
+                    r["doc_id"],
+                    r["source"],
+                    r["zh_sentences"],
+                    r["en_sentences"],
+                    r["zh_kept"],
+                    r["en_kept"],
+                    r["coverage"],
+                )
+                for r in data["coverage"]
+            ],
+        )
+    )
     if data["gold"]:
         g = data["gold"]
-        parts += ["<h2>Alignment quality against gold</h2>",
-                  _table(["scheme", "precision", "recall", "F1"],
-                         [(s, g[f"{s}_p"], g[f"{s}_r"], g[f"{s}_f1"])
-                          for s in ("strict", "lax", "exact") if f"{s}_f1" in g])]
+        parts += [
+            "<h2>Alignment quality against gold</h2>",
+            _table(
+                ["scheme", "precision", "recall", "F1"],
+                [
+                    (s, g[f"{s}_p"], g[f"{s}_r"], g[f"{s}_f1"])
+                    for s in ("strict", "lax", "exact")
+                    if f"{s}_f1" in g
+                ],
+            ),
+        ]
         rest = {k: v for k, v in g.items() if not k.endswith(("_p", "_r", "_f1"))}
         if rest:
             parts.append(_table(["measure", "value"], list(rest.items())))
@@ -382,17 +486,33 @@ def _html(data: dict[str, Any], plots: Mapping[str, bytes]) -> str:
         if not rows:
             parts.append("<p>(none)</p>")
             continue
-        parts.append(_table(
-            ["document", "link", "zh", "en", "cosine", "margin", "len_ratio", "reason"],
-            [(r["doc_id"], f"{r['zh_ids']}:{r['en_ids']}", r["zh"], r["en"],
-              r["scores"].get("cosine", ""), r["scores"].get("margin", ""),
-              r["scores"].get("len_ratio", ""), r["reason"] or "kept") for r in rows]))
+        parts.append(
+            _table(
+                ["document", "link", "zh", "en", "cosine", "margin", "len_ratio", "reason"],
+                [
+                    (
+                        r["doc_id"],
+                        f"{r['zh_ids']}:{r['en_ids']}",
+                        r["zh"],
+                        r["en"],
+                        r["scores"].get("cosine", ""),
+                        r["scores"].get("margin", ""),
+                        r["scores"].get("len_ratio", ""),
+                        r["reason"] or "kept",
+                    )
+                    for r in rows
+                ],
+            )
+        )
     parts += [f"<p>zh-en-corpus {_e(__version__)}</p>", "</body></html>", ""]
     return "\n".join(parts)
 
 
 def write_report(
-    stats: BuildStats, pairs: Sequence[Pair], out_dir: str | os.PathLike[str], cfg: Config,
+    stats: BuildStats,
+    pairs: Sequence[Pair],
+    out_dir: str | os.PathLike[str],
+    cfg: Config,
     gold: Mapping[str, float | int] | None = None,
 ) -> dict[str, Any]:
     """Write OUT/report/{report.html, report.json, plots/*.png}; returns the JSON data.

@@ -91,9 +91,11 @@ def text_figures(name: str, docs: list) -> list[dict[str, float]]:
     logr = np.log(ratio)
     words = np.array([r["en_words"] / r["zh_chars"] for r in rows])
     print(f"\n== {name}: {len(rows)} gold links with both sides")
-    print(f"en/zh content chars: log-mean {logr.mean():.3f} (ratio {np.exp(logr.mean()):.3f}), "
-          f"log-sd {logr.std():.3f}; exp(mean±3sd) = "
-          f"[{np.exp(logr.mean() - 3 * logr.std()):.3f}, {np.exp(logr.mean() + 3 * logr.std()):.3f}]")
+    print(
+        f"en/zh content chars: log-mean {logr.mean():.3f} (ratio {np.exp(logr.mean()):.3f}), "
+        f"log-sd {logr.std():.3f}; exp(mean±3sd) = "
+        f"[{np.exp(logr.mean() - 3 * logr.std()):.3f}, {np.exp(logr.mean() + 3 * logr.std()):.3f}]"
+    )
     print("  ratio quantiles:", q(ratio, (0.1, 0.5, 1, 5, 50, 95, 99, 99.5, 99.9)))
     print(f"en words/zh char: mean {words.mean():.3f}, sd {words.std():.3f}")
     print("zh_chars quantiles:", q([r["zh_chars"] for r in rows], (0, 1, 50, 99, 100)))
@@ -101,13 +103,21 @@ def text_figures(name: str, docs: list) -> list[dict[str, float]]:
     print("han_share quantiles:", q([r["han_share"] for r in rows], (0, 0.5, 1, 5)))
     print("latin_share quantiles:", q([r["latin_share"] for r in rows], (0, 0.5, 1, 5)))
     mism = np.array([r["num_mismatch"] for r in rows])
-    print(f"num_mismatch: >0 in {np.mean(mism > 0):.2%}, >1 in {np.mean(mism > 1):.2%}, "
-          f">2 in {np.mean(mism > 2):.2%} of gold links")
-    shifted = [number_mismatch(zh[zi[0]], en[(ei[0] + 2) % len(en)])
-               for zh, en, links in docs for zi, ei in links if len(zi) == 1 and len(ei) == 1]
+    print(
+        f"num_mismatch: >0 in {np.mean(mism > 0):.2%}, >1 in {np.mean(mism > 1):.2%}, "
+        f">2 in {np.mean(mism > 2):.2%} of gold links"
+    )
+    shifted = [
+        number_mismatch(zh[zi[0]], en[(ei[0] + 2) % len(en)])
+        for zh, en, links in docs
+        for zi, ei in links
+        if len(zi) == 1 and len(ei) == 1
+    ]
     shifted_arr = np.array(shifted)
-    print(f"num_mismatch of shifted (+2) 1-1 links: >0 in {np.mean(shifted_arr > 0):.2%}, "
-          f">1 in {np.mean(shifted_arr > 1):.2%}")
+    print(
+        f"num_mismatch of shifted (+2) 1-1 links: >0 in {np.mean(shifted_arr > 0):.2%}, "
+        f">1 in {np.mean(shifted_arr > 1):.2%}"
+    )
     return rows
 
 
@@ -142,11 +152,15 @@ def score_figures(name: str, docs: list, encoder) -> tuple[np.ndarray, ...]:
     print("margin gold   :", q(gold_m, (1, 2, 5, 10, 50)))
     print("margin shift+2:", q(shift_m, (50, 90, 95, 98, 99)))
     for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
-        print(f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
-              f"{np.mean(shift_c >= t):.1%} shifted")
+        print(
+            f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
+            f"{np.mean(shift_c >= t):.1%} shifted"
+        )
     for t in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1):
-        print(f"  min_margin {t:.2f}: keeps {np.mean(gold_m >= t):.1%} gold, "
-              f"{np.mean(shift_m >= t):.1%} shifted")
+        print(
+            f"  min_margin {t:.2f}: keeps {np.mean(gold_m >= t):.1%} gold, "
+            f"{np.mean(shift_m >= t):.1%} shifted"
+        )
     return gold_c, gold_m, shift_c, shift_m
 
 
@@ -155,32 +169,43 @@ def main(argv: list[str]) -> int:
     sets = load_sets(eval_dir)
     rows = [r for name, docs in sets.items() for r in text_figures(name, docs)]
     logr = np.log([r["len_ratio"] for r in rows])
-    print(f"\n== pooled: {len(rows)} gold links; en/zh content chars log-mean {logr.mean():.3f}, "
-          f"log-sd {logr.std():.3f}; exp(mean±3sd) = [{np.exp(logr.mean() - 3 * logr.std()):.3f}, "
-          f"{np.exp(logr.mean() + 3 * logr.std()):.3f}]")
+    print(
+        f"\n== pooled: {len(rows)} gold links; en/zh content chars log-mean {logr.mean():.3f}, "
+        f"log-sd {logr.std():.3f}; exp(mean±3sd) = [{np.exp(logr.mean() - 3 * logr.std()):.3f}, "
+        f"{np.exp(logr.mean() + 3 * logr.std()):.3f}]"
+    )
     print("  ratio quantiles:", q(np.exp(logr), (0.1, 0.5, 1, 99, 99.5, 99.9)))
     cfg = FilterConfig()
-    print(f"  below min_len_ratio {cfg.min_len_ratio}: {np.mean(np.exp(logr) < cfg.min_len_ratio):.2%}, "
-          f"above max_len_ratio {cfg.max_len_ratio}: {np.mean(np.exp(logr) > cfg.max_len_ratio):.2%}")
+    print(
+        f"  below min_len_ratio {cfg.min_len_ratio}: {np.mean(np.exp(logr) < cfg.min_len_ratio):.2%}, "
+        f"above max_len_ratio {cfg.max_len_ratio}: {np.mean(np.exp(logr) > cfg.max_len_ratio):.2%}"
+    )
     encoder = get_encoder(EmbedConfig())
-    pooled = [score_figures(name, docs, encoder) for name, docs in sets.items()
-              if name != "tatoeba"]
+    pooled = [
+        score_figures(name, docs, encoder) for name, docs in sets.items() if name != "tatoeba"
+    ]
     gold_c = np.concatenate([p[0] for p in pooled])
     gold_m = np.concatenate([p[1] for p in pooled])
     shift_c = np.concatenate([p[2] for p in pooled])
     shift_m = np.concatenate([p[3] for p in pooled])
     print(f"\n== pooled mac-dev + wmt22: {len(gold_c)} gold 1-1 links")
     for t in (0.2, 0.25, 0.3, 0.35, 0.4):
-        print(f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
-              f"{np.mean(shift_c >= t):.1%} shifted")
+        print(
+            f"  min_cosine {t:.2f}: keeps {np.mean(gold_c >= t):.1%} gold, "
+            f"{np.mean(shift_c >= t):.1%} shifted"
+        )
     cos_floor = FilterConfig().min_cosine
-    print(f"  with min_cosine {cos_floor}; expected wrong decisions per 100 links when "
-          "10 % of links are wrong = 0.9 × gold lost + 0.1 × wrong kept:")
+    print(
+        f"  with min_cosine {cos_floor}; expected wrong decisions per 100 links when "
+        "10 % of links are wrong = 0.9 × gold lost + 0.1 × wrong kept:"
+    )
     for t in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1):
         g = np.mean((gold_m >= t) & (gold_c >= cos_floor))
         w = np.mean((shift_m >= t) & (shift_c >= cos_floor))
-        print(f"  min_margin {t:.2f}: keeps {g:.1%} gold, {w:.1%} shifted; "
-              f"expected errors {0.9 * (1 - g) * 100 + 0.1 * w * 100:.2f}")
+        print(
+            f"  min_margin {t:.2f}: keeps {g:.1%} gold, {w:.1%} shifted; "
+            f"expected errors {0.9 * (1 - g) * 100 + 0.1 * w * 100:.2f}"
+        )
     defaults_on_gold(sets, encoder)
     return 0
 
@@ -202,8 +227,10 @@ def defaults_on_gold(sets: dict, encoder) -> None:
             if pair.reason:
                 reasons[pair.reason] = reasons.get(pair.reason, 0) + 1
         kept = sum(p.reason is None for p in pairs)
-        print(f"\n== default FilterConfig on {name} gold links: keeps {kept}/{len(pairs)} "
-              f"({kept / len(pairs):.1%}); rejected by reason: {reasons}")
+        print(
+            f"\n== default FilterConfig on {name} gold links: keeps {kept}/{len(pairs)} "
+            f"({kept / len(pairs):.1%}); rejected by reason: {reasons}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,14 +26,20 @@ from corpus.records import Link, Pair, Sentence
 
 # Real sentences: the seed page (MOD press briefing, 2023-12-28) and WMT22 news.
 ZH_PRESS = "12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。"
-EN_PRESS = ("On the afternoon of December 28, the Ministry of National Defense held a regular "
-            "press conference, and Senior Colonel Wu Qian, Director General of the Information "
-            "Bureau of the Ministry of National Defense and spokesperson for the Ministry, "
-            "answered questions from the press.")
-ZH_CALL = "12月21日晚,中央军委委员、中央军委联合参谋部参谋长刘振立与美军参联会主席布朗进行视频通话。"
-EN_CALL = ("On the night of December21st, General Liu Zhenli, Chief of the Joint Staff Department "
-           "of the Central Military Commission (CMC), had a video call with General Charles "
-           "Brown, Chairman of the Joint Chiefs of Staff of the US military.")
+EN_PRESS = (
+    "On the afternoon of December 28, the Ministry of National Defense held a regular "
+    "press conference, and Senior Colonel Wu Qian, Director General of the Information "
+    "Bureau of the Ministry of National Defense and spokesperson for the Ministry, "
+    "answered questions from the press."
+)
+ZH_CALL = (
+    "12月21日晚,中央军委委员、中央军委联合参谋部参谋长刘振立与美军参联会主席布朗进行视频通话。"
+)
+EN_CALL = (
+    "On the night of December21st, General Liu Zhenli, Chief of the Joint Staff Department "
+    "of the Central Military Commission (CMC), had a video call with General Charles "
+    "Brown, Chairman of the Joint Chiefs of Staff of the US military."
+)
 ZH_WFP = "世界粮食计划署将于周日收到宣布的 3400 万英镑资金。"
 EN_WFP = "The WFP will receive £34 million of the funding announced on Sunday."
 
@@ -56,7 +62,9 @@ def decide(p: Pair, **changes: object) -> str | None:
 
 
 def test_text_scores_count_chinese_characters_not_split_words() -> None:
-    s = text_scores("国防部举行例行记者会。", "The Ministry of National Defense held a press conference.")
+    s = text_scores(
+        "国防部举行例行记者会。", "The Ministry of National Defense held a press conference."
+    )
     assert s["zh_chars"] == 10  # characters, punctuation excluded; no str.split() on Chinese
     assert s["en_words"] == 9
     assert s["en_chars"] == 48
@@ -76,15 +84,39 @@ def test_han_share_counts_letters_only() -> None:
         (ZH_CALL, EN_CALL, 0),  # 21日 = December21st (glued ordinal)
         ("(2021年10月)", "October 2021", 0),
         (ZH_WFP, EN_WFP, 0),  # 3400 万 = 34 million
-        ("利兹·特拉斯宣布,英国将向阿富汗提供 7500 万英镑的援助。", "Liz Truss pledges another £75m in aid.", 0),
-        ("这笔额外的财政支持将使英国今年的承诺达到 2.86 亿英镑。", "bring the UK's commitment to £286 million this year.", 0),
+        (
+            "利兹·特拉斯宣布,英国将向阿富汗提供 7500 万英镑的援助。",
+            "Liz Truss pledges another £75m in aid.",
+            0,
+        ),
+        (
+            "这笔额外的财政支持将使英国今年的承诺达到 2.86 亿英镑。",
+            "bring the UK's commitment to £286 million this year.",
+            0,
+        ),
         ("兵力多达 17.5 万。", "involving up to 175,000 troops.", 0),
-        ("它还补充道,全国累计确诊病例 6,152,524 例。", "It added that 6,152,524 people have contracted COVID-19.", 0),
-        ("通常会在第二天下午 5:30 前由 Citylink 揽收。", "normally be Citylink by 5.30pm next day.", 0),
+        (
+            "它还补充道,全国累计确诊病例 6,152,524 例。",
+            "It added that 6,152,524 people have contracted COVID-19.",
+            0,
+        ),
+        (
+            "通常会在第二天下午 5:30 前由 Citylink 揽收。",
+            "normally be Citylink by 5.30pm next day.",
+            0,
+        ),
         ("必须隔离 10 天", "will have to isolate for ten days", 0),
         # SCIO white paper: rounded in translation
-        ("总面积276.3万平方公里,约占陆地国土面积的28.8%。", "a total of 2.76 million sq km, about 28.8 percent", 0),
-        ("援助金额为2702亿元人民币,其中对非洲国家的援助占比44.65%。", "totaled RMB270 billion. Of this sum, 45 percent", 0),
+        (
+            "总面积276.3万平方公里,约占陆地国土面积的28.8%。",
+            "a total of 2.76 million sq km, about 28.8 percent",
+            0,
+        ),
+        (
+            "援助金额为2702亿元人民币,其中对非洲国家的援助占比44.65%。",
+            "totaled RMB270 billion. Of this sum, 45 percent",
+            0,
+        ),
         ("约3.4米", "about 3 meters", 1),  # more than 1 % apart: not a rounding
         ("12月28日下午", "On the afternoon of December 29", 2),
         (ZH_WFP, "The WFP will receive £43 million of the funding announced on Sunday.", 2),
@@ -173,26 +205,41 @@ def test_too_short_and_too_long() -> None:
 
 def test_script_check_catches_swapped_or_untranslated_sides() -> None:
     # English text that ended up on the zh side of the seed page
-    assert decide(pair("Wu Qian: During their San Francisco meeting last month", EN_CALL)) == "script"
+    assert (
+        decide(pair("Wu Qian: During their San Francisco meeting last month", EN_CALL)) == "script"
+    )
     # Chinese text on the en side
     assert decide(pair(ZH_PRESS, ZH_CALL)) == "script"
     # a real WMT22 line with an English product name stays above min_han_share
-    assert decide(pair("使用 Joint Aid for Dogs 有何重要好处？",
-                       "What are the key benefits of using Joint Aid for Dogs?")) is None
+    assert (
+        decide(
+            pair(
+                "使用 Joint Aid for Dogs 有何重要好处？",
+                "What are the key benefits of using Joint Aid for Dogs?",
+            )
+        )
+        is None
+    )
 
 
 def test_identical_and_copied_text() -> None:
-    copied = pair("吴谦:Wu Qian: During their San Francisco meeting last month, the heads of state",
-                  "Wu Qian: During their San Francisco meeting last month, the heads of state")
+    copied = pair(
+        "吴谦:Wu Qian: During their San Francisco meeting last month, the heads of state",
+        "Wu Qian: During their San Francisco meeting last month, the heads of state",
+    )
     assert decide(copied, min_han_share=0.0) == "identical"
-    assert decide(pair("QQ号: 3555333776", "QQ号: 3555333776"), min_han_share=0.0,
-                  min_latin_share=0.0) == "identical"
+    assert (
+        decide(pair("QQ号: 3555333776", "QQ号: 3555333776"), min_han_share=0.0, min_latin_share=0.0)
+        == "identical"
+    )
 
 
 def test_length_ratio_rejects_a_fragment_translation() -> None:
     # the en side holds only the speaker tag of a long Chinese answer
-    long_zh = ("上个月,中美两国元首在旧金山会晤期间,一致同意在平等和尊重的基础上恢复两军高层沟通、"
-               "中美国防部工作会晤、中美海上军事安全磋商机制会议,开展中美两军战区领导通话。")
+    long_zh = (
+        "上个月,中美两国元首在旧金山会晤期间,一致同意在平等和尊重的基础上恢复两军高层沟通、"
+        "中美国防部工作会晤、中美海上军事安全磋商机制会议,开展中美两军战区领导通话。"
+    )
     p = pair(long_zh, "Wu Qian: Last month.")
     assert p.scores["len_ratio"] < FilterConfig().min_len_ratio
     assert decide(p) == "length_ratio"
@@ -230,8 +277,11 @@ def test_first_failing_filter_in_documented_order_is_the_reason() -> None:
 def test_exact_and_near_duplicates_across_documents() -> None:
     first = pair(ZH_PRESS, EN_PRESS, doc="a")
     exact = pair(ZH_PRESS, EN_PRESS, doc="b")
-    near = pair(ZH_PRESS.replace("28", "29").replace(",", "，"),
-                EN_PRESS.replace("28", "29").upper(), doc="c")
+    near = pair(
+        ZH_PRESS.replace("28", "29").replace(",", "，"),
+        EN_PRESS.replace("28", "29").upper(),
+        doc="c",
+    )
     other = pair(ZH_CALL, EN_CALL, doc="c")
     out = apply_filters([first, exact, near, other], FilterConfig())
     assert [p.reason for p in out] == [None, "duplicate", "near_duplicate", None]
@@ -289,7 +339,7 @@ def test_text_filters_keep_real_wmt22_translations(eval_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def usem3_encoder():  # noqa: ANN201 - the real default encoder, loaded once
+def usem3_encoder():
     from corpus.embed import get_encoder
 
     return get_encoder(EmbedConfig())

@@ -27,13 +27,19 @@ ZH = [
     "中国公共网摘编亓淦玉",
 ]
 EN = [
-    "On the afternoon of December 28, the Ministry of National Defense held a regular press "
-    "conference.",
-    "Reporter: Please share with us the measures that China and the US will take to further "
-    "develop military-to-military relations.",
+    (
+        "On the afternoon of December 28, the Ministry of National Defense held a regular press "
+        "conference."
+    ),
+    (
+        "Reporter: Please share with us the measures that China and the US will take to further "
+        "develop military-to-military relations."
+    ),
     "Going forward, we expect the US side to work in the same direction with China.",
-    "As for specific exchange programs, the defense departments of the two countries are "
-    "maintaining communication and coordination,\tand we will release information in due time.",
+    (
+        "As for specific exchange programs, the defense departments of the two countries are "
+        "maintaining communication and coordination,\tand we will release information in due time."
+    ),
 ]
 INFO = {"input_hash": "ab" * 32, "splitter": "corpus.split 0.1.0"}
 
@@ -45,7 +51,9 @@ def doc_pairs(doc_id: str, cosine: float = 0.6) -> list[Pair]:
     return score_links(doc_id, zh, en, links, [{"margin": 1.3}] * 4 + [{}])
 
 
-def build(tmp: Path, n_docs: int = 1, cfg: Config | None = None) -> tuple[list[Pair], list[Pair], dict]:
+def build(
+    tmp: Path, n_docs: int = 1, cfg: Config | None = None
+) -> tuple[list[Pair], list[Pair], dict]:
     cfg = cfg or Config()
     pairs = []
     for d in range(n_docs):
@@ -66,7 +74,7 @@ def load(tmp: Path) -> datasets.DatasetDict:
 
 
 def test_round_trip_through_load_dataset_keeps_the_translation_feature(tmp_path: Path) -> None:
-    kept, rejected, summary = build(tmp_path)
+    kept, _, summary = build(tmp_path)
     ds = load(tmp_path)
     assert list(ds) == ["train"] and summary["splits"] == {"train": len(kept)}
     train = ds["train"]
@@ -78,8 +86,9 @@ def test_round_trip_through_load_dataset_keeps_the_translation_feature(tmp_path:
     assert row["link"] == "1-1" and row["score_cosine"] == pytest.approx(0.6)
     assert row["score_margin"] == pytest.approx(1.3)
     assert row["len_ratio"] == pytest.approx(kept[0].scores["len_ratio"])
-    assert {"zh_chars", "en_chars", "en_words", "han_share", "latin_share",
-            "num_mismatch"} <= set(train.column_names)
+    assert {"zh_chars", "en_chars", "en_words", "han_share", "latin_share", "num_mismatch"} <= set(
+        train.column_names
+    )
     assert [r["en"] for r in train["translation"]] == [p.en for p in kept]
     # read back without load_dataset too (what `corpus export` uses)
     assert [p.zh for p in read_dataset(tmp_path / "dataset")["train"]] == [p.zh for p in kept]
@@ -87,7 +96,7 @@ def test_round_trip_through_load_dataset_keeps_the_translation_feature(tmp_path:
 
 def test_card_yaml_is_what_the_hub_reads(tmp_path: Path) -> None:
     cfg = load_config(None, ["publish.license=cc-by-4.0", "publish.name=mod-briefings"])
-    kept, rejected, summary = build(tmp_path, cfg=cfg)
+    kept, _, summary = build(tmp_path, cfg=cfg)
     text = (tmp_path / "dataset" / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n")
     header = yaml.safe_load(text.split("---\n")[1])
@@ -95,7 +104,9 @@ def test_card_yaml_is_what_the_hub_reads(tmp_path: Path) -> None:
     assert header["license"] == "cc-by-4.0"
     assert header["task_categories"] == ["translation"]
     assert header["size_categories"] == ["n<1K"]
-    assert header["configs"][0]["data_files"] == [{"split": "train", "path": "data/train-*.parquet"}]
+    assert header["configs"][0]["data_files"] == [
+        {"split": "train", "path": "data/train-*.parquet"}
+    ]
     feats = {f["name"]: f for f in header["dataset_info"]["features"]}
     assert feats["translation"]["dtype"] == {"translation": {"languages": ["en", "zh"]}}
     from huggingface_hub import DatasetCard
@@ -110,24 +121,30 @@ def test_card_yaml_is_what_the_hub_reads(tmp_path: Path) -> None:
 
 
 def test_rejected_pairs_are_kept_with_reasons(tmp_path: Path) -> None:
-    kept, rejected, _ = build(tmp_path)
+    _, rejected, _ = build(tmp_path)
     rows = read_jsonl(tmp_path / "rejected" / "rejected.jsonl")
     assert [row_to_pair(r) for r in rows] == rejected
     assert [r["reason"] for r in rows] == ["unaligned"]
-    table = datasets.load_dataset("parquet", data_files=str(tmp_path / "rejected" / "rejected.parquet"),
-                                  cache_dir=str(tmp_path / "hf-cache"))["train"]
+    table = datasets.load_dataset(
+        "parquet",
+        data_files=str(tmp_path / "rejected" / "rejected.parquet"),
+        cache_dir=str(tmp_path / "hf-cache"),
+    )["train"]
     assert table["reason"] == ["unaligned"] and table[0]["translation"]["en"] == ""
 
 
 def test_splits_are_by_document_and_reproducible(tmp_path: Path) -> None:
     cfg = Config(publish=PublishConfig(validation_share=0.2, test_share=0.2, seed=7))
-    kept, _, summary = build(tmp_path, n_docs=10, cfg=cfg)
+    kept, _, _ = build(tmp_path, n_docs=10, cfg=cfg)
     ds = load(tmp_path)
     assert set(ds) == {"train", "validation", "test"}
     docs = {split: set(ds[split]["doc_id"]) for split in ds}
     assert len(docs["validation"]) == 2 and len(docs["test"]) == 2 and len(docs["train"]) == 6
-    assert not (docs["train"] & docs["validation"] or docs["train"] & docs["test"]
-                or docs["validation"] & docs["test"])
+    assert not (
+        docs["train"] & docs["validation"]
+        or docs["train"] & docs["test"]
+        or docs["validation"] & docs["test"]
+    )
     assert sum(ds[s].num_rows for s in ds) == len(kept) == 40
     again, _ = split_by_document(kept, cfg.publish)
     assert {s: {p.doc_id for p in ps} for s, ps in again.items()} == docs
@@ -148,7 +165,8 @@ def test_rebuild_removes_stale_shards(tmp_path: Path) -> None:
     assert len(list((tmp_path / "dataset" / "data").glob("train-*"))) == 4  # 16 rows / 5
     build(tmp_path, n_docs=1)
     assert [p.name for p in (tmp_path / "dataset" / "data").glob("*.parquet")] == [
-        "train-00000-of-00001.parquet"]
+        "train-00000-of-00001.parquet"
+    ]
     assert load(tmp_path)["train"].num_rows == 4
 
 
@@ -171,11 +189,11 @@ def test_exports_moses_tsv_tmx(tmp_path: Path) -> None:
 
 
 def test_tmx_survives_markup_and_control_characters(tmp_path: Path) -> None:
-    p = Pair("d<1>&", "表格<b>“A&B”</b>\x07", "Table <b>\"A&B\"</b>", (0,), (0,), {})
+    p = Pair("d<1>&", "表格<b>“A&B”</b>\x07", 'Table <b>"A&B"</b>', (0,), (0,), {})
     write_dataset([p], [], tmp_path, Config(), INFO)
     root = ET.parse(tmp_path / "export" / "train.tmx").getroot()
     segs = [s.text for s in root.iter("seg")]
-    assert segs == ["表格<b>“A&B”</b>", "Table <b>\"A&B\"</b>"]
+    assert segs == ["表格<b>“A&B”</b>", 'Table <b>"A&B"</b>']
 
 
 def test_write_dataset_checks_kept_and_rejected(tmp_path: Path) -> None:
@@ -204,12 +222,13 @@ def test_publish_config_validation() -> None:
 
 
 def test_cli_export_rewrites_exports_from_a_dataset_folder(tmp_path: Path) -> None:
-    kept, _, _ = build(tmp_path)
+    build(tmp_path)
     out = tmp_path / "again"
     assert cli.main(["export", str(tmp_path), "-o", str(out), "--format", "moses", "tmx"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["train.en", "train.tmx", "train.zh"]
-    assert (out / "train.zh").read_text(encoding="utf-8") == \
-        (tmp_path / "export" / "train.zh").read_text(encoding="utf-8")
+    assert (out / "train.zh").read_text(encoding="utf-8") == (
+        tmp_path / "export" / "train.zh"
+    ).read_text(encoding="utf-8")
     assert cli.main(["export", str(tmp_path / "missing")]) == 1
 
 
@@ -241,12 +260,16 @@ def hub_network(monkeypatch: pytest.MonkeyPatch) -> _HubCalls:
 
 def test_publish_uploads_the_dataset_folder_as_is(tmp_path: Path, hub_network: _HubCalls) -> None:
     build(tmp_path)
-    assert cli.main(["publish", str(tmp_path), "--repo-id", "my-org/mod-briefings",
-                     "--private"]) == 0
+    assert (
+        cli.main(["publish", str(tmp_path), "--repo-id", "my-org/mod-briefings", "--private"]) == 0
+    )
     (name1, create), (name2, upload) = hub_network.calls
     assert name1 == "create_repo" and create == {
-        "repo_id": "my-org/mod-briefings", "repo_type": "dataset", "private": True,
-        "exist_ok": True}
+        "repo_id": "my-org/mod-briefings",
+        "repo_type": "dataset",
+        "private": True,
+        "exist_ok": True,
+    }
     assert name2 == "upload_folder" and upload["folder_path"] == str(tmp_path / "dataset")
     assert upload["repo_type"] == "dataset"
 

@@ -29,16 +29,30 @@ ZH = [
     "中国公共网摘编亓淦玉",
 ]
 EN = [
-    "On the afternoon of December 28, the Ministry of National Defense held a regular press "
-    "conference.",
-    "Reporter: Please share with us the measures that China and the US will take to further "
-    "develop military-to-military relations.",
+    (
+        "On the afternoon of December 28, the Ministry of National Defense held a regular press "
+        "conference."
+    ),
+    (
+        "Reporter: Please share with us the measures that China and the US will take to further "
+        "develop military-to-military relations."
+    ),
     "Going forward, we expect the US side to work in the same direction with China.",
 ]
 HOSTILE = "<script>alert('x')</script>"
-GOLD = {"exact_p": 0.91, "exact_r": 0.88, "exact_f1": 0.8947, "strict_p": 0.9, "strict_r": 0.87,
-        "strict_f1": 0.8847, "lax_p": 0.99, "lax_r": 0.98, "lax_f1": 0.985, "gold_links": 40,
-        "pred_links": 41}
+GOLD = {
+    "exact_p": 0.91,
+    "exact_r": 0.88,
+    "exact_f1": 0.8947,
+    "strict_p": 0.9,
+    "strict_r": 0.87,
+    "strict_f1": 0.8847,
+    "lax_p": 0.99,
+    "lax_r": 0.98,
+    "lax_f1": 0.985,
+    "gold_links": 40,
+    "pred_links": 41,
+}
 
 
 def sents(lang: str, texts: list[str]) -> list[Sentence]:
@@ -56,21 +70,37 @@ def corpus_pairs() -> tuple[BuildStats, list[Pair]]:
         if d == 1:
             zh[2], en[2] = zh[2] + HOSTILE, en[2] + " " + HOSTILE
         links = [Link((i,), (i,), c) for i, c in enumerate(cosines)] + [Link((3,), ())]
-        pairs += score_links(doc_id, sents("zh", zh), sents("en", en), links,
-                             [{"margin": 1.0 + c} for c in cosines] + [{}])
-        docs.append(DocCounts(doc_id, f"{doc_id}.txt", {"zh": 4, "en": 3}, {"zh": 4, "en": 3},
-                              [("·[视频]汪公馆里的“伪装者”(上)", "menu"), (HOSTILE, "disclaimer")]))
+        pairs += score_links(
+            doc_id,
+            sents("zh", zh),
+            sents("en", en),
+            links,
+            [{"margin": 1.0 + c} for c in cosines] + [{}],
+        )
+        docs.append(
+            DocCounts(
+                doc_id,
+                f"{doc_id}.txt",
+                {"zh": 4, "en": 3},
+                {"zh": 4, "en": 3},
+                [("·[视频]汪公馆里的“伪装者”(上)", "menu"), (HOSTILE, "disclaimer")],
+            )
+        )
     apply_filters(pairs, Config().filters)
-    stats = BuildStats(docs, skipped=[Skipped("empty.txt", "empty file")],
-                       repeated=[("mod-copy", "mod-0")], signature="zh-en-corpus:0.1.0|test",
-                       notes=["validation: 10% of 3 documents requested, 0 given"])
+    stats = BuildStats(
+        docs,
+        skipped=[Skipped("empty.txt", "empty file")],
+        repeated=[("mod-copy", "mod-0")],
+        signature="zh-en-corpus:0.1.0|test",
+        notes=["validation: 10% of 3 documents requested, 0 given"],
+    )
     return stats, pairs
 
 
 class _Checker(HTMLParser):
     """Collects tags, checks that every non-void element is closed in order."""
 
-    VOID = {"meta", "img", "br", "hr", "link", "input"}
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -137,8 +167,9 @@ def test_every_embedded_image_decodes(built: tuple) -> None:
     for img in checker.images:
         src = img["src"] or ""
         assert src.startswith("data:image/png;base64,")
-        pixels = imread(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)),
-                        format="png")
+        pixels = imread(
+            io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)), format="png"
+        )
         assert pixels.ndim == 3 and pixels.shape[0] > 50 and pixels.shape[1] > 50
     for rel in data["plots"]:
         assert imread(out / "report" / rel).shape[0] > 50
@@ -155,7 +186,7 @@ def test_input_text_is_escaped(built: tuple) -> None:
 
 
 def test_report_numbers_agree_with_the_dataset(built: tuple) -> None:
-    out, stats, pairs, data = built
+    out, _, pairs, data = built
     saved = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
     assert saved == json.loads(json.dumps(data, ensure_ascii=False))
     ds = datasets.load_dataset(str(out / "dataset"), cache_dir=str(out / "hf-cache"))["train"]
@@ -168,12 +199,16 @@ def test_report_numbers_agree_with_the_dataset(built: tuple) -> None:
     assert f["links"]["total"] == ds.num_rows + len(rejected) == len(pairs)
     assert f["links"]["by_type"] == {"1-0": 3, "1-1": 9}
     assert f["sentences"]["zh_in_kept_pairs"] == sum(len(i) for i in ds["zh_ids"])
-    assert f["inputs"] == {"documents_read": 4, "skipped_inputs": 1,
-                           "skipped_by_reason": {"empty file": 1}, "repeated_documents": 1,
-                           "documents_aligned": 3}
+    assert f["inputs"] == {
+        "documents_read": 4,
+        "skipped_inputs": 1,
+        "skipped_by_reason": {"empty file": 1},
+        "repeated_documents": 1,
+        "documents_aligned": 3,
+    }
     assert f["paragraphs"]["dropped_by_reason"] == {"menu": 3, "disclaimer": 3}
     text, _ = parse(out)
-    assert f"<td>kept pairs</td><td class=\"n\">{ds.num_rows}</td>" in text
+    assert f'<td>kept pairs</td><td class="n">{ds.num_rows}</td>' in text
 
 
 def test_coverage_puts_the_bad_document_first(built: tuple) -> None:
@@ -189,7 +224,7 @@ def test_coverage_puts_the_bad_document_first(built: tuple) -> None:
 def test_samples_around_the_cosine_threshold(built: tuple) -> None:
     _, _, _, data = built
     s = data["samples"]
-    assert [r["scores"]["cosine"] for r in s["best kept (highest cosine)"]][0] == 0.7
+    assert s["best kept (highest cosine)"][0]["scores"]["cosine"] == 0.7
     inside = s["just inside min_cosine = 0.25"]
     outside = s["just outside min_cosine = 0.25"]
     assert inside and all(r["reason"] is None for r in inside)
@@ -205,4 +240,4 @@ def test_gold_scores_shown_only_when_given(tmp_path: Path) -> None:
     assert "Alignment quality against gold" not in text
     write_report(stats, pairs, tmp_path, Config(), gold=GOLD)
     text, _ = parse(tmp_path)
-    assert "<td>strict</td><td class=\"n\">0.900</td>" in text
+    assert '<td>strict</td><td class="n">0.900</td>' in text
