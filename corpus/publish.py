@@ -421,12 +421,16 @@ def write_exports(
     of the other. tsv: ``{split}.tsv``, ``zh<TAB>en`` per line, no header.
     tmx: ``{split}.tmx``, TMX 1.4, srclang zh, one ``<tu>`` per pair with the
     document id as a ``<prop>``. Tabs and line breaks inside a segment become
-    spaces, so line counts always match. Exports of other splits already in
-    the folder are removed.
+    spaces, so line counts always match. Exports of the other standard splits
+    (train, validation, test) left in the folder by an earlier build are
+    removed; no other file is touched. CorpusError for an unknown split name
+    or format.
     """
     unknown = set(formats) - {"moses", "tsv", "tmx"}
     if unknown:
         raise CorpusError(f"unknown export format(s) {sorted(unknown)}; valid: moses, tsv, tmx")
+    if set(splits) - set(SPLITS):
+        raise CorpusError(f"unknown split(s) {sorted(set(splits) - set(SPLITS))}")
     folder = Path(export_dir)
     paths: list[Path] = []
     for split, pairs in splits.items():
@@ -443,9 +447,10 @@ def write_exports(
             path = folder / f"{split}.tmx"
             atomic_write_text(path, _tmx(pairs))
             paths.append(path)
-    for old in folder.glob("*"):
-        if old.suffix in (".zh", ".en", ".tsv", ".tmx") and old.stem not in splits:
-            old.unlink()
+    for split in SPLITS:
+        if split not in splits:
+            for ext in ("zh", "en", "tsv", "tmx"):
+                (folder / f"{split}.{ext}").unlink(missing_ok=True)
     return paths
 
 
@@ -464,6 +469,8 @@ def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:
     out: dict[str, list[Pair]] = {}
     for path in files:
         split = path.name.split("-", 1)[0]
+        if split not in SPLITS:
+            raise InputError(path, f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         for row in pq.read_table(path).to_pylist():
             scores = {
                 key: float(row[col])
@@ -480,9 +487,7 @@ def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:
                     scores,
                 )
             )
-    return dict(
-        sorted(out.items(), key=lambda kv: SPLITS.index(kv[0]) if kv[0] in SPLITS else len(SPLITS))
-    )
+    return {s: out[s] for s in SPLITS if s in out}
 
 
 # --------------------------------------------------------------------------- hub

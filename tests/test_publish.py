@@ -232,6 +232,18 @@ def test_cli_export_rewrites_exports_from_a_dataset_folder(tmp_path: Path) -> No
     assert cli.main(["export", str(tmp_path / "missing")]) == 1
 
 
+def test_export_into_a_user_folder_touches_only_its_own_files(tmp_path: Path) -> None:
+    build(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.tsv").write_text("keep me\n", encoding="utf-8")
+    (mine / "test.zh").write_text("old export\n", encoding="utf-8")
+    assert cli.main(["export", str(tmp_path / "dataset"), "-o", str(mine)]) == 0
+    assert (mine / "notes.tsv").read_text(encoding="utf-8") == "keep me\n"
+    assert not (mine / "test.zh").exists()  # a stale split of an earlier export
+    assert (mine / "train.tsv").is_file()
+
+
 class _HubCalls:
     """Records the two network calls of HfApi instead of making them (MOCKED network)."""
 
