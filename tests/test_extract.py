@@ -579,3 +579,26 @@ def test_wrapped_prose_is_joined_and_one_sentence_per_line_files_are_not(eval_di
             assert paragraphs(text) == [
                 line.strip() for line in text.splitlines() if line.strip()
             ], path
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_decode_or_raise_input_error(data: bytes) -> None:
+    try:
+        decoded = decode_bytes(data, "fuzz.txt")
+    except InputError as exc:
+        assert exc.path == "fuzz.txt" and exc.problem
+    else:
+        assert decoded.text.strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_any_text_gives_a_document_or_input_error(zh: str, en: str) -> None:
+    try:
+        doc = document_from_texts("d", "d.jsonl:1", zh, en)
+    except InputError as exc:
+        assert exc.problem.startswith("no ")
+    else:
+        assert doc.zh and doc.en
+        assert all(p.lang == "zh" for p in doc.zh) and all(p.lang == "en" for p in doc.en)
