@@ -26,7 +26,6 @@ from collections.abc import Iterator
 
 from sentence_splitter import SentenceSplitter  # type: ignore[import-untyped]
 
-from corpus.errors import InputError
 from corpus.records import Document, Sentence
 
 __all__ = ["MAX_CHARS", "split_document", "split_en", "split_sentences", "split_zh"]
@@ -74,7 +73,7 @@ def split_sentences(text: str, lang: str, max_chars: int = MAX_CHARS) -> list[st
         return split_zh(text, max_chars)
     if lang == "en":
         return split_en(text, max_chars)
-    raise InputError("<text>", f"unknown language {lang!r}; expected 'zh' or 'en'")
+    raise ValueError(f"unknown language {lang!r}; expected 'zh' or 'en'")
 
 
 def split_document(

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.errors import InputError
 from corpus.records import Document, Passage
 from corpus.split import MAX_CHARS, split_document, split_en, split_sentences, split_zh
 
@@ -300,7 +299,7 @@ def test_very_long_english_paragraph_splits_like_short_ones() -> None:
 def test_split_sentences_dispatches_and_rejects_unknown_language() -> None:
     assert split_sentences("我不知道。你呢？", "zh") == ["我不知道。", "你呢？"]
     assert split_sentences("I know. You?", "en") == ["I know.", "You?"]
-    with pytest.raises(InputError, match="unknown language"):
+    with pytest.raises(ValueError, match="unknown language"):
         split_sentences("x", "fr")
 
 
