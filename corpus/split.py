@@ -310,6 +310,8 @@ def _join_list_numbers(text: str, spans: list[tuple[int, int]]) -> list[tuple[in
 
 def _finish(text: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
     """Strip each span, drop empty ones, and cut spans longer than ``max_chars``."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
     out = []
     for a, b in spans:
         a, b = _strip(text, a, b)

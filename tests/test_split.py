@@ -361,3 +361,9 @@ def test_split_zh_cut_respects_the_limit_and_keeps_text(text: str, limit: int) -
     sentences = split_zh(text, max_chars=limit)
     _assert_is_partition(text, sentences)
     assert all(len(s) <= limit for s in sentences)
+
+
+def test_max_chars_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_chars"):
+        split_zh("我不知道。", max_chars=0)
+    assert split_zh("我不知道", max_chars=1) == list("我不知道")
