@@ -7,15 +7,20 @@ sentences gives back the paragraph text, up to the whitespace between
 sentences — nothing is lost, duplicated, reordered or rewritten.
 
 - English uses ``sentence-splitter`` (Koehn & Schroeder's Moses heuristics);
-  its output is mapped back onto the original text.
+  its output is mapped back onto the original text. Two repairs: a bare
+  list number ("1.", "IV.") stays with its item, and "I." before a capital
+  ends a sentence (the prefix list takes it for an initial).
 - Chinese uses :func:`split_zh`, written here: it splits after 。！？ and
-  their variants and after …… at a line end or before a closing quote
-  (……”; a …… followed by text is a pause, as in the MAC gold), keeps closing quotes and brackets with the sentence they
-  close, leaves numbers, URLs and Latin abbreviations alone, keeps a short
-  speech tag after a closing quote with its quote (“好。”他说。), and treats a
-  line break as a boundary.
+  their variants (ASCII ! ? and a . right after Han), and after …… at a line
+  end or before a closing quote or stop (……” ……。; a …… followed by text is
+  a pause, as in the MAC gold). It keeps closing quotes and brackets with the
+  sentence they close, never splits inside numbers (3.5%, 2019.10), URLs,
+  e-mail addresses or Latin abbreviations (U.S., No. 3), keeps a short
+  speech tag after a closing quote with its quote (“好。”他说。), and treats
+  a line break as a boundary (a headline or dateline is one sentence).
 - Both: a sentence longer than ``max_chars`` (no usable punctuation) is cut
-  at the last ；/; then ，,、:：, then whitespace inside the limit.
+  after the last ；/; in the second half of the limit, else ，,、:：, else
+  whitespace, else at the limit.
 """
 
 from __future__ import annotations
