@@ -63,7 +63,7 @@ _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
 _CHAR_SCALE = {"zh": 1.0, "en": math.exp(1.35)}
 
-RowScorer = Callable[[int, np.ndarray, int, int], np.ndarray]
+RowScorer = Callable[[int, np.ndarray], np.ndarray]
 
 
 def join_sentences(sentences: Sequence[str], lang: str) -> str:
@@ -105,6 +105,33 @@ class _Grid:
         return out
 
 
+class _Recent:
+    """The DP values of the last few rows at full width (NEG outside each row's band).
+
+    Memory is (depth x m); a row's slot is cleared band-wise when reused, so the
+    total work stays proportional to the band, not to n x m.
+    """
+
+    def __init__(self, depth: int, m: int, pad: int) -> None:
+        self.depth, self.pad = depth, pad
+        self.rows = np.full((depth, m + 1 + pad), NEG)
+        self.spans = [(0, -1)] * depth
+
+    def put(self, i: int, lo: int, values: np.ndarray) -> None:
+        slot = i % self.depth
+        old_lo, old_hi = self.spans[slot]
+        self.rows[slot, old_lo + self.pad : old_hi + 1 + self.pad] = NEG
+        self.rows[slot, lo + self.pad : lo + len(values) + self.pad] = values
+        self.spans[slot] = (lo, lo + len(values) - 1)
+
+    def gather(self, i: int, a: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """values[i - a[t], cols[t, :]] (NEG where i - a < 0); cols >= -pad."""
+        slots = np.where(i - a >= 0, (i - a) % self.depth, 0)
+        out = self.rows[slots[:, None], cols + self.pad]
+        out[i - a < 0] = NEG
+        return out
+
+
 def _dp(
     n: int,
     m: int,
@@ -116,53 +143,60 @@ def _dp(
 ) -> _Grid:
     """Best-scoring monotone alignment values in the band ``lo[i] <= j <= hi[i]``.
 
-    ``score(i, cols, a, b)`` scores the links src[i-a:i] ~ tgt[j-b:j] for each
-    ``j`` in ``cols`` (NEG forbids a link). Null links score ``skip`` each.
-    Back-pointer t < len(types) is ``types[t]``; len(types) is 1-0, len+1 is 0-1.
+    ``score(i, cols)`` gives a [len(types), len(cols)] array: the score of the
+    link src[i-a:i] ~ tgt[j-b:j] for each type (a, b) and column j (NEG forbids
+    it). Null links score ``skip`` each. Back-pointer t < len(types) is
+    ``types[t]``; len(types) is 1-0, len(types)+1 is 0-1.
     """
     nt = len(types)
+    depth = max(a for a, _ in types) + 1
+    pad = max(b for _, b in types) + 1
+    recent = _Recent(depth, m, pad)
+    ta = np.array([a for a, _ in types] + [1], np.int64)
+    tb = np.array([b for _, b in types] + [0], np.int64)
     values: list[np.ndarray] = []
     backs: list[np.ndarray] = []
     for i in range(n + 1):
         l, h = int(lo[i]), int(hi[i])
         cols = np.arange(l, h + 1)
-        best = np.full(len(cols), NEG)
-        back = np.full(len(cols), -1, np.int8)
         if i == 0:
-            if l == 0:
+            best = np.full(len(cols), NEG)
+            back = np.full(len(cols), -1, np.int8)
+            if l == 0 and len(cols):
                 best[0] = 0.0
         else:
-            pl, ph = int(lo[i - 1]), int(hi[i - 1])
-            s, e = max(l, pl), min(h, ph)
-            if s <= e:
-                cand = values[i - 1][s - pl : e - pl + 1] + skip
-                seg, bseg = best[s - l : e - l + 1], back[s - l : e - l + 1]
-                take = cand > seg
-                seg[take], bseg[take] = cand[take], nt
-            for t, (a, b) in enumerate(types):
-                if i - a < 0:
-                    continue
-                pl, ph = int(lo[i - a]), int(hi[i - a])
-                s, e = max(l, pl + b), min(h, ph + b)
-                if s > e:
-                    continue
-                prev = values[i - a][s - b - pl : e - b - pl + 1]
-                live = prev > NEG / 2
-                if not live.any():
-                    continue
-                cand = prev + score(i, cols[s - l : e - l + 1], a, b)
-                seg, bseg = best[s - l : e - l + 1], back[s - l : e - l + 1]
-                take = (cand > seg) & live
-                seg[take], bseg[take] = cand[take], t
+            cand = recent.gather(i, ta, cols[None, :] - tb[:, None])
+            live = cand > NEG / 2
+            cand[:nt] += score(i, cols)
+            cand[nt] += skip
+            cand[~live] = NEG
+            back = np.argmax(cand, axis=0).astype(np.int8)
+            best = cand[back, np.arange(len(cols))]
         # 0-1 links run along the row: best[j] = max_k (x[k] + (j - k) * skip).
         steps = cols * skip
-        run = np.maximum.accumulate(best - steps) + steps
+        run = np.maximum.accumulate(best - steps) + steps if len(cols) else best
         left = run > best + 1e-9
         back[left] = nt + 1
         best = np.where(left, run, best)
+        recent.put(i, l, best)
         values.append(best)
         backs.append(back)
     return _Grid(np.asarray(lo), np.asarray(hi), values, backs)
+
+
+def _per_type(fn: Callable[[int, np.ndarray, int, int], np.ndarray],
+              types: Sequence[tuple[int, int]]) -> RowScorer:
+    """A row scorer from a function scoring one link type at a time."""
+
+    def score(i: int, cols: np.ndarray) -> np.ndarray:
+        out = np.full((len(types), len(cols)), NEG)
+        for t, (a, b) in enumerate(types):
+            ok = (cols - b >= 0) if i - a >= 0 else np.zeros(len(cols), bool)
+            if ok.any():
+                out[t, ok] = fn(i, cols[ok], a, b)
+        return out
+
+    return score
 
 
 def _trace(grid: _Grid, n: int, m: int, types: Sequence[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
@@ -231,82 +265,85 @@ class _Lengths:
         self.lt = self._log_runs(tgt, tgt_lang, cfg.max_align)
 
     @staticmethod
-    def _log_runs(texts: Sequence[str], lang: str, kmax: int) -> list[np.ndarray]:
-        """out[k-1][j] = log(1 + characters of the joined run texts[j-k:j]) (0 where j < k)."""
+    def _log_runs(texts: Sequence[str], lang: str, kmax: int) -> np.ndarray:
+        """out[k-1, j] = log(1 + characters of the joined run texts[j-k:j]) (0 where j < k)."""
         c = np.concatenate([[0.0], np.cumsum([len(x) for x in texts])])
         sep = 0.0 if lang in _NO_SPACE else 1.0
-        out = []
+        out = np.zeros((kmax, len(c)))
         for k in range(1, kmax + 1):
-            run = np.zeros(len(c))
-            run[k:] = c[k:] - c[:-k] + sep * (k - 1)
-            out.append(np.log1p(run))
+            out[k - 1, k:] = np.log1p(c[k:] - c[:-k] + sep * (k - 1))
         return out
 
-    def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        z = (self.lt[b - 1][cols] - self.ls[a - 1][i] - self.mean) * (1.0 / self.std)
-        return (-self.weight) * (z * z)
+    def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """[types, cols] length terms of links (a[t], b[t]) ending at row i, columns cols."""
+        z = self.lt[b[:, None] - 1, cols[None, :]] - self.ls[a - 1, i][:, None] - self.mean
+        return (-self.weight / self.std**2) * (z * z)
 
 
-def _span_norms(v: np.ndarray, kmax: int) -> list[np.ndarray]:
-    """norms[k-1][p] = |v[p] + ... + v[p+k-1]| for runs inside ``v`` (tiny past the end)."""
+def _span_norms(v: np.ndarray, kmax: int) -> np.ndarray:
+    """norms[k-1, p] = |v[p] + ... + v[p+k-1]| for runs inside ``v`` (tiny past the end)."""
     n = len(v)
     prefix = []
     for d in range(min(kmax, n)):
         dots = np.einsum("ij,ij->i", v[: n - d], v[d:])
         prefix.append(np.concatenate([[0.0], np.cumsum(dots)]))
-    out = []
+    out = np.zeros((kmax, n))
     for k in range(1, kmax + 1):
-        sq = np.zeros(n)
         p = np.arange(max(n - k + 1, 0))
         for d in range(min(k, n)):
-            sq[: len(p)] += (1.0 if d == 0 else 2.0) * (prefix[d][p + k - d] - prefix[d][p])
-        out.append(np.sqrt(np.maximum(sq, 1e-12)))
-    return out
+            out[k - 1, : len(p)] += (1.0 if d == 0 else 2.0) * (prefix[d][p + k - d] - prefix[d][p])
+    return np.sqrt(np.maximum(out, 1e-12))
 
 
 class _Approx:
     """Pass-1 scores: cosines of summed single vectors, from box sums of single cosines."""
 
-    def __init__(self, s: np.ndarray, t: np.ndarray, lengths: Callable[..., np.ndarray],
-                 kmax: int, band: tuple[np.ndarray, np.ndarray]) -> None:
-        self.len, self.kmax = lengths, kmax
+    def __init__(self, s: np.ndarray, t: np.ndarray, types: Sequence[tuple[int, int]],
+                 lengths: _Lengths | None, band: tuple[np.ndarray, np.ndarray]) -> None:
+        self.a = np.array([a for a, _ in types], np.int64)
+        self.b = np.array([b for _, b in types], np.int64)
+        self.kmax = kmax = int(max(self.a.max(), self.b.max()))
+        self.len = lengths
         self.ns, self.nt = _span_norms(s, kmax), _span_norms(t, kmax)
-        n, m = len(s), len(t)
-        lo, hi = band
-        # Box sums of row i cover target columns [c0[i], hi[i]); source row p serves rows p+1..p+kmax.
-        self.c0 = np.maximum(np.asarray(lo) - kmax, 0)
+        n = len(s)
+        lo, hi = np.asarray(band[0]), np.asarray(band[1])
+        # Row i needs target columns [c0[i], hi[i]); source row p serves rows p+1..p+kmax.
+        self.c0 = np.maximum(lo - kmax, 0)
+        self.hi = hi
         need0 = np.array([self.c0[p + 1 : p + 1 + kmax].min() for p in range(n)], np.int64)
         need1 = np.array([hi[p + 1 : p + 1 + kmax].max() for p in range(n)], np.int64)
+        self.need0 = need0
         self.rows: list[np.ndarray] = []
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             c0, c1 = int(need0[start:stop].min()), int(need1[start:stop].max())
             block = s[start:stop] @ t[c0:c1].T
             for p in range(start, stop):
-                self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0])
-        self.need0 = need0
-        self.boxes: dict[int, np.ndarray] = {}
-        self.hi = np.asarray(hi)
-        self.m = m
+                self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
 
     def _box(self, i: int) -> np.ndarray:
-        """box[a-1][x] = sum of cosines of source rows i-a..i-1 with target columns c0[i]..c0[i]+x-1."""
-        box = self.boxes.get(i)
-        if box is None:
-            c0, c1 = int(self.c0[i]), int(self.hi[i])
-            a0 = max(0, i - self.kmax)
-            block = np.stack([self.rows[p][c0 - self.need0[p] : c1 - self.need0[p]] for p in range(a0, i)])
-            rows = np.cumsum(block[::-1], axis=0)
-            box = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rows, axis=1)], axis=1)
-            self.boxes[i] = box
-        return box
+        """box[a-1, x] = sum of cosines of source rows i-a..i-1 with targets c0[i]..c0[i]+x-1."""
+        c0, c1 = int(self.c0[i]), int(self.hi[i])
+        block = np.zeros((self.kmax, c1 - c0))
+        for r, p in enumerate(range(i - 1, max(-1, i - 1 - self.kmax), -1)):
+            block[r] = self.rows[p][c0 - self.need0[p] : c1 - self.need0[p]]
+        return np.concatenate([np.zeros((self.kmax, 1)), np.cumsum(np.cumsum(block, 0), 1)], 1)
 
-    def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        box = self._box(i)[a - 1]
-        c0 = self.c0[i]
-        dot = box[cols - c0] - box[cols - b - c0]
-        cos = dot / (self.ns[a - 1][i - a] * self.nt[b - 1][cols - b])
-        return cos + self.len(i, cols, a, b)
+    def __call__(self, i: int, cols: np.ndarray) -> np.ndarray:
+        box = self._box(i)
+        a, b, c0 = self.a, self.b, int(self.c0[i])
+        start = cols[None, :] - b[:, None]
+        ok = (start >= 0) & (i - a >= 0)[:, None]
+        x1 = cols[None, :] - c0
+        x0 = np.maximum(start - c0, 0)
+        dot = box[a[:, None] - 1, x1] - box[a[:, None] - 1, x0]
+        norm = self.ns[a - 1, np.maximum(i - a, 0)][:, None] * self.nt[b[:, None] - 1,
+                                                                       np.maximum(start, 0)]
+        out = dot / norm
+        if self.len is not None:
+            out += self.len.term(i, cols, a, b)
+        out[~ok] = NEG
+        return out
 
 
 class _Spans:
@@ -330,7 +367,7 @@ class _Spans:
             idx = np.full(len(self.texts), -1, np.int64)
             idx[starts] = np.arange(len(starts))
             self.index[k] = idx
-            self.vecs[k] = np.asarray(vecs[row : row + len(starts)], dtype=np.float32)
+            self.vecs[k] = np.asarray(vecs[row : row + len(starts)], dtype=np.float64)
             row += len(starts)
         return len(keys)
 
@@ -339,7 +376,7 @@ class _Spans:
         if k == 1:
             return self.single[starts], np.ones(len(starts), bool)
         if k not in self.index:
-            return np.zeros((len(starts), self.single.shape[1]), np.float32), np.zeros(len(starts), bool)
+            return np.zeros((len(starts), self.single.shape[1])), np.zeros(len(starts), bool)
         rows = self.index[k][starts]
         known = rows >= 0
         return self.vecs[k][np.maximum(rows, 0)], known
@@ -348,17 +385,27 @@ class _Spans:
 class _Exact:
     """Pass-2 scores: true cosines of the joined texts; links with unembedded runs forbidden."""
 
-    def __init__(self, s: _Spans, t: _Spans, lengths: Callable[..., np.ndarray]) -> None:
-        self.s, self.t, self.len = s, t, lengths
+    def __init__(self, s: _Spans, t: _Spans, types: Sequence[tuple[int, int]],
+                 lengths: _Lengths) -> None:
+        self.s, self.t, self.types, self.len = s, t, list(types), lengths
+        self.a = np.array([a for a, _ in types], np.int64)
+        self.b = np.array([b for _, b in types], np.int64)
 
     def cosine(self, i: int, cols: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosines of src[i-a:i] with tgt[j-b:j] for j in cols, and whether both runs are known."""
         u, ku = self.s.get(a, np.array([i - a]))
         v, kv = self.t.get(b, cols - b)
         return v @ u[0], kv & ku[0]
 
-    def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        cos, known = self.cosine(i, cols, a, b)
-        return np.where(known, cos + self.len(i, cols, a, b), NEG)
+    def __call__(self, i: int, cols: np.ndarray) -> np.ndarray:
+        out = np.full((len(self.types), len(cols)), NEG)
+        for t, (a, b) in enumerate(self.types):
+            ok = cols - b >= 0
+            if i - a < 0 or not ok.any():
+                continue
+            cos, known = self.cosine(i, cols[ok], a, b)
+            out[t, ok] = np.where(known, cos, NEG)
+        return out + self.len.term(i, cols, self.a, self.b)
 
 
 # --------------------------------------------------------------------------- search
@@ -383,15 +430,10 @@ def _band(s: np.ndarray, t: np.ndarray, cfg: AlignConfig) -> tuple[np.ndarray, n
         return np.zeros(n + 1, np.int64), np.full(n + 1, m, np.int64)
     cs, ct = _pairsum(s), _pairsum(t)
     lo, hi = _band(cs, ct, cfg)
-    no_len = lambda i, cols, a, b: np.zeros(len(cols))  # noqa: E731
-    score = _Approx(cs, ct, no_len, 2, (lo, hi))
+    score = _Approx(cs, ct, _COARSE_TYPES, None, (lo, hi))
     grid = _dp(len(cs), len(ct), lo, hi, _COARSE_TYPES, score, cfg.skip)
     path = _trace(grid, len(cs), len(ct), _COARSE_TYPES)
     return _path_band(path, n, m, 2, cfg.window)
-
-
-def _reverse_band(lo: np.ndarray, hi: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    return (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
 
 
 def _candidates(
@@ -401,71 +443,57 @@ def _candidates(
     """Runs to embed (src, tgt: k -> start positions) and the pass-2 band.
 
     A link is a candidate when the best full alignment through it scores within
-    ``prune`` of the best alignment. The band holds every cell on a candidate
-    alignment's vertices.
+    ``prune`` of the best alignment; the band holds every vertex of such alignments.
+    ``bwd`` is the DP on both sequences reversed.
     """
-    best = fwd.value[n][m - fwd.lo[n]]
-    floor = best - prune
+    floor = fwd.value[n][m - fwd.lo[n]] - prune
     want_s: dict[int, set[int]] = {}
     want_t: dict[int, set[int]] = {}
     lo = np.full(n + 1, m, np.int64)
     hi = np.zeros(n + 1, np.int64)
+    ta = np.array([a for a, _ in types], np.int64)
+    tb = np.array([b for _, b in types], np.int64)
+    multi = (ta > 1) | (tb > 1)
+    recent = _Recent(int(ta.max()) + 1, m, int(tb.max()) + 1)
     for i in range(n + 1):
         cols = np.arange(fwd.lo[i], fwd.hi[i] + 1)
-        through = fwd.value[i] + bwd.at(n - i, m - cols)
-        keep = cols[through >= floor]
+        after = bwd.at(n - i, m - cols)
+        keep = cols[fwd.value[i] + after >= floor]
         if len(keep):
             lo[i], hi[i] = keep.min(), keep.max()
-        if i == 0:
-            continue
-        after = bwd.at(n - i, m - cols)
-        for a, b in types:
-            if (a == 1 and b == 1) or i - a < 0:
-                continue
-            before = fwd.at(i - a, cols - b)
-            live = (before > NEG / 2) & (after > NEG / 2) & (cols - b >= 0)
-            if not live.any():
-                continue
-            c = cols[live]
-            total = before[live] + score(i, c, a, b) + after[live]
-            hit = c[total >= floor]
-            if len(hit):
+        if i > 0 and len(keep):
+            total = recent.gather(i, ta, cols[None, :] - tb[:, None]) + score(i, cols) + after
+            for t in np.flatnonzero(multi & (total >= floor).any(axis=1)):
+                a, b = int(ta[t]), int(tb[t])
                 if a > 1:
                     want_s.setdefault(a, set()).add(i - a)
                 if b > 1:
-                    want_t.setdefault(b, set()).update((hit - b).tolist())
+                    hit = cols[total[t] >= floor] - b
+                    want_t.setdefault(b, set()).update(hit.tolist())
+        recent.put(i, int(fwd.lo[i]), fwd.value[i])
     return want_s, want_t, lo, hi
-
-
-class _Reversed:
-    """A row scorer on reversed sequences, from a scorer on the original order."""
-
-    def __init__(self, score: RowScorer, n: int, m: int) -> None:
-        self.score, self.n, self.m = score, n, m
-
-    def __call__(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        # reversed link src'[i-a:i] = src[n-i : n-i+a], ending at n-i+a in the original.
-        return self.score(self.n - i + a, self.m - cols + b, a, b)
 
 
 def _align_vectors(
     src: Sequence[str], tgt: Sequence[str], s: np.ndarray, t: np.ndarray, encoder: Encoder,
     cfg: AlignConfig, src_lang: str, tgt_lang: str,
 ) -> list[tuple[int, int, int, int, float]]:
+    """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
     n, m = len(src), len(tgt)
     types = link_types(cfg)
     lengths = _Lengths(src, tgt, src_lang, tgt_lang, cfg)
     lo, hi = _band(s, t, cfg)
-    approx = _Approx(s, t, lengths, cfg.max_align, (lo, hi))
+    approx = _Approx(s, t, types, lengths, (lo, hi))
     fwd = _dp(n, m, lo, hi, types, approx, cfg.skip)
-    rlo, rhi = _reverse_band(lo, hi, m)
-    back_scores = _Reversed(_Approx(s, t, lengths, cfg.max_align, (lo, hi)), n, m)
-    bwd = _dp(n, m, rlo, rhi, types, back_scores, cfg.skip)
+    rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
+    rev_len = _Lengths(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg)
+    bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)),
+              cfg.skip)
     want_s, want_t, lo2, hi2 = _candidates(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = _Spans(src, src_lang, s), _Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
     ts.add(encoder, want_t)
-    exact = _Exact(ss, ts, lengths)
+    exact = _Exact(ss, ts, types, lengths)
     grid = _dp(n, m, lo2, hi2, types, exact, cfg.skip)
     out = []
     for i0, i1, j0, j1 in _trace(grid, n, m, types):
@@ -509,6 +537,50 @@ def align_sentences(
         for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang)
     ]
 
+
+# Gale & Church (1993): link priors and the variance of the length difference in
+# units of Chinese characters (2.0 per character; fitted on MAC-Dev gold links).
+_GC_PRIORS = {(1, 1): 0.89, (1, 2): 0.0445, (2, 1): 0.0445, (2, 2): 0.011}
+_GC_NULL = 0.00495
+_GC_VAR = 2.0
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def align_lengths(
+    src: Sequence[str], tgt: Sequence[str], src_lang: str = "zh", tgt_lang: str = "en"
+) -> list[Link]:
+    """The length-only baseline (Gale–Church): no encoder, links 1-1, 1-2, 2-1, 2-2, 1-0, 0-1.
+
+    Lengths are characters scaled to Chinese characters; a link scores
+    log prior + log P(|delta|) with delta the standardised length difference.
+    Links carry score 0.0. Searches the whole grid (baseline for small texts only).
+    """
+    def units(texts: Sequence[str], lang: str) -> np.ndarray:
+        sep = 0 if lang in _NO_SPACE else 1  # the space that joins it to the next sentence
+        return np.maximum(np.array([len(x) + sep for x in texts], float) / _scale(lang), 0.5)
+
+    ls, lt = units(src, src_lang), units(tgt, tgt_lang)
+    cs, ct = np.concatenate([[0.0], np.cumsum(ls)]), np.concatenate([[0.0], np.cumsum(lt)])
+    types = list(_GC_PRIORS)
+
+    def score(i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
+        x, y = cs[i] - cs[i - a], ct[cols] - ct[cols - b]
+        return math.log(_GC_PRIORS[(a, b)]) + log_tail(np.abs(y - x) / np.sqrt(_GC_VAR * x))
+
+    def log_tail(delta: np.ndarray) -> np.ndarray:
+        tail = _erfc(np.asarray(delta, float) / math.sqrt(2)).astype(float)
+        return np.log(np.maximum(tail, 1e-300))
+
+    n, m = len(src), len(tgt)
+    if not n or not m:
+        return [Link((i,), ()) for i in range(n)] + [Link((), (j,)) for j in range(m)]
+    # A null link of a sentence of mean length, its whole length unmatched.
+    mean = float((cs[-1] + ct[-1]) / (n + m))
+    null = math.log(_GC_NULL) + float(log_tail(np.array([math.sqrt(mean / _GC_VAR)]))[0])
+    grid = _dp(n, m, np.zeros(n + 1, np.int64), np.full(n + 1, m, np.int64), types,
+               _per_type(score, types), null)
+    return [Link(tuple(range(i0, i1)), tuple(range(j0, j1))) for i0, i1, j0, j1 in
+            _trace(grid, n, m, types)]
 
 def read_sentences(path: str | Path) -> list[str]:
     """The lines of a UTF-8 sentence-per-line file (line i is sentence i; blank lines kept).

