@@ -2,6 +2,7 @@
 # make test       run the test suite (offline)
 # make report     same as make (the report is the last step of the build)
 # make bench      print speed / quality figures (encoders, aligner)
+# make fuzz       fuzz ingestion with random bytes for FUZZ_SECONDS (default 60); a crash is kept as a test
 # make clean      remove built output (keeps .venv and the embedding cache)
 #
 # Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config), e.g.
@@ -36,7 +37,7 @@ UNITS := $(notdir $(PAGES) $(JSONL)) $(patsubst %.zh.txt,%,$(notdir $(PAIRS)))
 WORK := $(addprefix $(OUT)/work/,$(UNITS))
 SCORED := $(addsuffix /scored.jsonl,$(WORK))
 
-.PHONY: all build report test bench clean distclean example-scio
+.PHONY: all build report test bench fuzz clean distclean example-scio
 
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
@@ -102,6 +103,12 @@ bench: $(TEST_STAMP)
 	@for script in scripts/bench_*.py; do \
 		echo "== $$script"; $(PY) $$script || exit 1; \
 	done
+
+# Random bytes through every ingestion path; a crash is shrunk and saved to
+# tests/fuzz_crashes/, which tests/test_fuzz_regressions.py replays.
+FUZZ_SECONDS ?= 60
+fuzz: $(TEST_STAMP)
+	$(PY) scripts/fuzz_ingest.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf out

@@ -569,6 +569,9 @@ def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
     return [(c[0], c[1]) for c in clusters if c[2] * 5 >= largest or c[3] >= 3]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
     """Documents of a ``.jsonl`` file; each bad line is a :class:`Skipped` naming ``file:line``.
 
@@ -601,6 +604,11 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
             continue
         if not record["id"].strip():
             yield Skipped(where, "empty 'id'")
+            continue
+        broken = [key for key in ("id", "zh", "en") if _SURROGATE.search(record[key])]
+        if broken:
+            names = ", ".join(map(repr, broken))
+            yield Skipped(where, f"invalid text: lone UTF-16 surrogate (\\ud800-\\udfff) in {names}")
             continue
         try:
             yield document_from_texts(

@@ -1,0 +1,76 @@
+"""Ingestion of arbitrary bytes in every input form: the target of ``make fuzz``
+(scripts/fuzz_ingest.py) and of the regression tests in tests/test_fuzz_regressions.py.
+
+:func:`ingest` writes ``data`` into a fresh folder as a bilingual page
+(``page.txt``), as both sides of a pair (``pair.zh.txt`` + ``pair.en.txt``,
+the two halves of ``data``) and as a ``.jsonl`` file, then runs decoding,
+extraction, splitting and the pipeline's split stage on them. It returns
+normally when every input was either used or refused with a
+:class:`~corpus.errors.CorpusError`; any other exception, or a broken
+invariant (AssertionError), is a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from corpus.errors import CorpusError
+from corpus.extract import decode_bytes, iter_documents, read_jsonl_documents, read_page, read_pair
+from corpus.pipeline import discover_units, read_sentences, split_unit
+from corpus.records import Document, Skipped
+from corpus.split import split_document
+
+
+def _check_document(doc: Document) -> None:
+    assert doc.zh and doc.en, doc.doc_id
+    zh, en = split_document(doc)
+    assert zh and en, doc.doc_id
+    for sentence in zh + en:
+        assert sentence.text and sentence.text == sentence.text.strip()
+    for lang, sents in (("zh", zh), ("en", en)):
+        paras = {p.index: p.text for p in getattr(doc, lang)}
+        for sentence in sents:
+            assert sentence.text in paras[sentence.para]
+
+
+def _refused_or_used(call: Callable[[], object]) -> None:
+    try:
+        result = call()
+    except CorpusError:
+        return
+    if isinstance(result, Document):
+        _check_document(result)
+
+
+def ingest(data: bytes, folder: Path) -> None:
+    """Run every ingestion path on ``data`` inside the empty folder ``folder`` (see module doc)."""
+    _refused_or_used(lambda: decode_bytes(data, "fuzz"))
+    page = folder / "page.txt"
+    page.write_bytes(data)
+    _refused_or_used(lambda: read_page(page))
+    half = len(data) // 2
+    zh, en = folder / "pair.zh.txt", folder / "pair.en.txt"
+    zh.write_bytes(data[:half])
+    en.write_bytes(data[half:])
+    _refused_or_used(lambda: read_pair(zh, en))
+    jsonl = folder / "docs.jsonl"
+    jsonl.write_bytes(data)
+    try:
+        items = list(read_jsonl_documents(jsonl))
+    except CorpusError:
+        items = []
+    for item in items:
+        if isinstance(item, Document):
+            _check_document(item)
+        else:
+            assert isinstance(item, Skipped) and item.reason
+    units, skipped = discover_units([folder])
+    assert not skipped and len(units) == 3
+    for unit in units:
+        out = folder / "work" / unit.name / "sentences.jsonl"
+        split_unit(unit.paths, out)
+        saved = read_sentences(out)
+        assert len(saved.docs) + len(saved.skipped) >= 1
+    for item in iter_documents([page, zh, jsonl]):
+        assert isinstance(item, (Document, Skipped))
