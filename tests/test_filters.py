@@ -368,3 +368,78 @@ def test_default_score_thresholds_separate_gold_from_shifted_links(
     assert total > 500
     assert gold_kept / total >= 0.97  # measured 99.0 % on these documents
     assert shifted_kept / total <= 0.15  # measured 10.4 %
+
+
+# The seed page's body, as split by the pipeline: the zh side opens with the date line and
+# the reporter's question, which the English page leaves out.
+SEED_ZH = [
+    "12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。",
+    "记者:21日,中央军委委员、军委联合参谋部参谋长刘振立应约与美军参联会主席布朗进行视频通话。",
+    "请发言人介绍中美双方对进一步发展两军关系的相关举措。",
+    (
+        "吴谦:上个月,中美两国元首在旧金山会晤期间,一致同意在平等和尊重的基础上恢复两军高层沟通、"
+        "中美国防部工作会晤、中美海上军事安全磋商机制会议,开展中美两军战区领导通话。"
+    ),
+    (
+        "12月21日晚,中央军委委员、中央军委联合参谋部参谋长刘振立与美军参联会主席布朗进行视频通话,"
+        "就落实两国元首旧金山会晤涉军重要共识和共同关心的问题坦诚深入交换意见,取得积极的建设性成果。"
+    ),
+    "下一步,希望美方和中方相向而行,切实在平等和尊重的基础上,推动两军关系健康稳定向前发展。",
+    "关于具体交往项目,两国防务部门正保持着沟通协调,我们将适时发布消息。",
+]
+SEED_EN = [
+    (
+        "Wu Qian: During their San Francisco meeting last month, the heads of state of China and "
+        "the US agreed to resume, on the basis of equality and respect, high-level "
+        "military-to-military communication, the China-U.S. Defense Policy Coordination Talks, and "
+        "the China-U.S. Military Maritime Consultative Agreement meetings, and to conduct telephone "
+        "conversations between theater commanders."
+    ),
+    (
+        "On the night of December21st, General Liu Zhenli, Chief of the Joint Staff Department of "
+        "the Central Military Commission (CMC), had a video call with General Charles Brown, "
+        "Chairman of the Joint Chiefs of Staff of the US military."
+    ),
+    (
+        "The two sides exchanged candid and in-depth views on implementing the important "
+        "military-related consensus reached between the two heads of state in San Francisco and on "
+        "other issues of common interest."
+    ),
+    "The video call yielded positive and constructive outcomes.",
+    (
+        "Going forward, we expect the US side to work with us in the same direction and take "
+        "concrete actions on the basis of equality and respect to promote the sound and steady "
+        "development of China-US military-to-military relationship."
+    ),
+    (
+        "As for specific exchange programs, the defense authorities of the two countries are in "
+        "communication and coordination with each other."
+    ),
+    "We will release relevant information in due course.",
+]
+
+
+@pytest.mark.slow
+def test_seed_page_right_links_kept_wrong_links_rejected(usem3_encoder: object) -> None:
+    zh, en = sents("zh", SEED_ZH), sents("en", SEED_EN)
+    zv = usem3_encoder.encode(SEED_ZH, "zh")
+    ev = usem3_encoder.encode(SEED_EN, "en")
+
+    def decide_links(links: list[Link]) -> list[str | None]:
+        extra = embedding_scores(zv, ev, links)
+        pairs = score_links("mod", zh, en, links, extra)
+        return [p.reason for p in apply_filters(pairs, FilterConfig())]
+
+    right = [
+        Link((0,), ()),
+        Link((1,), ()),
+        Link((2,), ()),
+        Link((3,), (0,)),
+        Link((4,), (1, 2, 3)),
+        Link((5,), (4,)),
+        Link((6,), (5, 6)),
+    ]
+    assert decide_links(right) == ["unaligned"] * 3 + [None] * 4
+    # an aligner that swallows the untranslated question into the answer and runs one off
+    wrong = [Link((0, 1, 2), (0,)), Link((3,), (1,)), Link((4,), (2, 3))]
+    assert decide_links(wrong) == ["number_mismatch", "low_margin", "number_mismatch"]
