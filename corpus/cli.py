@@ -10,6 +10,7 @@ arguments and sets ``func`` to ``_run_NAME(args) -> int``.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -200,8 +201,11 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
             "filter and write OUT/dataset (Hugging Face dataset), OUT/rejected, OUT/export "
             "and OUT/report. Stage files in OUT/work are reused: a second run with nothing "
             "changed does no work, a changed threshold reruns only the corpus-level steps. "
-            "Unusable inputs are reported one line each and skipped. Exit status 0 when "
-            "something was built (possibly with warnings), 1 when nothing could be."
+            "Unusable inputs are reported one line each on stderr (\"corpus: skipped FILE: "
+            "reason\") and skipped; inputs used despite a problem (bytes replaced, sides "
+            "swapped back) get a \"corpus: warning\" line; the report counts both. Exit "
+            "status 0 when something was built (possibly with warnings), 1 when nothing "
+            "could be, 2 for bad usage or configuration, 130 when interrupted."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -249,6 +253,9 @@ def _run_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.address and args.engine != "ray":
         raise ConfigError("--address needs --engine ray")
+    # Input warnings are printed below from the build's record, on every run (not only when
+    # a stage reruns), so the reader's own log lines would say them twice.
+    logging.getLogger("corpus.extract").setLevel(logging.ERROR)
     summary = build(
         [Path(p) for p in args.inputs], Path(args.output), cfg,
         gold=Path(args.gold) if args.gold else None, force=args.force,
@@ -257,9 +264,11 @@ def _run_build(args: argparse.Namespace) -> int:
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
+    for note in summary.notes:
+        _warn(f"warning {note}")
     print(
         f"{summary.documents} documents ({summary.repeated} repeated, {len(summary.skipped)} "
-        f"inputs skipped), {summary.kept} pairs kept, {summary.rejected} rejected; "
+        f"inputs skipped, {len(summary.notes)} warnings), {summary.kept} pairs kept, {summary.rejected} rejected; "
         f"{summary.stages_rebuilt} stage files rebuilt"
         f"{'' if summary.corpus_rebuilt else ', dataset and report up to date'} -> {args.output}"
     )

@@ -585,7 +585,7 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Skipped(where, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            yield Skipped(where, f"not valid JSON ({exc.msg}, column {exc.colno})")
             continue
         if not isinstance(record, dict):
             yield Skipped(where, f"expected a JSON object, got {type(record).__name__}")

@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class DocSentences:
     en: list[Sentence]
     paragraphs: dict[str, int]
     dropped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def content_hash(self) -> str:
@@ -146,6 +148,7 @@ def read_sentences(path: Path) -> UnitSentences:
                     en=_sentences_from_rows("en", row["en"]),
                     paragraphs=row["paragraphs"],
                     dropped=[(str(t), str(r)) for t, r in row["dropped"]],
+                    notes=[str(n) for n in row.get("notes", [])],
                 )
             )
     return UnitSentences(inputs, docs, skipped)
@@ -176,6 +179,7 @@ def _document_row(doc: Document) -> dict[str, Any]:
         "en": _sentence_rows(en),
         "paragraphs": {"zh": len(doc.zh), "en": len(doc.en)},
         "dropped": [list(d) for d in doc.dropped],
+        "notes": list(doc.notes),
     }
 
 
@@ -347,6 +351,7 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
     seen_ids: dict[str, str] = {}
     seen_content: dict[str, str] = {}
     digests: list[str] = []
+    kept_docs: list[DocSentences] = []
     for work in work_dirs:
         unit = read_sentences(work / "sentences.jsonl")
         digests.extend(f"{Path(p).name}:{d}" for p, d in unit.inputs)
@@ -359,6 +364,7 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
                 continue
             seen_ids[doc.doc_id] = seen_content[doc.content_hash] = doc.doc_id
             keep.add(doc.doc_id)
+            kept_docs.append(doc)
             docs.append({
                 "doc_id": doc.doc_id,
                 "source": doc.source,
@@ -369,10 +375,31 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
         pairs.extend(p for p in map(row_to_pair, read_jsonl(work / "scored.jsonl")) if p.doc_id in keep)
     apply_filters(pairs, cfg.filters)
     header = {
-        "stats": {"documents": docs, "skipped": all_skipped, "repeated": repeated},
+        "stats": {"documents": docs, "skipped": all_skipped, "repeated": repeated,
+                  "notes": _note_lines(kept_docs)},
         "info": {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()},
     }
     atomic_write_jsonl(out, [header, *(pair_to_row(p) for p in pairs)])
+
+
+def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
+    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source.
+
+    A note that many documents of one ``.jsonl`` share (a file-level decoding
+    warning) is said once for the file, with the number of documents.
+    """
+    by_note: dict[tuple[str, str], list[str]] = {}
+    for doc in docs:
+        file = doc.source.rpartition(":")[0] if _JSONL_LINE.search(doc.source) else doc.source
+        for note in doc.notes:
+            by_note.setdefault((file, note), []).append(doc.source)
+    return [
+        f"{sources[0] if len(sources) == 1 else f'{file} ({len(sources)} documents)'}: {note}"
+        for (file, note), sources in by_note.items()
+    ]
+
+
+_JSONL_LINE = re.compile(r"\.jsonl:\d+$")
 
 
 def _splitter_name() -> str:
@@ -398,6 +425,7 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], Any, list[Pair]]:
         ],
         skipped=[Skipped(s["source"], s["reason"]) for s in stats["skipped"]],
         repeated=[tuple(r) for r in stats["repeated"]],
+        notes=[str(n) for n in stats.get("notes", [])],
     )
     return head["info"], build_stats, [row_to_pair(r) for r in rows[1:]]
 
@@ -464,6 +492,7 @@ class BuildSummary:
     rejected: int
     skipped: list[Skipped]
     repeated: int
+    notes: list[str] = field(default_factory=list)
 
 
 def build(
@@ -557,6 +586,7 @@ def build(
         rejected=len(pairs) - kept,
         skipped=list(stats.skipped),
         repeated=len(stats.repeated),
+        notes=list(stats.notes),
     )
 
 
