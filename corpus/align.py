@@ -58,6 +58,7 @@ __all__ = [
 
 NEG = -1e30
 _CHUNK = 256  # source rows per similarity block
+_Z_CAP = 3.0  # length z-scores beyond this cost no more (lengths are weak evidence)
 # Languages written without spaces between words (and so between sentences).
 _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
@@ -277,7 +278,8 @@ class _Lengths:
     def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """[types, cols] length terms of links (a[t], b[t]) ending at row i, columns cols."""
         z = self.lt[b[:, None] - 1, cols[None, :]] - self.ls[a - 1, i][:, None] - self.mean
-        return (-self.weight / self.std**2) * (z * z)
+        z = np.minimum(np.abs(z) / self.std, _Z_CAP)
+        return -self.weight * (z * z)
 
 
 def _span_norms(v: np.ndarray, kmax: int) -> np.ndarray:

@@ -43,7 +43,7 @@ class AlignConfig:
 
     max_align: int = 4  # most sentences on one side of a link
     max_link: int = 5  # most sentences in a link, both sides together
-    skip: float = -0.1  # score of leaving one sentence unaligned (1-0 / 0-1)
+    skip: float = -0.2  # score of leaving one sentence unaligned (1-0 / 0-1)
     len_weight: float = 0.03  # weight of the squared standardised log length ratio
     len_std: float = 0.35  # std of the log character-length ratio of a link
     prune: float = 0.3  # links within this of the best total get true overlap embeddings

