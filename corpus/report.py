@@ -43,6 +43,8 @@ from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_t
 __all__ = ["BuildStats", "DocCounts", "coverage", "funnel", "write_report"]
 
 SAMPLES = 3
+COVERAGE_ROWS = 100  # documents listed in the HTML coverage table (report.json has all)
+PLOT_NAMES = ("cosine", "margin", "len_ratio", "link_types", "coverage")
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,8 @@ def _histogram(pairs: Sequence[Pair], score: str, bounds: list[dict], log: bool 
             )
     ax.set_xlabel(score)
     ax.set_ylabel("pairs")
-    ax.legend(fontsize=8)
+    if values:
+        ax.legend(fontsize=8)
     return _png(fig)
 
 
@@ -439,6 +442,11 @@ def _html(data: dict[str, Any], plots: Mapping[str, bytes]) -> str:
     ]
     if "coverage" in plots:
         parts.append(_img("coverage", plots["coverage"]))
+    if len(data["coverage"]) > COVERAGE_ROWS:
+        parts.append(
+            f"<p>The {COVERAGE_ROWS} lowest of {len(data['coverage'])} documents; "
+            "report.json lists them all.</p>"
+        )
     parts.append(
         _table(
             [
@@ -460,7 +468,7 @@ def _html(data: dict[str, Any], plots: Mapping[str, bytes]) -> str:
                     r["en_kept"],
                     r["coverage"],
                 )
-                for r in data["coverage"]
+                for r in data["coverage"][:COVERAGE_ROWS]
             ],
         )
     )
@@ -544,6 +552,8 @@ def write_report(
     data["plots"] = [f"plots/{name}.png" for name in plots]
     for name, png in plots.items():
         atomic_write_bytes(folder / "plots" / f"{name}.png", png)
+    for name in set(PLOT_NAMES) - set(plots):  # left by an earlier build
+        (folder / "plots" / f"{name}.png").unlink(missing_ok=True)
     atomic_write_json(folder / "report.json", data)
     atomic_write_text(folder / "report.html", _html(data, plots))
     return data

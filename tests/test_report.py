@@ -241,3 +241,17 @@ def test_gold_scores_shown_only_when_given(tmp_path: Path) -> None:
     write_report(stats, pairs, tmp_path, Config(), gold=GOLD)
     text, _ = parse(tmp_path)
     assert '<td>strict</td><td class="n">0.900</td>' in text
+
+
+def test_rebuilt_report_drops_stale_plots_and_handles_no_pairs(tmp_path: Path) -> None:
+    stats, pairs = corpus_pairs()
+    write_report(stats, pairs, tmp_path, Config())
+    assert (tmp_path / "report" / "plots" / "margin.png").is_file()
+    data = write_report(BuildStats([]), [], tmp_path, Config())
+    assert data["funnel"]["links"]["total"] == 0 and data["coverage"] == []
+    assert sorted(p.name for p in (tmp_path / "report" / "plots").iterdir()) == [
+        "cosine.png",
+        "len_ratio.png",
+    ]
+    _, checker = parse(tmp_path)
+    assert checker.errors == [] and len(checker.images) == 2
