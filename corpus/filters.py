@@ -81,7 +81,7 @@ __all__ = [
 
 # Changes whenever score_links / text_scores / embedding_scores compute differently;
 # the pipeline puts it in the cache key of saved scored pairs so they are re-scored.
-SCORES_VERSION = "2"
+SCORES_VERSION = "3"
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
@@ -115,6 +115,7 @@ _NUMBER = re.compile(
     r"(?:\s*(?:多|余)?\s*(?P<zh_unit>[万亿])|\s*(?P<en_unit>thousand|million|billion|bn|m|k)\b)?",
     re.IGNORECASE,
 )
+_MAX_DIGITS = 15  # longer digit strings are identifiers (phone numbers, codes): compared as text
 _UNIT = {
     "万": 1e4,
     "亿": 1e8,
@@ -144,8 +145,8 @@ def _number_forms(text: str) -> list[tuple[set[str], set[str]]]:
     out = []
     for match in _NUMBER.finditer(_digits_to_ascii(text)):
         raw = match.group("num").replace(",", "").replace("，", "")
-        if ":" in raw:
-            own = {raw}
+        if ":" in raw or len(raw) > _MAX_DIGITS:  # a time, or an identifier rather than a value
+            own = {raw if ":" in raw else raw.lstrip("0")}
             value = None
         else:
             value = float(raw)
@@ -298,7 +299,7 @@ def _en_spelled(text: str) -> set[str]:
 
 def _runs(text: str) -> set[str]:
     """Every run of digits, even one glued to letters ("December21st" offers 21)."""
-    return {str(int(run)) for run in re.findall(r"\d+", _digits_to_ascii(text))}
+    return {run.lstrip("0") or "0" for run in re.findall(r"\d+", _digits_to_ascii(text))}
 
 
 def _present(own: set[str], avail: set[str]) -> bool:
@@ -310,9 +311,9 @@ def _present(own: set[str], avail: set[str]) -> bool:
     """
     if own & avail:
         return True
-    numeric = [Decimal(a) for a in avail if ":" not in a]
+    numeric = [Decimal(a) for a in avail if ":" not in a and len(a) <= _MAX_DIGITS]
     for form in own:
-        if ":" in form:
+        if ":" in form or len(form) > _MAX_DIGITS:
             continue
         x = Decimal(form)
         for y in numeric:
@@ -339,10 +340,10 @@ def number_mismatch(zh: str, en: str) -> int:
     A digit number on one side is present on the other if any of its forms is
     there in digits (after removing thousands separators, with 万/亿 and
     million/billion scaling), as an English number word, month name or
-    ordinal, or as a Chinese numeral, or rounded (see :func:`_present`);
-    digits glued to letters count as
-    present but are not required on the other side. So "12月28日" matches "December 28",
-    "7500 万英镑" matches "£75m", and "COVID-19" is not a number.
+    ordinal, or as a Chinese numeral, or rounded (see :func:`_present`).
+    Digits glued to letters count as present but are not required on the
+    other side. So "12月28日" matches "December 28", "7500 万英镑" matches
+    "£75m", and "COVID-19" is not a number.
     """
     zh_nums, en_nums = _number_forms(zh), _number_forms(en)
     zh_avail = set().union(*(offered for _, offered in zh_nums), _zh_spelled(zh), _runs(zh))

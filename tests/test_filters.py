@@ -126,6 +126,16 @@ def test_number_mismatch_on_real_sentences(zh: str, en: str, expected: int) -> N
     assert number_mismatch(zh, en) == expected
 
 
+def test_number_mismatch_survives_identifiers_and_huge_digit_runs() -> None:
+    # the seed page's footer: a phone number and a QQ id are compared as text
+    assert (
+        number_mismatch("电话:010-89525216。QQ号: 3555333776", "Tel: 010-89525216, QQ 3555333776")
+        == 0
+    )
+    assert number_mismatch("编号" + "1" * 40, "id " + "1" * 39) == 2
+    assert number_mismatch("编号" + "9" * 6000 + "万", "id 5") == 2
+
+
 # ------------------------------------------------------------------ score_links
 
 
