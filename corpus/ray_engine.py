@@ -50,7 +50,7 @@ def _import_ray() -> Any:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
-        import ray.data  # noqa: F401  (the extra is ray[data], not bare ray)
+        import ray.data  # the extra is ray[data], not bare ray
     except ImportError as exc:
         raise EngineError(f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}") from None
     return ray
