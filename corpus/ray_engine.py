@@ -56,6 +56,23 @@ def _import_ray() -> Any:
     return ray
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """EngineError unless a TCP connection to ``address`` (``[ray://]host:port``) opens.
+
+    Ray itself keeps retrying an unreachable head node for minutes; this fails
+    at once. ``auto`` and other forms without a port are left to Ray.
+    """
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise EngineError(f"cannot reach a Ray cluster at {address}: {exc}") from None
+
+
 def _split(batch: dict[str, Any], cfg: Config, force: bool) -> dict[str, Any]:
     """Map step: the split stage of each unit in ``batch``; counts what it rebuilt."""
     counts = []
@@ -163,6 +180,7 @@ def run_units(
     if started:
         try:
             if address:
+                _check_reachable(address)
                 ray.init(address=address, logging_level="WARNING")
             else:
                 ray.init(num_cpus=jobs, include_dashboard=False, logging_level="WARNING")

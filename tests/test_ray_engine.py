@@ -142,3 +142,18 @@ def test_ray_reads_jsonl_shards(ray_local, wmt_docs: Path, local_build: Path, tm
     summary = build([shards], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
     assert summary.units == 3 and summary.documents == DOCS
     assert _rows(out) == _rows(local_build)
+
+
+def test_an_unreachable_cluster_fails_at_once_with_one_line(wmt_docs: Path, tmp_path: Path) -> None:
+    """A fresh process (this one is connected to the session's Ray): exit 1, one error line."""
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus", "build", str(wmt_docs), "-o", str(tmp_path / "out"), "-q",
+         "--engine", "ray", "--address", "127.0.0.1:1"],
+        check=False, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("corpus: error: cannot reach a Ray cluster at 127.0.0.1:1: ")
