@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -123,19 +124,29 @@ def test_an_interrupted_encode_leaves_only_whole_rows(tmp_path: Path) -> None:
     assert fresh.texts_seen == 1
 
 
-def _worker(args: tuple[str, int]) -> int:
-    cache_dir, offset = args
+def _worker(cache_dir: str, offset: int, barrier: Any, results: Any) -> None:
     inner = FakeEncoder()
     enc = CachedEncoder(inner, cache_dir)
+    barrier.wait()
     for start in range(0, 300, 7):
         enc.encode([f"line {(i + offset) % 300}" for i in range(start, start + 7)], "en")
-    return inner.texts_seen
+    results.put(inner.texts_seen)
 
 
 def test_two_processes_share_one_cache(tmp_path: Path) -> None:
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        seen = pool.map(_worker, [(str(tmp_path), 0), (str(tmp_path), 150)])
-    assert all(s > 0 for s in seen)
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(str(tmp_path), offset, barrier, results))
+        for offset in (0, 150)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+    assert [proc.exitcode for proc in procs] == [0, 0]
+    seen = [results.get(timeout=5) for _ in procs]
+    assert 300 <= sum(seen) <= 600  # every line embedded at least once, none more than twice
     inner = FakeEncoder()
     enc = CachedEncoder(inner, tmp_path)
     got = enc.encode([f"line {i}" for i in range(300)], "en")

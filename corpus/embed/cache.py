@@ -23,6 +23,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -35,6 +36,8 @@ CACHE_FILE = "embeddings.sqlite"
 _STORE_DTYPE = np.float16
 # Texts handled per round trip (bounds the key lists and the vectors in flight).
 _CHUNK = 4096
+# Seconds to wait for another process holding the cache's write lock.
+_OPEN_TIMEOUT = 120.0
 # Keys per SELECT ... IN (...) (well under SQLite's bound-variable limit).
 _SELECT = 500
 
@@ -52,19 +55,40 @@ class EmbeddingCache:
         """The open connection (reopened after a fork: SQLite handles must not cross one)."""
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            try:
+                conn = self._open()
+                break
+            except sqlite3.OperationalError as exc:
+                # Switching to WAL or creating the table while another process
+                # does the same can fail at once with "locked" (SQLite skips the
+                # busy handler there to avoid deadlock): wait and retry.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise EncoderError(
+                        f"{self.path}: cannot open the embedding cache ({exc})"
+                    ) from None
+                time.sleep(0.05)
+            except (OSError, sqlite3.Error) as exc:
+                raise EncoderError(f"{self.path}: cannot open the embedding cache ({exc})") from None
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=_OPEN_TIMEOUT, check_same_thread=False)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=120, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 120000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA busy_timeout = {int(_OPEN_TIMEOUT * 1000)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)"
                 " WITHOUT ROWID"
             )
-        except (OSError, sqlite3.Error) as exc:
-            raise EncoderError(f"{self.path}: cannot open the embedding cache ({exc})") from None
-        self._conn, self._pid = conn, os.getpid()
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, bytes]:
