@@ -266,13 +266,16 @@ def _run_build(args: argparse.Namespace) -> int:
         _warn(f"skipped {item.source}: {item.reason}")
     for note in summary.notes:
         _warn(f"warning {note}")
+    if not summary.documents:
+        _warn("error: none of the inputs could be used; nothing built")
+        return EXIT_FAILED
     print(
         f"{summary.documents} documents ({summary.repeated} repeated, {len(summary.skipped)} "
         f"inputs skipped, {len(summary.notes)} warnings), {summary.kept} pairs kept, {summary.rejected} rejected; "
         f"{summary.stages_rebuilt} stage files rebuilt"
         f"{'' if summary.corpus_rebuilt else ', dataset and report up to date'} -> {args.output}"
     )
-    return EXIT_OK if summary.documents else EXIT_FAILED
+    return EXIT_OK
 
 
 def _add_stage(sub: argparse._SubParsersAction) -> None:

@@ -16,7 +16,8 @@ Score names (keys of ``Pair.scores``)::
                   the pipeline passes its own value, see embedding_scores)
     margin        ratio margin (Artetxe & Schwenk 2019): cosine divided by the
                   mean cosine of each side's k nearest neighbours on the other
-                  side, within the document (absent unless the pipeline passes it)
+                  side, within the document and within MARGIN_WINDOW sentences of
+                  the link (absent unless the pipeline passes it)
     zh_chars      Chinese-side characters that are not space or punctuation
     en_chars      English-side characters that are not space or punctuation
     en_words      English words (letter/digit runs)
@@ -81,7 +82,12 @@ __all__ = [
 
 # Changes whenever score_links / text_scores / embedding_scores compute differently;
 # the pipeline puts it in the cache key of saved scored pairs so they are re-scored.
-SCORES_VERSION = "3"
+SCORES_VERSION = "4"
+
+# Margin neighbours are searched among the other side's sentences at most this
+# many positions from the link, so scoring stays linear in the document's length
+# (a document of up to MARGIN_WINDOW + 1 sentences a side is searched whole).
+MARGIN_WINDOW = 500
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
@@ -376,6 +382,7 @@ def embedding_scores(
     links: Sequence[Link],
     k: int = 4,
     block: int = 1024,
+    window: int = MARGIN_WINDOW,
 ) -> list[dict[str, float]]:
     """Cosine and ratio-margin score of each link from per-sentence embeddings.
 
@@ -384,11 +391,13 @@ def embedding_scores(
     normalised sum of its sentences' vectors. For a link with sides x, y::
 
         cosine = x·y
-        margin = cosine / ((mean top-k x·en_vecs + mean top-k y·zh_vecs) / 2)
+        margin = cosine / ((mean top-k x·en_near + mean top-k y·zh_near) / 2)
 
-    (k is capped by the number of sentences on the other side). Links with an
-    empty side get ``{}``. Memory stays at ``block × max(n_zh, n_en)`` floats,
-    so a 40,000-sentence book needs no N×M matrix.
+    where ``en_near`` are the en sentences at most ``window`` positions from
+    the link's first en sentence (``zh_near`` likewise), and k is capped by the
+    number of sentences on the other side. Links with an empty side get ``{}``.
+    Memory stays at ``block × (block + 2 window)`` floats and time is linear in
+    the number of links, so a 100,000-sentence document needs no N×M product.
     """
     zh_vecs = np.asarray(zh_vecs, dtype=np.float32)
     en_vecs = np.asarray(en_vecs, dtype=np.float32)
@@ -404,20 +413,27 @@ def embedding_scores(
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
     cos = np.einsum("ij,ij->i", x, y)
-    knn_x = _mean_topk(x, en_vecs, k, block)
-    knn_y = _mean_topk(y, zh_vecs, k, block)
+    knn_x = _mean_topk(x, en_vecs, [links[i].tgt[0] for i in full], k, block, window)
+    knn_y = _mean_topk(y, zh_vecs, [links[i].src[0] for i in full], k, block, window)
     denom = np.maximum((knn_x + knn_y) / 2.0, 1e-6)
     for row, i in enumerate(full):
         out[i] = {"cosine": float(cos[row]), "margin": float(cos[row] / denom[row])}
     return out
 
 
-def _mean_topk(queries: np.ndarray, keys: np.ndarray, k: int, block: int) -> np.ndarray:
-    """Mean of the k largest cosines of each query row against ``keys``, in row blocks."""
-    kk = min(k, len(keys))
+def _mean_topk(
+    queries: np.ndarray, keys: np.ndarray, centres: Sequence[int], k: int, block: int, window: int
+) -> np.ndarray:
+    """Mean of the k largest cosines of query row r against the keys at most ``window``
+    positions from ``centres[r]``, in row blocks (rows in order of centre keep blocks narrow)."""
+    kk = min(k, len(keys), window + 1)
+    where = np.asarray(centres, dtype=np.int64)
     out = np.empty(len(queries), dtype=np.float32)
     for start in range(0, len(queries), block):
-        sims = queries[start : start + block] @ keys.T
+        c = where[start : start + block]
+        lo, hi = max(0, int(c.min()) - window), min(len(keys), int(c.max()) + window + 1)
+        sims = queries[start : start + block] @ keys[lo:hi].T
+        sims[np.abs(np.arange(lo, hi)[None, :] - c[:, None]) > window] = -np.inf
         top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
         out[start : start + block] = top.mean(axis=1)
     return out

@@ -233,16 +233,25 @@ def score_unit(sentences: Path, embeddings: Path, alignment: Path, out: Path) ->
 # --------------------------------------------------------------------------- units
 
 
-def discover_units(inputs: Sequence[Path]) -> tuple[list[Unit], list[Skipped]]:
+def discover_units(
+    inputs: Sequence[Path], exclude: Path | None = None
+) -> tuple[list[Unit], list[Skipped]]:
     """The input units named by ``inputs`` (see :func:`corpus.extract.discover`) and
     the inputs that are not usable at all (missing, unpaired, unsupported).
 
-    Unit names are safe file names, unique within the build.
+    Unit names are safe file names, unique within the build. Files inside
+    ``exclude`` (the build's own output folder, when it lies in an input
+    folder) are left out, so a build never reads what it wrote.
     """
     units: list[Unit] = []
     skipped: list[Skipped] = []
     taken: set[str] = set()
+    outside = exclude.resolve() if exclude is not None else None
     for item in discover(list(inputs)):
+        first = Path(item.source) if isinstance(item, Skipped) else (
+            item[0] if isinstance(item, tuple) else item)
+        if outside is not None and first.resolve().is_relative_to(outside):
+            continue
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
@@ -331,7 +340,7 @@ def output_lock(out_dir: Path) -> Iterator[None]:
         yield
 
 
-def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()) -> None:
+def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()) -> int:
     """Corpus-level filter step: read every unit's sentences and scored pairs, write ``out``.
 
     Documents are taken in ``work_dirs`` order; a document whose doc_id or
@@ -340,6 +349,7 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
     ``out`` (filtered.jsonl) holds a header line ``{"stats": ..., "info": ...}``
     followed by every pair, kept (``reason`` null) and rejected.
     ``skipped`` are inputs that were unusable before any unit was made.
+    Returns the number of documents in the corpus (repeats not counted).
     """
     from corpus.filters import apply_filters, pair_to_row, row_to_pair
     from corpus.publish import input_hash
@@ -380,6 +390,7 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
         "info": {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()},
     }
     atomic_write_jsonl(out, [header, *(pair_to_row(p) for p in pairs)])
+    return len(docs)
 
 
 def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
@@ -512,15 +523,17 @@ def build(
     Writes OUT/work/<unit>/ (stage files), OUT/filtered.jsonl, OUT/dataset,
     OUT/rejected, OUT/export and OUT/report. Holds an exclusive lock on
     ``out_dir`` (CorpusError if another build holds it). Unusable inputs are
-    skipped and counted, never fatal; CorpusError only when nothing at all
-    could be read. ``encoder`` replaces the one named in ``cfg.embed`` (which
-    is otherwise loaded, with its cache, only if some stage needs it); its
-    name then stands in ``embed.encoder`` for keys, card and report.
-    ``jobs`` > 1 processes units in that many worker processes, each loading
-    the encoder once; the result does not depend on ``jobs``. ``engine="ray"``
-    runs the per-unit stages as a Ray Dataset instead (:mod:`corpus.ray_engine`;
-    ``jobs`` actors, on the cluster at ``address`` or on a local Ray instance)
-    and gives the same rows; the corpus-level steps always run here.
+    skipped and counted, never fatal; CorpusError when no input file is found.
+    When none of the inputs could be read, only the work files and
+    filtered.jsonl are written and the summary says 0 documents. ``encoder``
+    replaces the one named in ``cfg.embed`` (which is otherwise loaded, with
+    its cache, only if some stage needs it); its name then stands in
+    ``embed.encoder`` for keys, card and report. ``jobs`` > 1 processes
+    units in that many worker processes, each loading the encoder once; the
+    result does not depend on ``jobs``. ``engine="ray"`` runs the per-unit
+    stages as a Ray Dataset instead (:mod:`corpus.ray_engine`; ``jobs``
+    actors, on the cluster at ``address`` or on a local Ray instance) and
+    gives the same rows; the corpus-level steps always run here.
     """
     from tqdm import tqdm
 
@@ -532,7 +545,7 @@ def build(
     if encoder is not None:
         cfg = dataclasses.replace(cfg, embed=dataclasses.replace(cfg.embed, encoder=encoder.name))
     with output_lock(out_dir):
-        units, skipped = discover_units(inputs)
+        units, skipped = discover_units(inputs, exclude=out_dir)
         if not units:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
             raise CorpusError(f"nothing to build ({reasons})")
@@ -571,10 +584,12 @@ def build(
         )
         done = _up_to_date(out_dir / "report" / "report.json", corpus_key)
         if force or not done:
-            filter_corpus(works, filtered, cfg, skipped)
-            report_corpus(filtered, out_dir, cfg, gold)
-            publish_dataset(filtered, out_dir, cfg)
-            _mark(out_dir / "report" / "report.json", corpus_key)
+            # No input could be read: nothing to report or publish; the summary says
+            # 0 documents and lists every skipped input.
+            if filter_corpus(works, filtered, cfg, skipped):
+                report_corpus(filtered, out_dir, cfg, gold)
+                publish_dataset(filtered, out_dir, cfg)
+                _mark(out_dir / "report" / "report.json", corpus_key)
         _, stats, pairs = read_filtered(filtered)
     kept = sum(p.reason is None for p in pairs)
     return BuildSummary(
