@@ -583,13 +583,12 @@ def build(
             _file_digest_or_none(gold),
         )
         done = _up_to_date(out_dir / "report" / "report.json", corpus_key)
-        if force or not done:
-            # No input could be read: nothing to report or publish; the summary says
-            # 0 documents and lists every skipped input.
-            if filter_corpus(works, filtered, cfg, skipped):
-                report_corpus(filtered, out_dir, cfg, gold)
-                publish_dataset(filtered, out_dir, cfg)
-                _mark(out_dir / "report" / "report.json", corpus_key)
+        # When no input could be read there is nothing to report or publish: the
+        # summary says 0 documents and lists every skipped input.
+        if (force or not done) and filter_corpus(works, filtered, cfg, skipped):
+            report_corpus(filtered, out_dir, cfg, gold)
+            publish_dataset(filtered, out_dir, cfg)
+            _mark(out_dir / "report" / "report.json", corpus_key)
         _, stats, pairs = read_filtered(filtered)
     kept = sum(p.reason is None for p in pairs)
     return BuildSummary(
