@@ -15,6 +15,9 @@ Three input forms, mixed freely (see DESIGN.md):
 - ``.jsonl``: one document per line, ``{"id": str, "zh": str, "en": str}``,
   read like a file pair. A bad line is yielded as :class:`Skipped` naming
   ``file:line``; the other lines still load.
+- ``.parquet``: the same records as rows of string columns ``id``, ``zh``,
+  ``en`` (a shard on shared storage, as a cluster build reads it); a bad row
+  is skipped naming ``file:row``.
 
 Paragraphs are blocks between blank lines; inside a block each line is a
 paragraph unless the block is hard-wrapped prose (then its lines are joined).
@@ -43,6 +46,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import charset_normalizer
 import ftfy
@@ -62,6 +66,7 @@ __all__ = [
     "read_jsonl_documents",
     "read_page",
     "read_pair",
+    "read_parquet_documents",
     "read_text",
     "split_mixed",
 ]
@@ -590,32 +595,59 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
         if not isinstance(record, dict):
             yield Skipped(where, f"expected a JSON object, got {type(record).__name__}")
             continue
-        missing = [key for key in ("id", "zh", "en") if key not in record]
-        if missing:
-            yield Skipped(where, f"missing key(s): {', '.join(missing)}")
-            continue
-        wrong = [
-            f"{key!r} is {type(record[key]).__name__}"
-            for key in ("id", "zh", "en")
-            if not isinstance(record[key], str)
-        ]
-        if wrong:
-            yield Skipped(where, f"values must be strings: {', '.join(wrong)}")
-            continue
-        if not record["id"].strip():
-            yield Skipped(where, "empty 'id'")
-            continue
-        broken = [key for key in ("id", "zh", "en") if _SURROGATE.search(record[key])]
-        if broken:
-            names = ", ".join(map(repr, broken))
-            yield Skipped(where, f"invalid text: lone UTF-16 surrogate (\\ud800-\\udfff) in {names}")
-            continue
-        try:
-            yield document_from_texts(
-                record["id"], where, record["zh"], record["en"], decoded.notes
-            )
-        except InputError as exc:
-            yield Skipped(where, exc.problem)
+        yield _record_document(record, where, decoded.notes)
+
+
+def _record_document(record: dict[str, Any], where: str, notes: Sequence[str]) -> Document | Skipped:
+    """The document of one ``{"id", "zh", "en"}`` record (jsonl line or parquet row), or why not."""
+    missing = [key for key in ("id", "zh", "en") if key not in record]
+    if missing:
+        return Skipped(where, f"missing key(s): {', '.join(missing)}")
+    wrong = [
+        f"{key!r} is {type(record[key]).__name__}"
+        for key in ("id", "zh", "en")
+        if not isinstance(record[key], str)
+    ]
+    if wrong:
+        return Skipped(where, f"values must be strings: {', '.join(wrong)}")
+    if not record["id"].strip():
+        return Skipped(where, "empty 'id'")
+    broken = [key for key in ("id", "zh", "en") if _SURROGATE.search(record[key])]
+    if broken:
+        names = ", ".join(map(repr, broken))
+        return Skipped(where, f"invalid text: lone UTF-16 surrogate (\\ud800-\\udfff) in {names}")
+    try:
+        return document_from_texts(record["id"], where, record["zh"], record["en"], notes)
+    except InputError as exc:
+        return Skipped(where, exc.problem)
+
+
+def read_parquet_documents(path: Path, batch_rows: int = 256) -> Iterator[Document | Skipped]:
+    """Documents of a ``.parquet`` shard with string columns ``id``, ``zh``, ``en`` (others ignored).
+
+    Read ``batch_rows`` rows at a time, so memory does not grow with the
+    shard. Each bad row is a :class:`Skipped` naming ``file:N`` (N = 1-based
+    row). Raises :class:`InputError` if the file is not readable Parquet or
+    lacks one of the columns.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        shard = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(path, f"not a readable Parquet file ({exc})") from None
+    missing = [c for c in ("id", "zh", "en") if c not in shard.schema_arrow.names]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)} (a .parquet input needs id, zh, en)")
+    number = 0
+    try:
+        for batch in shard.iter_batches(batch_size=batch_rows, columns=["id", "zh", "en"]):
+            for record in batch.to_pylist():
+                number += 1
+                yield _record_document(record, f"{path}:{number}", ())
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(path, f"unreadable after row {number} ({exc})") from None
 
 
 # ---------------------------------------------------------------- discovery
@@ -672,13 +704,13 @@ def discover(inputs: Sequence[Path]) -> list[Item]:
                 )
             continue
         seen.add(path)
-        if name.endswith((".txt", ".jsonl")):
+        if name.endswith((".txt", ".jsonl", ".parquet")):
             out.append(entry)
         else:
             out.append(
                 Skipped(
                     str(entry),
-                    "not an input file (expected NAME.txt, NAME.zh.txt + NAME.en.txt or .jsonl)",
+                    "not an input file (expected NAME.txt, NAME.zh.txt + NAME.en.txt, .jsonl or .parquet)",
                 )
             )
     return out
@@ -699,6 +731,8 @@ def iter_documents(inputs: Iterable[Path]) -> Iterator[Document | Skipped]:
                 results: Iterable[Document | Skipped] = [read_pair(*item)]
             elif item.name.endswith(".jsonl"):
                 results = read_jsonl_documents(item)
+            elif item.name.endswith(".parquet"):
+                results = read_parquet_documents(item)
             else:
                 results = [read_page(item)]
             for result in results:
