@@ -35,9 +35,9 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -50,11 +50,11 @@ from corpus.storage import atomic_write_text
 
 __all__ = [
     "align_file",
-    "align_sentences",
-    "read_sentences",
     "align_lengths",
-    "link_types",
+    "align_sentences",
     "join_sentences",
+    "link_types",
+    "read_sentences",
 ]
 
 NEG = -1e30
@@ -582,7 +582,7 @@ def align_lengths(
         return math.log(_GC_PRIORS[(a, b)]) + log_tail(np.abs(y - x) / np.sqrt(_GC_VAR * x))
 
     def log_tail(delta: np.ndarray) -> np.ndarray:
-        tail = _erfc(np.asarray(delta, float) / math.sqrt(2)).astype(float)
+        tail = np.asarray(_erfc(np.asarray(delta, float) / math.sqrt(2)), dtype=float)
         return np.log(np.maximum(tail, 1e-300))
 
     n, m = len(src), len(tgt)

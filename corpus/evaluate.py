@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from corpus.errors import AlignmentError, InputError
 from corpus.records import Link
@@ -29,11 +29,11 @@ from corpus.records import Link
 __all__ = [
     "Scores",
     "format_link",
+    "merge_within_units",
     "parse_link",
     "read_alignments",
-    "score_alignments",
     "read_pairs",
-    "merge_within_units",
+    "score_alignments",
 ]
 
 _LINK = re.compile(r"^\[([0-9,\s]*)\]:\[([0-9,\s]*)\](?::(\S+))?$")

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FakeEncoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import FakeEncoder
 
 from corpus import align
 from corpus.align import align_lengths, align_sentences, link_types, read_sentences
