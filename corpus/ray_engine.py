@@ -21,7 +21,9 @@ count per unit comes back to the driver.
 
 Workers read the inputs and write ``OUT/work/`` themselves: on a cluster the
 inputs and OUT must be on storage every node sees under the same path, and
-every node needs this package installed (same version). Ray is imported only
+every node needs this package installed (same version). Relative paths mean
+what they mean on the driver: workers run the stages in the driver's working
+folder (CorpusError if a node does not have it). Ray is imported only
 when a Ray build starts; without it, :class:`~corpus.errors.EngineError`
 names the ``pip install`` line.
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +76,33 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         raise EngineError(f"cannot reach a Ray cluster at {address}: {exc}") from None
 
 
-def _split(batch: dict[str, Any], cfg: Config, force: bool) -> dict[str, Any]:
+@contextmanager
+def _working_dir(path: str) -> Iterator[None]:
+    """Run in the driver's working folder (if given), where relative paths of the build point."""
+    if not path:
+        yield
+        return
+    before = os.getcwd()
+    try:
+        os.chdir(path)
+    except OSError as exc:
+        raise CorpusError(
+            f"the build's working folder {path} is not on this Ray node ({exc.strerror}); give the "
+            "inputs, -o and embed.cache_dir as absolute paths on storage every node mounts"
+        ) from None
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _split(batch: dict[str, Any], cfg: Config, force: bool, cwd: str) -> dict[str, Any]:
     """Map step: the split stage of each unit in ``batch``; counts what it rebuilt."""
     counts = []
-    for text in batch["unit"]:
-        unit, work = _unit_of(text)
-        counts.append(run_unit(unit, work, cfg, _no_encoder, force, STAGES[:1]))
+    with _working_dir(cwd):
+        for text in batch["unit"]:
+            unit, work = _unit_of(text)
+            counts.append(run_unit(unit, work, cfg, _no_encoder, force, STAGES[:1]))
     return {"unit": batch["unit"], "rebuilt": counts}
 
 
@@ -92,11 +116,13 @@ class _EmbedAlignScore:
     one thread than with several, which moved margin scores in the 7th digit.
     """
 
-    def __init__(self, cfg: Config, force: bool, encoder: Encoder | None, blas_threads: int) -> None:
+    def __init__(
+        self, cfg: Config, force: bool, encoder: Encoder | None, blas_threads: int, cwd: str
+    ) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(blas_threads, user_api="blas")
-        self.cfg, self.force, self.encoder = cfg, force, encoder
+        self.cfg, self.force, self.encoder, self.cwd = cfg, force, encoder, cwd
 
     def _encoder(self) -> Encoder:
         from corpus.embed import load_encoder
@@ -107,12 +133,21 @@ class _EmbedAlignScore:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         counts = []
-        for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
-            unit, work = _unit_of(text)
-            # an earlier rebuilt stage forces the later ones, as one run_unit call would
-            done = run_unit(unit, work, self.cfg, self._encoder, self.force or before > 0, STAGES[1:])
-            counts.append(int(before) + done)
+        with _working_dir(self.cwd):
+            for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
+                unit, work = _unit_of(text)
+                # an earlier rebuilt stage forces the later ones, as one run_unit call would
+                force = self.force or before > 0
+                counts.append(int(before) + run_unit(unit, work, self.cfg, self._encoder, force, STAGES[1:]))
         return {"unit": batch["unit"], "rebuilt": counts}
+
+
+def _driver_dir(units: Sequence[Unit], works: Sequence[Path], cfg: Config) -> str:
+    """The driver's working folder if any path of the build is relative, else ""."""
+    paths = [p for u in units for p in u.paths] + list(works) + [Path(cfg.embed.cache_dir)]
+    if cfg.embed.laser_dir:
+        paths.append(Path(cfg.embed.laser_dir))
+    return "" if all(p.is_absolute() for p in paths) else os.getcwd()
 
 
 def _blas_threads() -> int:
@@ -196,12 +231,13 @@ def run_units(
             [_row(u, w) for u, w in zip(units, works, strict=True)],
             override_num_blocks=min(len(units), MAX_BLOCKS),
         )
-        dataset = dataset.map_batches(_split, batch_size=1, fn_kwargs={"cfg": cfg, "force": force})
+        cwd = _driver_dir(units, works, cfg)
+        dataset = dataset.map_batches(_split, batch_size=1, fn_kwargs={"cfg": cfg, "force": force, "cwd": cwd})
         dataset = dataset.map_batches(
             _EmbedAlignScore,
             batch_size=1,
             fn_constructor_kwargs={"cfg": cfg, "force": force, "encoder": encoder,
-                                   "blas_threads": _blas_threads()},
+                                   "blas_threads": _blas_threads(), "cwd": cwd},
             compute=ray.data.ActorPoolStrategy(size=jobs),
             num_cpus=1,
         )
