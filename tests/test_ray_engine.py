@@ -124,20 +124,30 @@ def test_cli_address_needs_the_ray_engine(wmt_docs: Path, tmp_path: Path, capsys
     assert "--address needs --engine ray" in capsys.readouterr().err
 
 
-def test_ray_reads_jsonl_shards(ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path) -> None:
-    """The same documents as three .jsonl shards (one unit each) give the same rows."""
+def test_ray_reads_jsonl_and_parquet_shards(
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path
+) -> None:
+    """The same documents as two .jsonl shards and one .parquet shard (one unit each)
+    give the same rows."""
     import json
+
+    import pyarrow as pa
 
     shards = tmp_path / "shards"
     shards.mkdir()
     names = sorted(p.name[: -len(".zh.txt")] for p in wmt_docs.glob("*.zh.txt"))
     for start in range(0, len(names), DOCS // 3):
-        lines = [
-            json.dumps({"id": name, **{lang: (wmt_docs / f"{name}.{lang}.txt").read_text(encoding="utf-8")
-                                       for lang in ("zh", "en")}}, ensure_ascii=False) + "\n"
+        records = [
+            {"id": name, **{lang: (wmt_docs / f"{name}.{lang}.txt").read_text(encoding="utf-8")
+                            for lang in ("zh", "en")}}
             for name in names[start : start + DOCS // 3]
         ]
-        (shards / f"shard-{start // (DOCS // 3)}.jsonl").write_text("".join(lines), encoding="utf-8")
+        shard = shards / f"shard-{start // (DOCS // 3)}"
+        if start:
+            lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+            shard.with_suffix(".jsonl").write_text("".join(lines), encoding="utf-8")
+        else:
+            pq.write_table(pa.Table.from_pylist(records), shard.with_suffix(".parquet"))
     out = tmp_path / "out"
     summary = build([shards], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
     assert summary.units == 3 and summary.documents == DOCS
