@@ -534,9 +534,9 @@ def align_sentences(
     ``Link.score`` is the cosine of the joined source and target texts under
     ``encoder`` (0.0 for 1-0 / 0-1 links). ``src_paras``/``tgt_paras`` (one
     paragraph id per sentence) are accepted for the pipeline's sake and
-    checked for length; the aligner does not use them (they did not help on
-    the gold sets). Raises AlignmentError for a language without a length
-    model or paragraph lists of the wrong length.
+    checked for length; the aligner does not use them yet (no gold set here
+    has paragraph boundaries to measure them on). Raises AlignmentError for a
+    language without a length model or paragraph lists of the wrong length.
     """
     for paras, side, name in ((src_paras, src, "src_paras"), (tgt_paras, tgt, "tgt_paras")):
         if paras is not None and len(paras) != len(side):
