@@ -119,7 +119,7 @@ class _EmbedAlignScore:
     def __init__(
         self, cfg: Config, force: bool, encoder: Encoder | None, blas_threads: int, cwd: str
     ) -> None:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         threadpool_limits(blas_threads, user_api="blas")
         self.cfg, self.force, self.encoder, self.cwd = cfg, force, encoder, cwd
@@ -152,7 +152,7 @@ def _driver_dir(units: Sequence[Unit], works: Sequence[Path], cfg: Config) -> st
 
 def _blas_threads() -> int:
     """How many threads BLAS uses in this process (numpy's OpenBLAS); 1 if none is loaded."""
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 
     return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
 
