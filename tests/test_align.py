@@ -180,3 +180,25 @@ def test_cli_align_batch_then_eval(eval_dir: Path, tmp_path: Path, usem3, monkey
     capsys.readouterr()
     assert main(["eval", str(gold), str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["exact_f1"] >= 0.9
+
+
+def test_cli_align_single_and_missing_partner(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Single-file form writes the gold format; in the batch form a file without a partner is
+    reported and the others are still aligned (exit status 1)."""
+    monkeypatch.setattr("corpus.embed.load_encoder", lambda cfg, cache=True: FakeEncoder())
+    src, tgt = tmp_path / "src", tmp_path / "tgt"
+    src.mkdir()
+    tgt.mkdir()
+    (src / "a.txt").write_text("天地。\n山水人。\n", encoding="utf-8")
+    (tgt / "a.txt").write_text("天地。\n山水人。\n", encoding="utf-8")
+    (src / "b.txt").write_text("人。\n", encoding="utf-8")
+    out = tmp_path / "one.align"
+    assert main(["align", str(src / "a.txt"), str(tgt / "a.txt"), "-o", str(out),
+                 "--tgt-lang", "zh"]) == 0
+    assert [k.src for k in read_alignments(out)] == [(0,), (1,)]
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("[0]:[0]:")
+    assert main(["align", "--src-dir", str(src), "--tgt-dir", str(tgt), "-o",
+                 str(tmp_path / "batch"), "--tgt-lang", "zh"]) == 1
+    assert "b.txt" in capsys.readouterr().err
+    assert (tmp_path / "batch" / "a.align").is_file()
+    assert main(["align", str(src / "a.txt"), "-o", str(out)]) == 2
