@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from corpus import __version__
 from corpus.config import Config, load_config
@@ -59,10 +61,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit status.
+
+    Ctrl-C (SIGINT) gives one line and status 130. Run as the program
+    (``argv`` None), a Ctrl-C that CPython could not raise (it came while a
+    finalizer ran) still counts, and SIGINT is ignored once the command is
+    done, so an interrupt while the interpreter shuts down cannot turn a
+    finished command into a traceback.
+    """
+    swallowed: list[object] = []
+    if argv is None:
+        _record_swallowed_interrupts(swallowed)
     try:
-        return int(args.func(args))
+        args = _parser().parse_args(argv)
+        status = int(args.func(args))
+        if swallowed:
+            raise KeyboardInterrupt
+        return status
     except ConfigError as exc:
         _warn(f"config error: {exc}")
         return EXIT_USAGE
@@ -72,6 +87,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _warn("interrupted")
         return 130
+    finally:
+        if argv is None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _record_swallowed_interrupts(seen: list[object]) -> None:
+    """Append to ``seen``, instead of printing, each KeyboardInterrupt that CPython
+    reports as "Exception ignored" (raised while a finalizer ran); others print as usual."""
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            seen.append(unraisable.exc_value)
+        else:
+            default(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def _add_split(sub: argparse._SubParsersAction) -> None:

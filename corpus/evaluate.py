@@ -162,8 +162,10 @@ def _vecalign_counts(
 
 
 def _prf(right_p: int, total_p: int, right_r: int, total_r: int) -> tuple[float, float, float]:
-    p = right_p / total_p if total_p else 0.0
-    r = right_r / total_r if total_r else 0.0
+    """P, R, F1. Nothing claimed is precision 1 and nothing to find is recall 1, so an
+    alignment scored against itself is 1 even without (non-null) links."""
+    p = right_p / total_p if total_p else 1.0
+    r = right_r / total_r if total_r else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return (p, r, f)
 

@@ -110,6 +110,12 @@ def _mark(out: Path, key: str) -> None:
     atomic_write_text(out.with_name(out.name + ".key"), key)
 
 
+def _unmark(out: Path) -> None:
+    """Remove ``out``'s key before ``out`` is rewritten, so that a run stopped after
+    writing ``out`` but before its new key never leaves an old key vouching for it."""
+    out.with_name(out.name + ".key").unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- stage files
 
 
@@ -317,6 +323,7 @@ def run_unit(
         raise CorpusError(f"unknown stage(s) {unknown}; valid: {', '.join(STAGES)}")
     for name in (name for name in STAGES if name in stages):
         if force or rebuilt or not _up_to_date(files[name], keys[name]):
+            _unmark(files[name])
             steps[name]()
             _mark(files[name], keys[name])
             rebuilt += 1
@@ -338,6 +345,16 @@ def output_lock(out_dir: Path) -> Iterator[None]:
                 f"{out_dir}: another build is writing this output folder; wait for it to finish"
             ) from None
         yield
+
+
+def _remove_stale_temp_files(out_dir: Path) -> None:
+    """Delete the temp files (``.NAME.*.tmp``, see :func:`~corpus.storage.atomic_write_bytes`)
+    that a build killed mid-write left in the folders a build writes. Call with the lock held."""
+    for folder in ("work", "dataset", "rejected", "export", "report"):
+        for stale in (out_dir / folder).rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+    for stale in out_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()) -> int:
@@ -545,6 +562,7 @@ def build(
     if encoder is not None:
         cfg = dataclasses.replace(cfg, embed=dataclasses.replace(cfg.embed, encoder=encoder.name))
     with output_lock(out_dir):
+        _remove_stale_temp_files(out_dir)
         units, skipped = discover_units(inputs, exclude=out_dir)
         if not units:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
@@ -583,12 +601,14 @@ def build(
             _file_digest_or_none(gold),
         )
         done = _up_to_date(out_dir / "report" / "report.json", corpus_key)
-        # When no input could be read there is nothing to report or publish: the
-        # summary says 0 documents and lists every skipped input.
-        if (force or not done) and filter_corpus(works, filtered, cfg, skipped):
-            report_corpus(filtered, out_dir, cfg, gold)
-            publish_dataset(filtered, out_dir, cfg)
-            _mark(out_dir / "report" / "report.json", corpus_key)
+        if force or not done:
+            _unmark(out_dir / "report" / "report.json")
+            # When no input could be read there is nothing to report or publish: the
+            # summary says 0 documents and lists every skipped input.
+            if filter_corpus(works, filtered, cfg, skipped):
+                report_corpus(filtered, out_dir, cfg, gold)
+                publish_dataset(filtered, out_dir, cfg)
+                _mark(out_dir / "report" / "report.json", corpus_key)
         _, stats, pairs = read_filtered(filtered)
     kept = sum(p.reason is None for p in pairs)
     return BuildSummary(

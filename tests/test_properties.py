@@ -1,0 +1,66 @@
+"""Properties (hypothesis) that the per-module tests do not already state:
+the splitters on arbitrary Unicode (tests/test_split.py uses small alphabets),
+and the scorer on random alignments against themselves (tests/test_evaluate.py
+checks the MAC gold files only). The aligner's invariants are in tests/test_align.py."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.evaluate import format_link, parse_link, score_alignments
+from corpus.records import Link
+from corpus.split import split_sentences
+
+# Any Unicode text without lone surrogates (which no decoder produces), with
+# line and paragraph separators, CJK punctuation and spaces made likely.
+_ANY = st.text(
+    st.one_of(
+        st.characters(exclude_categories=("Cs",)),
+        st.sampled_from(list("。！？…；，、“”「」.!?;, \t\n\r\u3000\u2028\u2029\x85\x0b\x0c")),
+    ),
+    max_size=300,
+)
+
+
+def _assert_is_partition(text: str, sentences: list[str]) -> None:
+    """Non-empty stripped slices of ``text``, in order, only whitespace between them."""
+    pos = 0
+    for sentence in sentences:
+        assert sentence and sentence == sentence.strip()
+        found = text.find(sentence, pos)
+        assert found >= 0 and text[pos:found].strip() == "", (sentence, text)
+        pos = found + len(sentence)
+    assert text[pos:].strip() == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY, st.sampled_from(["zh", "en"]), st.integers(5, 400))
+def test_splitters_never_lose_duplicate_or_reorder_any_text(text: str, lang: str, limit: int) -> None:
+    sentences = split_sentences(text, lang, limit)
+    _assert_is_partition(text, sentences)
+    assert all(len(s) <= limit for s in sentences)
+
+
+@st.composite
+def _alignment(draw: st.DrawFn) -> list[Link]:
+    """A complete alignment of two random-length documents: consecutive links of 0..4 x 0..4."""
+    links, i, j = [], 0, 0
+    for a, b in draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)).filter(any), max_size=30)):
+        links.append(Link(tuple(range(i, i + a)), tuple(range(j, j + b)), 0.0))
+        i, j = i + a, j + b
+    return links
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_alignment(), min_size=1, max_size=4))
+def test_gold_against_itself_scores_one(docs: list[list[Link]]) -> None:
+    scores = score_alignments([(gold, gold) for gold in docs])
+    assert scores.exact == scores.strict == scores.lax == (1.0, 1.0, 1.0)
+    assert scores.gold_links == scores.pred_links == sum(len(d) for d in docs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_alignment())
+def test_alignment_lines_round_trip(links: list[Link]) -> None:
+    assert [parse_link(format_link(k, with_score=False)) for k in links] == links
