@@ -91,6 +91,7 @@ def make_mixed_folder(folder: Path) -> None:
         {"id": 7, "zh": ["x"], "en": None},
         {"id": "../../etc/passwd", "zh": "他在跳舞。", "en": "He is dancing."},
         {"id": "a/b", "zh": "我们在看书。", "en": "We are reading <script>alert(1)</script>."},
+        {"id": " ", "zh": "他在跑步。", "en": "He is running."},
     ]) + '{"id": "s", "zh": "\\u4eca\\u5929\\u3002\\ud800", "en": "Today."}\n', encoding="utf-8")
     (folder / "page.html").write_text(
         '<html><img src="http://example.invalid/x.png"><p>中文。</p><p>English.</p></html>\n',
@@ -110,7 +111,8 @@ SKIPPED = {
     "docs.jsonl:2": "not valid JSON",
     "docs.jsonl:3": "missing key(s): zh, en",
     "docs.jsonl:4": "values must be strings: 'id' is int, 'zh' is list, 'en' is NoneType",
-    "docs.jsonl:7": "lone UTF-16 surrogate",
+    "docs.jsonl:7": "empty 'id'",
+    "docs.jsonl:8": "lone UTF-16 surrogate",
     "page.html": "not an input file",
     HOSTILE_NAME: "empty file (0 bytes)",
 }
@@ -215,6 +217,7 @@ def test_sides_ten_times_apart_in_length_still_align_every_sentence(mixed: Run) 
     mine = [p for p in pairs if p.doc_id == "ratio"]
     assert sorted(i for p in mine for i in p.en_ids) == list(range(doc.sentences["en"])) == list(range(30))
     assert sorted(i for p in mine for i in p.zh_ids) == [0]
+    assert all(p.reason == "unaligned" for p in mine if not (p.zh_ids and p.en_ids))
 
 
 def test_ids_never_escape_the_output_folder(mixed: Run) -> None:
@@ -302,6 +305,18 @@ def test_threshold_out_of_range_on_the_command_line_exits_2(
                        "--set", "filters.max_len_ratio=0.5"])
     (line,) = capsys.readouterr().err.splitlines()
     assert status == 2 and "filters.min_len_ratio=1.0 exceeds filters.max_len_ratio=0.5" in line
+
+
+def test_output_folder_inside_the_input_folder_is_never_read(tmp_path: Path, fake_encoder) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    _pair(inp, "d", _paras(ZH), _paras(EN))
+    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
+                             "filters.min_margin=0"])
+    first = build([inp], inp / "out", cfg, encoder=fake_encoder)
+    again = build([inp], inp / "out", cfg, encoder=fake_encoder)
+    assert (first.units, first.skipped) == (again.units, again.skipped) == (1, [])
+    assert (again.stages_rebuilt, again.corpus_rebuilt) == (0, False)
 
 
 # ------------------------------------------------------------------ size
