@@ -13,6 +13,7 @@ import argparse
 import logging
 import signal
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,13 @@ def _config(args: argparse.Namespace, extra: Sequence[str] = ()) -> Config:
 
 
 def _warn(message: str) -> None:
-    """One line for people on stderr."""
-    print(f"corpus: {message}", file=sys.stderr)
+    """One line for people on stderr (line breaks and control characters, e.g. from a
+    file name, are shown escaped: ``\\n``, ``\\x1b``)."""
+    shown = "".join(
+        repr(ch)[1:-1] if ch != "\t" and unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in message
+    )
+    print(f"corpus: {shown}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:

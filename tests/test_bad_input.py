@@ -269,6 +269,21 @@ def test_no_pair_passing_the_filters_exits_1_and_the_report_still_counts(
     assert not (out / "dataset" / "README.md").exists()
 
 
+def test_a_file_name_with_a_line_break_still_gives_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "two\nlines\x1b[31m.txt").write_bytes(b"")
+    status = cli.main(["build", str(inp), "-o", str(tmp_path / "out"), "-q",
+                       "--set", f"embed.cache_dir={tmp_path / 'cache'}"])
+    assert status == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"corpus: skipped {inp}/two\\nlines\\x1b[31m.txt: empty file (0 bytes)",
+        "corpus: error: none of the inputs could be used; nothing built",
+    ]
+
+
 def test_missing_input_exits_1_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["build", str(tmp_path / "nope"), "-o", str(tmp_path / "out")]) == 1
     (line,) = capsys.readouterr().err.splitlines()
