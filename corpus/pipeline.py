@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import hashlib
+import importlib.util
 import io
 import json
 import re
@@ -99,6 +101,18 @@ def _file_digest(path: Path) -> str:
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _code(*modules: str) -> str:
+    """Hash of the source files of ``corpus.<module>`` for each named module."""
+    parts = []
+    for name in modules:
+        spec = importlib.util.find_spec(f"corpus.{name}")
+        if spec is None or spec.origin is None:
+            raise CorpusError(f"cannot find the source of corpus.{name}")
+        parts.append(_file_digest(Path(spec.origin)))
+    return _key(*parts)
 
 
 def _up_to_date(out: Path, key: str) -> bool:
@@ -278,12 +292,15 @@ def unit_keys(unit: Unit, cfg: Config, encoder_name: str) -> dict[str, str]:
     """The key of each stage file of ``unit``: a hash of everything it is made from.
 
     Each key chains the one before it, so a changed input or setting
-    invalidates that stage and every later one, and nothing earlier.
+    invalidates that stage and every later one, and nothing earlier. Each
+    also covers the source code of the modules that make the stage, so a
+    changed splitter, aligner or scorer never leaves stale stage files.
     """
-    split = _key("split", __version__, *(f"{p.name}:{_file_digest(p)}" for p in unit.paths))
-    embed = _key("embed", split, encoder_name)
-    align = _key("align", embed, cfg.section_hash("align"))
-    score = _key("score", align)
+    split = _key("split", _code("extract", "split"),
+                 *(f"{p.name}:{_file_digest(p)}" for p in unit.paths))
+    embed = _key("embed", split, encoder_name, _code("embed.backends", "embed.cache"))
+    align = _key("align", embed, cfg.section_hash("align"), _code("align"))
+    score = _key("score", align, _code("filters"))
     return dict(zip(STAGES, (split, embed, align, score), strict=True))
 
 
