@@ -1,4 +1,4 @@
-"""Fuzz ingestion for a bounded time: ``make fuzz`` (default 60 s; ``--seconds N``).
+"""Fuzz ingestion (and the per-unit stages, FAKE encoder) for a bounded time: ``make fuzz`` (default 60 s; ``--seconds N``).
 
 Hypothesis generates raw bytes (plain random bytes, and Chinese/English text
 in the encodings the reader accepts, with random byte edits and JSON lines

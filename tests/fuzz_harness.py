@@ -4,7 +4,8 @@
 :func:`ingest` writes ``data`` into a fresh folder as a bilingual page
 (``page.txt``), as both sides of a pair (``pair.zh.txt`` + ``pair.en.txt``,
 the two halves of ``data``) and as a ``.jsonl`` file, then runs decoding,
-extraction, splitting and the pipeline's split stage on them. It returns
+extraction, splitting and the pipeline's per-unit stages (split, embed with
+the FAKE encoder, align, score) on them. It returns
 normally when every input was either used or refused with a
 :class:`~corpus.errors.CorpusError`; any other exception, or a broken
 invariant (AssertionError), is a crash.
@@ -15,11 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from corpus.config import Config
 from corpus.errors import CorpusError
 from corpus.extract import decode_bytes, iter_documents, read_jsonl_documents, read_page, read_pair
-from corpus.pipeline import discover_units, read_sentences, split_unit
+from corpus.pipeline import (
+    align_unit,
+    discover_units,
+    embed_unit,
+    read_sentences,
+    score_unit,
+    split_unit,
+)
 from corpus.records import Document, Skipped
 from corpus.split import split_document
+from tests.conftest import FakeEncoder
 
 
 def _check_document(doc: Document) -> None:
@@ -68,9 +78,13 @@ def ingest(data: bytes, folder: Path) -> None:
     units, skipped = discover_units([folder])
     assert not skipped and len(units) == 3
     for unit in units:
-        out = folder / "work" / unit.name / "sentences.jsonl"
-        split_unit(unit.paths, out)
-        saved = read_sentences(out)
+        work = folder / "work" / unit.name
+        split_unit(unit.paths, work / "sentences.jsonl")
+        saved = read_sentences(work / "sentences.jsonl")
         assert len(saved.docs) + len(saved.skipped) >= 1
+        embed_unit(work / "sentences.jsonl", work / "embeddings.npz", FakeEncoder())
+        align_unit(work / "sentences.jsonl", work / "alignment.jsonl", FakeEncoder(), Config())
+        score_unit(*(work / n for n in ("sentences.jsonl", "embeddings.npz", "alignment.jsonl",
+                                        "scored.jsonl")))
     for item in iter_documents([page, zh, jsonl]):
         assert isinstance(item, (Document, Skipped))
