@@ -1,11 +1,13 @@
-"""Fuzz ingestion (and the per-unit stages, FAKE encoder) for a bounded time: ``make fuzz`` (default 60 s; ``--seconds N``).
+"""Fuzz ingestion and the per-unit stages for a bounded time (``make fuzz``, default 60 s).
 
-Hypothesis generates raw bytes (plain random bytes, and Chinese/English text
-in the encodings the reader accepts, with random byte edits and JSON lines
-mixed in) and feeds each through every input form (tests/fuzz_harness.py):
-only a CorpusError may come out. A crash is shrunk by hypothesis, written to
-tests/fuzz_crashes/crash-<sha8>.bin (tests/test_fuzz_regressions.py replays
-every file there) and the script exits 1. Prints the number of inputs tried.
+``--seconds N`` sets the time. Hypothesis generates raw bytes (plain random
+bytes, and Chinese/English text in the encodings the reader accepts, with
+random byte edits and JSON lines mixed in) and feeds each through every input
+form and the split, embed (FAKE encoder), align and score stages
+(tests/fuzz_harness.py): only a CorpusError may come out. A crash is shrunk by
+hypothesis, written to tests/fuzz_crashes/crash-<sha8>.bin
+(tests/test_fuzz_regressions.py replays every file there) and the script exits
+1. Prints the number of inputs tried.
 """
 
 from __future__ import annotations
