@@ -160,6 +160,14 @@ def test_mixed_folder_builds_with_warnings_and_exit_0(mixed: Run) -> None:
     assert all(line.startswith("corpus: ") for line in lines)
 
 
+def test_a_rerun_does_no_work_and_says_the_same(mixed: Run) -> None:
+    again = corpus_build([mixed.inp], mixed.out, mixed.tmp / "cache")
+    assert again.returncode == 0
+    assert sorted(again.stderr.splitlines()) == sorted(mixed.stderr.splitlines())
+    assert again.stdout.rstrip().endswith(
+        f"0 stage files rebuilt, dataset and report up to date -> {mixed.out}")
+
+
 @pytest.mark.parametrize("source", list(SKIPPED), ids=list(SKIPPED))
 def test_each_bad_input_is_named_once_with_its_problem(mixed: Run, source: str) -> None:
     line = f"corpus: skipped {mixed.inp / source}: "
