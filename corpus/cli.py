@@ -303,7 +303,7 @@ def _run_build(args: argparse.Namespace) -> int:
         raise ConfigError("--address needs --engine ray")
     # Input warnings are printed below from the build's record, on every run (not only when
     # a stage reruns), so the reader's own log lines would say them twice.
-    logging.getLogger("corpus.extract").setLevel(logging.ERROR)
+    logging.getLogger("corpus").setLevel(logging.ERROR)
     summary = build(
         [Path(p) for p in args.inputs], Path(args.output), cfg,
         gold=Path(args.gold) if args.gold else None, force=args.force,

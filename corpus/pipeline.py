@@ -31,6 +31,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -644,7 +645,10 @@ def build(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(cfg: Config, encoder: Encoder | None) -> None:
+def _worker_init(cfg: Config, encoder: Encoder | None, log_level: int) -> None:
+    """Set up a worker process: the build's settings, and the parent's level for
+    the library's log (so the CLI's choice of what to print holds in workers too)."""
+    logging.getLogger("corpus").setLevel(log_level)
     _WORKER.update(cfg=cfg, encoder=encoder)
 
 
@@ -675,7 +679,7 @@ def _run_parallel(
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(cfg, encoder)) as pool:
+                             initargs=(cfg, encoder, logging.getLogger("corpus").level)) as pool:
         futures = [pool.submit(_worker_run, u, w, force) for u, w in zip(units, works)]
         for future in as_completed(futures):
             yield future.result()

@@ -168,6 +168,14 @@ def test_a_rerun_does_no_work_and_says_the_same(mixed: Run) -> None:
         f"0 stage files rebuilt, dataset and report up to date -> {mixed.out}")
 
 
+def test_a_parallel_build_says_and_builds_the_same(mixed: Run, tmp_path: Path) -> None:
+    par = corpus_build([mixed.inp], tmp_path / "par", mixed.tmp / "cache", "--jobs", "2")
+    assert par.returncode == 0
+    assert sorted(par.stderr.splitlines()) == sorted(mixed.stderr.splitlines())
+    assert (pq.read_table(tmp_path / "par" / "dataset" / "data").to_pylist()
+            == pq.read_table(mixed.out / "dataset" / "data").to_pylist())
+
+
 @pytest.mark.parametrize("source", list(SKIPPED), ids=list(SKIPPED))
 def test_each_bad_input_is_named_once_with_its_problem(mixed: Run, source: str) -> None:
     line = f"corpus: skipped {mixed.inp / source}: "
