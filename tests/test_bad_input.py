@@ -65,6 +65,7 @@ def make_mixed_folder(folder: Path) -> None:
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blank.txt").write_bytes(" \n\t\r\n\u3000\n\n".encode("utf-8"))
     (folder / "lonely.zh.txt").write_text(_paras(ZH), encoding="utf-8")
+    (folder / "orphan.en.txt").write_text(_paras(EN), encoding="utf-8")
     _pair(folder, "gbk", _paras(ZH2), _paras(EN2), zh_enc="gbk")
     _pair(folder, "gb18030", "这是第二篇文章。\n\n文章很短，只有两句。\n",
           "This is the second article.\n\nThe article is short and has two sentences.\n",
@@ -104,6 +105,7 @@ SKIPPED = {
     "empty.txt": "empty file (0 bytes)",
     "blank.txt": "no text (whitespace only)",
     "lonely.zh.txt": "lonely.en.txt is missing",
+    "orphan.en.txt": "orphan.zh.txt is missing",
     "image.txt": "binary file (PNG image), not text",
     "noise.txt": "binary file",
     "english-only.txt": "no Chinese text on the page",

@@ -1,14 +1,19 @@
 """Properties (hypothesis) that the per-module tests do not already state:
 the splitters on arbitrary Unicode (tests/test_split.py uses small alphabets),
-and the scorer on random alignments against themselves (tests/test_evaluate.py
-checks the MAC gold files only). The aligner's invariants are in tests/test_align.py."""
+the scorer on random alignments against themselves (tests/test_evaluate.py
+checks the MAC gold files only), and the windowed margin score against a loop
+reference on long random documents. The aligner's invariants are in
+tests/test_align.py."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.evaluate import format_link, parse_link, score_alignments
+from corpus.filters import embedding_scores
 from corpus.records import Link
 from corpus.split import split_sentences
 
@@ -64,3 +69,29 @@ def test_gold_against_itself_scores_one(docs: list[list[Link]]) -> None:
 @given(_alignment())
 def test_alignment_lines_round_trip(links: list[Link]) -> None:
     assert [parse_link(format_link(k, with_score=False)) for k in links] == links
+
+
+@settings(max_examples=60, deadline=None)
+@given(_alignment(), st.integers(1, 6), st.integers(1, 5), st.integers(1, 7), st.integers(0, 2**16))
+def test_margin_uses_the_neighbours_within_the_window(
+    links: list[Link], window: int, k: int, block: int, seed: int
+) -> None:
+    n = sum(len(link.src) for link in links)
+    m = sum(len(link.tgt) for link in links)
+    rng = np.random.default_rng(seed)
+    zv = rng.normal(size=(n, 8)).astype(np.float32)
+    ev = rng.normal(size=(m, 8)).astype(np.float32)
+    zv /= np.linalg.norm(zv, axis=1, keepdims=True)
+    ev /= np.linalg.norm(ev, axis=1, keepdims=True)
+    got = embedding_scores(zv, ev, links, k=k, block=block, window=window)
+    for link, scores in zip(links, got, strict=True):
+        if not (link.src and link.tgt):
+            assert scores == {}
+            continue
+        x, y = zv[list(link.src)].sum(0), ev[list(link.tgt)].sum(0)
+        x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
+        near_en = ev[max(0, link.tgt[0] - window): link.tgt[0] + window + 1]
+        near_zh = zv[max(0, link.src[0] - window): link.src[0] + window + 1]
+        kk = min(k, m, window + 1)
+        knn = (np.sort(near_en @ x)[-kk:].mean() + np.sort(near_zh @ y)[-min(k, n, window + 1):].mean()) / 2
+        assert scores["margin"] == pytest.approx(float(x @ y) / max(float(knn), 1e-6), rel=1e-3, abs=1e-4)
