@@ -18,7 +18,8 @@ from corpus.publish import push_to_hub, read_dataset, split_by_document, write_d
 from corpus.records import Link, Pair, Sentence
 from corpus.storage import read_jsonl
 
-# Real sentence pairs from the seed page (MOD press briefing, 2023-12-28).
+# Chinese sentences from the seed page (MOD press briefing, 2023-12-28), shortened; the English
+# of the first three is our own translation (the page translates only the answer).
 ZH = [
     "12月28日下午,国防部举行例行记者会。",
     "记者:请发言人介绍中美双方对进一步发展两军关系的相关举措。",
