@@ -326,6 +326,42 @@ class _Crossings:
         return -self.weight * (inside + 0.5 * edges)
 
 
+# Punctuation whose presence a translation keeps: question marks, exclamation marks, colons
+# (full-width and ASCII alike, so one table serves every language pair).
+_MARKS = ("?？", "!！", ":：")
+
+
+class _Punctuation:
+    """Punctuation term: -weight per mark class present on one side of a link and not the other.
+
+    Cheap lexical evidence where the encoders hesitate: in dialogue a question or
+    an exclamation usually stays one in translation, so a link that leaves a
+    question mark's sentence on the wrong side of a boundary pays.
+    """
+
+    _BITS = np.array([x.bit_count() for x in range(1 << len(_MARKS))], float)
+
+    def __init__(self, src: Sequence[str], tgt: Sequence[str], cfg: AlignConfig) -> None:
+        self.weight = cfg.punct_weight
+        self.ms, self.mt = self._masks(src, cfg.max_align), self._masks(tgt, cfg.max_align)
+
+    @staticmethod
+    def _masks(texts: Sequence[str], kmax: int) -> np.ndarray:
+        """out[k-1, x] = bit set of the mark classes in the run texts[x-k:x] (0 where x < k)."""
+        one = np.array([sum(1 << c for c, marks in enumerate(_MARKS)
+                            if any(ch in text for ch in marks)) for text in texts], np.int64)
+        out = np.zeros((kmax, len(texts) + 1), np.int64)
+        for k in range(1, kmax + 1):
+            for d in range(k):
+                out[k - 1, k:] |= one[k - 1 - d : len(texts) - d]
+        return out
+
+    def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """[types, cols] punctuation terms of links (a[t], b[t]) ending at row i, columns cols."""
+        diff = self.ms[a - 1, i][:, None] ^ self.mt[b[:, None] - 1, cols[None, :]]
+        return -self.weight * self._BITS[diff]
+
+
 class _Priors:
     """Every score term that depends only on the texts and the link's place, not on vectors."""
 
@@ -336,12 +372,15 @@ class _Priors:
         self.paras = (_Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg)
                       if cfg.para_penalty and (src_paras is not None or tgt_paras is not None)
                       else None)
+        self.punct = _Punctuation(src, tgt, cfg) if cfg.punct_weight else None
 
     def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """[types, cols] summed terms of links (a[t], b[t]) ending at row i, columns cols."""
         out = self.lengths.term(i, cols, a, b)
         if self.paras is not None:
             out = out + self.paras.term(i, cols, a, b)
+        if self.punct is not None:
+            out = out + self.punct.term(i, cols, a, b)
         return out
 
 

@@ -50,6 +50,7 @@ class AlignConfig:
     window: int = 8  # band half-width (sentences) around a coarse path
     full_cells: int = 250_000  # grids up to this many cells are searched whole
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
+    punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
 
     def validate(self) -> None:
         """ConfigError for values out of range."""
@@ -57,7 +58,7 @@ class AlignConfig:
             raise ConfigError(f"align.max_align must be in 1..8, got {self.max_align}")
         if not 2 <= self.max_link <= 2 * self.max_align:
             raise ConfigError(f"align.max_link must be in 2..2*max_align, got {self.max_link}")
-        for key in ("len_weight", "prune", "para_penalty"):
+        for key in ("len_weight", "prune", "para_penalty", "punct_weight"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
         if self.len_std <= 0:

@@ -86,6 +86,18 @@ def test_paragraph_term_counts_unmatched_boundaries() -> None:
     assert term.tolist() == [-1.0, -0.5, -1.5]
 
 
+def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
+    """?/!/: classes (full-width or ASCII) present in one run and not the other cost 1 each."""
+    punct = align._Punctuation(["你好吗？", "好！", "他说："], ["How are you?", "Fine!", "He said."],
+                               AlignConfig(punct_weight=1.0))
+    one = np.array([1])
+    # Links ending at source row 1 (你好吗？) with tgt[0:1], tgt[1:2] and tgt[0:2].
+    assert punct.term(1, np.array([1, 2]), one, one)[0].tolist() == [0.0, -2.0]
+    assert punct.term(1, np.array([2]), one, np.array([2]))[0].tolist() == [-1.0]
+    # src[1:3] (！ and ：) against tgt[1:3] (! only).
+    assert punct.term(3, np.array([3]), np.array([2]), np.array([2]))[0].tolist() == [-1.0]
+
+
 def test_empty_sides(fake_encoder) -> None:
     cfg = AlignConfig()
     assert align_sentences([], [], fake_encoder, cfg) == []
@@ -182,7 +194,7 @@ def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
         for n in MAC
     ]
     scores = score_alignments(pairs)
-    assert scores.exact[2] >= 0.86
+    assert scores.exact[2] >= 0.875
     assert scores.lax[2] >= 0.98
 
 
