@@ -87,7 +87,7 @@ def test_killed_and_interrupted_builds_resume_to_the_same_dataset(tmp_path: Path
         process = subprocess.Popen(_command(inp, out, cache, "--force"), cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # SIGINT only once the interpreter has started (before that Python itself prints a traceback)
-        low = 1.0 if sig == signal.SIGINT else 0.2
+        low = 1.5 if sig == signal.SIGINT else 0.2
         time.sleep(rng.uniform(low, max(low + 0.5, 0.9 * whole)))
         process.send_signal(sig)
         _, err = process.communicate(timeout=600)
