@@ -352,6 +352,19 @@ def test_output_folder_inside_the_input_folder_is_never_read(tmp_path: Path, fak
     assert (again.stages_rebuilt, again.corpus_rebuilt) == (0, False)
 
 
+def test_symlinked_folders_are_not_followed(tmp_path: Path, fake_encoder) -> None:
+    """A link back to the folder itself (a loop) or out of it (to /etc) reads nothing more."""
+    inp = tmp_path / "in"
+    (inp / "sub").mkdir(parents=True)
+    _pair(inp, "d", _paras(ZH), _paras(EN))
+    (inp / "sub" / "up").symlink_to("..")
+    (inp / "etc").symlink_to("/etc")
+    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
+                             "filters.min_margin=0"])
+    summary = build([inp], tmp_path / "out", cfg, encoder=fake_encoder)
+    assert (summary.units, summary.documents, summary.skipped) == (1, 1, [])
+
+
 # ------------------------------------------------------------------ size
 
 
