@@ -64,6 +64,8 @@ __all__ = [
 NEG = -1e30
 _CHUNK = 256  # source rows per similarity block
 _Z_CAP = 3.0  # length z-scores beyond this cost no more (lengths are weak evidence)
+# Spread of the log length ratio between translators (sd of the six MAC-Dev chapters' e^1.23..1.64).
+_RATIO_SD = 0.15
 # Languages written without spaces between words (and so between sentences).
 _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
@@ -269,6 +271,26 @@ class _Lengths:
         self.mean = math.log(_scale(tgt_lang) / _scale(src_lang))
         self.ls = self._log_runs(src, src_lang, cfg.max_align)
         self.lt = self._log_runs(tgt, tgt_lang, cfg.max_align)
+
+    def refit(self, path: Sequence[tuple[int, int, int, int]]) -> None:
+        """Expected log length ratio re-estimated from the links of a first alignment.
+
+        The log ratio of the characters in its non-null links, shrunk toward the
+        language table's value as if that were (len_std / _RATIO_SD)**2 (~5) more
+        links, the empirical-Bayes weight of a prior whose spread between
+        translators is _RATIO_SD against links that each vary by len_std (the
+        MAC-Dev chapters range from e^1.23 to e^1.64 English characters per
+        Chinese one). Untranslated sentences (null links) do not count.
+        """
+        linked = [(i0, i1, j0, j1) for i0, i1, j0, j1 in path
+                  if 0 < i1 - i0 <= len(self.ls) and 0 < j1 - j0 <= len(self.lt)]
+        if not linked:
+            return
+        chars_s = sum(math.expm1(self.ls[i1 - i0 - 1, i1]) for i0, i1, _, _ in linked)
+        chars_t = sum(math.expm1(self.lt[j1 - j0 - 1, j1]) for _, _, j0, j1 in linked)
+        own = math.log(max(chars_t, 1.0) / max(chars_s, 1.0))
+        prior = (self.std / _RATIO_SD) ** 2
+        self.mean = (len(linked) * own + prior * self.mean) / (len(linked) + prior)
 
     @staticmethod
     def _log_runs(texts: Sequence[str], lang: str, kmax: int) -> np.ndarray:
@@ -611,6 +633,7 @@ def _align_vectors(
     ss, ts = _Spans(src, src_lang, s), _Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
     ts.add(encoder, want_t)
+    lengths.lengths.refit(_trace(fwd, n, m, types))
     exact = _Exact(ss, ts, types, lengths)
     grid = _dp(n, m, lo2, hi2, types, exact, cfg.skip)
     out = []

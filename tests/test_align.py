@@ -98,6 +98,20 @@ def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
     assert punct.term(3, np.array([3]), np.array([2]), np.array([2]))[0].tolist() == [-1.0]
 
 
+def test_length_ratio_refit_from_linked_sentences_only() -> None:
+    """A document's own ratio (here 10 en characters per zh one) pulls the expected ratio from
+    the table's e^1.35 toward it, more with more links; null links do not count."""
+    src, tgt = ["一二三"] * 40, ["x" * 30] * 40
+    means = []
+    for links in (5, 40):
+        lengths = align._Lengths(src, tgt, "zh", "en", AlignConfig())
+        path = [(k, k + 1, k, k + 1) for k in range(links)] + [(links, links + 1, links, links)]
+        lengths.refit(path)
+        means.append(lengths.mean)
+    assert 1.35 < means[0] < means[1] < np.log(10)
+    assert means[1] == pytest.approx(np.log(10), abs=0.2)
+
+
 def test_empty_sides(fake_encoder) -> None:
     cfg = AlignConfig()
     assert align_sentences([], [], fake_encoder, cfg) == []
@@ -194,7 +208,7 @@ def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
         for n in MAC
     ]
     scores = score_alignments(pairs)
-    assert scores.exact[2] >= 0.875
+    assert scores.exact[2] >= 0.88
     assert scores.lax[2] >= 0.98
 
 
