@@ -98,7 +98,10 @@ def test_killed_and_interrupted_builds_resume_to_the_same_dataset(tmp_path: Path
         if sig == signal.SIGKILL:
             assert process.returncode == -signal.SIGKILL
         else:
-            assert (process.returncode, err.splitlines()[-1:]) == (130, ["corpus: interrupted"]), err
+            # 130, as a shell shows it: exit status 130, or death by SIGINT (what CPython does
+            # at exit when a KeyboardInterrupt went through C code that called back into Python)
+            assert process.returncode in (130, -signal.SIGINT), err
+            assert err.splitlines()[-1:] == ["corpus: interrupted"], err
             assert "Traceback" not in err
         _check_keys_vouch_only_for_whole_files(out)
     assert stopped >= 5, "the signals came too late to interrupt anything"
