@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -98,6 +99,8 @@ def make_mixed_folder(folder: Path) -> None:
         '<html><img src="http://example.invalid/x.png"><p>中文。</p><p>English.</p></html>\n',
         encoding="utf-8")
     (folder / HOSTILE_NAME).write_bytes(b"")
+    (folder / "broken.parquet").write_bytes(b"PAR1" + bytes(range(256)) + b"PAR1")
+    pq.write_table(pa.table({"id": ["p1"], "text": ["中文。"]}), folder / "columns.parquet")
 
 
 # source (relative to the input folder) -> part of the reason printed and counted
@@ -117,6 +120,8 @@ SKIPPED = {
     "docs.jsonl:8": "lone UTF-16 surrogate",
     "page.html": "not an input file",
     HOSTILE_NAME: "empty file (0 bytes)",
+    "broken.parquet": "not a readable Parquet file",
+    "columns.parquet": "missing column(s) zh, en",
 }
 BUILT = ["good-a", "gbk", "gb18030", "utf16", "utf8bom", "badbytes", "swapped", "traditional", "ratio", "j-ok", "../../etc/passwd", "a/b"]
 WARNED = {"badbytes": "2 invalid UTF-8 byte sequence(s) replaced by U+FFFD",
