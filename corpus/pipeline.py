@@ -45,13 +45,14 @@ from corpus import __version__
 from corpus.align import align_sentences
 from corpus.config import Config
 from corpus.embed import Encoder
-from corpus.errors import ConfigError, CorpusError
+from corpus.errors import AlignmentError, ConfigError, CorpusError, InputError
 from corpus.evaluate import format_link, parse_link
 from corpus.extract import discover, iter_documents
 from corpus.records import Document, Pair, Sentence, Skipped
 from corpus.split import split_document
 from corpus.storage import (
     atomic_write_bytes,
+    atomic_write_json,
     atomic_write_jsonl,
     atomic_write_text,
     read_jsonl,
@@ -321,6 +322,12 @@ def run_unit(
     ``stages`` (a subset of :data:`STAGES`, run in STAGES order) lets an engine
     run the stages as separate steps; it passes ``force=True`` to a later step
     when an earlier one rebuilt something, as one call would.
+
+    A problem of this unit's own (an :class:`InputError` or
+    :class:`AlignmentError` in a stage) does not stop the corpus: it is
+    written to ``work/failed.json`` (see :func:`unit_failure`) and the stages
+    after it are not run; a later run retries. Problems of the whole build
+    (encoder, config, engine) propagate.
     """
     keys = unit_keys(unit, cfg, cfg.embed.encoder)
     files = {name: work / name for name in STAGES}
@@ -339,13 +346,32 @@ def run_unit(
     unknown = [name for name in stages if name not in STAGES]
     if unknown:
         raise CorpusError(f"unknown stage(s) {unknown}; valid: {', '.join(STAGES)}")
+    failed = work / FAILED
+    failed.unlink(missing_ok=True)
     for name in (name for name in STAGES if name in stages):
         if force or rebuilt or not _up_to_date(files[name], keys[name]):
             _unmark(files[name])
-            steps[name]()
+            try:
+                steps[name]()
+            except (InputError, AlignmentError) as exc:
+                atomic_write_json(failed, {"stage": name, "reason": str(exc)})
+                return rebuilt
             _mark(files[name], keys[name])
             rebuilt += 1
     return rebuilt
+
+
+FAILED = "failed.json"
+
+
+def unit_failure(unit: Unit, work: Path) -> Skipped | None:
+    """The unit as a :class:`Skipped` if its last run failed (``work/failed.json``), else None."""
+    path = work / FAILED
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    source = " + ".join(str(p) for p in unit.paths)
+    return Skipped(source, f"{data['stage']} stage failed: {data['reason']}")
 
 
 # --------------------------------------------------------------------------- corpus
@@ -610,6 +636,9 @@ def build(
                 rebuilt += run_unit(unit, work, cfg, get, force)
                 bar.update()
         bar.close()
+        failures = [(w, unit_failure(u, w)) for u, w in zip(units, works)]
+        skipped = [*skipped, *(f for _, f in failures if f is not None)]
+        works = [w for w, f in failures if f is None]
         filtered = out_dir / "filtered.jsonl"
         corpus_key = _key(
             "corpus",

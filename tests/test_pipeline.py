@@ -159,3 +159,28 @@ def test_jobs_give_the_same_rows_as_one_process(corpus_dir, tmp_path, cfg, fake_
     one = (tmp_path / "one" / "filtered.jsonl").read_text(encoding="utf-8")
     two = (tmp_path / "two" / "filtered.jsonl").read_text(encoding="utf-8")
     assert one == two
+
+
+def test_a_unit_whose_stage_fails_is_skipped_and_the_rest_builds(
+    corpus_dir, tmp_path, cfg, fake_encoder, monkeypatch
+) -> None:
+    from corpus import pipeline
+    from corpus.errors import AlignmentError
+
+    real = pipeline.align_sentences
+
+    def failing(src, tgt, *args, **kwargs):
+        if any("公园" in s for s in src):
+            raise AlignmentError("cannot align this document")
+        return real(src, tgt, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "align_sentences", failing)
+    out = tmp_path / "out"
+    summary = build([corpus_dir], out, cfg, encoder=fake_encoder)
+    assert summary.documents == 2
+    failed = [s for s in summary.skipped if "align" in s.reason]
+    assert len(failed) == 1 and "walk.zh.txt" in failed[0].source
+    assert "cannot align this document" in failed[0].reason
+    monkeypatch.setattr(pipeline, "align_sentences", real)
+    again = build([corpus_dir], out, cfg, encoder=fake_encoder)  # the failed unit is retried
+    assert again.documents == 3 and not (out / "work" / "walk" / "failed.json").exists()
