@@ -3,7 +3,7 @@
 Layout written by :func:`write_dataset` under the build folder ``OUT``::
 
     OUT/dataset/README.md                      dataset card (YAML header the Hub reads)
-    OUT/dataset/data/{split}-NNNNN-of-NNNNN.parquet
+    OUT/dataset/data/{split}-HASH-NNNNN-of-NNNNN.parquet   HASH: of the rows (datasets' cache key)
     OUT/rejected/rejected.jsonl                every rejected pair with its reason
     OUT/rejected/rejected.parquet              the same rows, dataset columns + reason
     OUT/export/{split}.zh, {split}.en          Moses plain text, one segment a line
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import random
 import re
@@ -217,7 +218,9 @@ def _card(
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+                # the exact file names, which carry a hash of the rows: datasets keys its
+                # cache on this header, so two different builds never share a cache entry
+                "data_files": [{"split": s, "path": files[s]} for s in splits],
             }
         ],
         "dataset_info": datasets.DatasetInfo(features=features())._to_yaml_dict(),
@@ -350,14 +353,17 @@ def write_dataset(
     splits, notes = split_by_document(kept, cfg.publish)
     feats = features()
     written: dict[str, list[str]] = {}
-    for split, pairs in splits.items():
-        rows = [pair_record(p) for p in pairs]
+    records = {split: [pair_record(p) for p in pairs] for split, pairs in splits.items()}
+    digest = hashlib.sha256(
+        json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()[:12]
+    for split, rows in records.items():
         chunks = [
             rows[i : i + cfg.publish.shard_rows]
             for i in range(0, len(rows), cfg.publish.shard_rows)
         ] or [[]]
         for n, chunk in enumerate(chunks):
-            name = f"{split}-{n:05d}-of-{len(chunks):05d}.parquet"
+            name = f"{split}-{digest}-{n:05d}-of-{len(chunks):05d}.parquet"
             _write_parquet(chunk, feats, data_dir / name)
             written.setdefault(split, []).append(f"data/{name}")
     fresh = {Path(f).name for fs in written.values() for f in fs}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -105,9 +106,10 @@ def test_card_yaml_is_what_the_hub_reads(tmp_path: Path) -> None:
     assert header["license"] == "cc-by-4.0"
     assert header["task_categories"] == ["translation"]
     assert header["size_categories"] == ["n<1K"]
-    assert header["configs"][0]["data_files"] == [
-        {"split": "train", "path": "data/train-*.parquet"}
-    ]
+    [files] = header["configs"][0]["data_files"]
+    assert files["split"] == "train"
+    assert [re.fullmatch(r"data/train-[0-9a-f]{12}-00000-of-00001\.parquet", f) is not None
+            for f in files["path"]] == [True]
     feats = {f["name"]: f for f in header["dataset_info"]["features"]}
     assert feats["translation"]["dtype"] == {"translation": {"languages": ["en", "zh"]}}
     from huggingface_hub import DatasetCard
@@ -165,10 +167,19 @@ def test_rebuild_removes_stale_shards(tmp_path: Path) -> None:
     build(tmp_path, n_docs=4, cfg=Config(publish=PublishConfig(shard_rows=5)))
     assert len(list((tmp_path / "dataset" / "data").glob("train-*"))) == 4  # 16 rows / 5
     build(tmp_path, n_docs=1)
-    assert [p.name for p in (tmp_path / "dataset" / "data").glob("*.parquet")] == [
-        "train-00000-of-00001.parquet"
-    ]
+    [name] = [p.name for p in (tmp_path / "dataset" / "data").glob("*.parquet")]
+    assert name.startswith("train-") and name.endswith("-00000-of-00001.parquet")
     assert load(tmp_path)["train"].num_rows == 4
+
+
+def test_two_builds_never_share_a_load_dataset_cache_entry(tmp_path: Path) -> None:
+    """datasets keys its cache on the card's header: different rows must give a different one."""
+    build(tmp_path / "a", n_docs=1)
+    build(tmp_path / "b", n_docs=2)
+    cache = str(tmp_path / "shared-hf-cache")
+    rows_a = datasets.load_dataset(str(tmp_path / "a" / "dataset"), cache_dir=cache)["train"]
+    rows_b = datasets.load_dataset(str(tmp_path / "b" / "dataset"), cache_dir=cache)["train"]
+    assert (rows_a.num_rows, rows_b.num_rows) == (4, 8)
 
 
 def test_exports_moses_tsv_tmx(tmp_path: Path) -> None:
