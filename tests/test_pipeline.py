@@ -149,6 +149,10 @@ def test_seed_page_default_build(tmp_path: Path) -> None:
     assert one_two and one_two[0][0] == "1-2"
     assert one_two[0][2].endswith("We will release relevant information in due course.")
     # words of the page's menus, dateline, byline and disclaimer (视频通话 in the body is real)
+    answer = [r for r in rows if r[1].startswith("吴谦:上个月")]
+    assert answer and answer[0][0] == "1-1" and answer[0][2].startswith("Wu Qian: During")
+    # the intro and the reporter's question have no English: never in a kept pair
+    assert not [r for r in rows if "记者" in r[1]]
     furniture = ("[视频]", "免责声明", "版权", "验证码", "发布时间", "摘编", "字体大小")
     assert not [r for r in rows if any(word in r[1] for word in furniture)]
 
