@@ -376,7 +376,7 @@ class _Punctuation:
         one = np.array([sum(1 << c for c, marks in enumerate(_MARKS)
                             if any(ch in text for ch in marks)) for text in texts], np.int64)
         out = np.zeros((kmax, len(texts) + 1), np.int64)
-        for k in range(1, kmax + 1):
+        for k in range(1, min(kmax, len(texts)) + 1):
             for d in range(k):
                 out[k - 1, k:] |= one[k - 1 - d : len(texts) - d]
         return out

