@@ -124,9 +124,8 @@ def test_nothing_usable_is_an_error(tmp_path, cfg, fake_encoder) -> None:
 
 def test_second_build_into_same_folder_is_refused(corpus_dir, tmp_path, cfg, fake_encoder) -> None:
     out = tmp_path / "out"
-    with output_lock(out):
-        with pytest.raises(CorpusError, match="another build"):
-            build([corpus_dir], out, cfg, encoder=fake_encoder)
+    with output_lock(out), pytest.raises(CorpusError, match="another build"):
+        build([corpus_dir], out, cfg, encoder=fake_encoder)
 
 
 @pytest.mark.slow
@@ -188,3 +187,35 @@ def test_a_unit_whose_stage_fails_is_skipped_and_the_rest_builds(
     monkeypatch.setattr(pipeline, "align_sentences", real)
     again = build([corpus_dir], out, cfg, encoder=fake_encoder)  # the failed unit is retried
     assert again.documents == 3 and not (out / "work" / "walk" / "failed.json").exists()
+
+
+@pytest.mark.slow
+def test_report_scores_the_build_against_gold(tmp_path: Path, eval_dir: Path) -> None:
+    """--gold DIR: wmt22 documents whose lines the splitter keeps whole, identity gold links."""
+    from corpus.split import split_sentences
+
+    folder, gold = tmp_path / "in", tmp_path / "gold"
+    folder.mkdir()
+    gold.mkdir()
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    used = 0
+    for name in sorted(p.name for p in (wmt / "zh").iterdir()):
+        zh = (wmt / "zh" / name).read_text(encoding="utf-8").splitlines()
+        en = (wmt / "en" / name).read_text(encoding="utf-8").splitlines()
+        whole = all(len(split_sentences(line, "zh")) == 1 for line in zh) and all(
+            len(split_sentences(line, "en")) == 1 for line in en)
+        if not whole or len(zh) != len(en) or len(zh) < 5:
+            continue
+        (folder / f"{name}.zh.txt").write_text("\n\n".join(zh) + "\n", encoding="utf-8")
+        (folder / f"{name}.en.txt").write_text("\n\n".join(en) + "\n", encoding="utf-8")
+        (gold / f"{name}.align").write_text("".join(f"[{i}]:[{i}]\n" for i in range(len(zh))),
+                                            encoding="utf-8")
+        used += 1
+        if used == 4:
+            break
+    assert used == 4
+    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}"])
+    build([folder], tmp_path / "out", cfg, gold=gold)
+    report = json.loads((tmp_path / "out" / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["gold"]["gold_links"] > 20
+    assert report["gold"]["exact_f1"] >= 0.9
