@@ -12,8 +12,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._\-\u3400-\u9fff]+")
 
