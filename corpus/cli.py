@@ -390,7 +390,7 @@ def _run_stage(args: argparse.Namespace) -> int:
     elif args.stage == "score":
         if len(ins) != 3:
             raise ConfigError("stage score takes SENTENCES EMBEDDINGS ALIGNMENT")
-        pipeline.score_unit(*ins, out)
+        pipeline.score_unit(ins[0], ins[1], ins[2], out)
     elif args.stage == "filter":
         pipeline.filter_corpus(ins, out, cfg)
     elif args.stage == "dataset":

@@ -213,7 +213,7 @@ def embed_unit(sentences: Path, out: Path, encoder: Encoder) -> None:
         arrays[f"{i}.zh"] = encoder.encode([s.text for s in doc.zh], "zh")
         arrays[f"{i}.en"] = encoder.encode([s.text for s in doc.en], "en")
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub mistypes **kwds
     atomic_write_bytes(out, buffer.getvalue())
 
 
@@ -243,7 +243,7 @@ def score_unit(sentences: Path, embeddings: Path, alignment: Path, out: Path) ->
     aligned = read_jsonl(alignment)
     if [row["doc_id"] for row in aligned] != [doc.doc_id for doc in docs]:
         raise CorpusError(f"{alignment}: documents differ from {sentences}; rebuild the unit")
-    rows = []
+    rows: list[dict[str, Any]] = []
     with np.load(embeddings) as vectors:
         for i, (doc, row) in enumerate(zip(docs, aligned, strict=True)):
             links = [parse_link(text) for text in row["links"]]
