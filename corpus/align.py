@@ -66,6 +66,7 @@ __all__ = [
 
 NEG = -1e30
 _CHUNK = 256  # source rows per similarity block
+_FAR = 20  # sentences off the diagonal beyond which a pair counts as unrelated
 _Z_CAP = 3.0  # length z-scores beyond this cost no more (lengths are weak evidence)
 # Spread of the log length ratio between translators (sd of the six MAC-Dev chapters' e^1.23..1.64).
 _RATIO_SD = 0.15
@@ -516,7 +517,7 @@ class _Spans:
 
     def get(self, k: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(vectors, known mask) of the runs of k sentences starting at ``starts``."""
-        if k == 1:
+        if k == 1 and k not in self.index:
             return self.single[starts], np.ones(len(starts), bool)
         if k not in self.index:
             return np.zeros((len(starts), self.single.shape[1])), np.zeros(len(starts), bool)
@@ -618,10 +619,101 @@ def _candidates(
     return want_s, want_t, lo, hi
 
 
+def _near_links(
+    fwd: _Grid, bwd: _Grid, n: int, m: int, types: Sequence[tuple[int, int]],
+    score: RowScorer, margin: float,
+) -> list[tuple[int, int, int, int]]:
+    """Non-null links (i0, i1, j0, j1) whose max-marginal is within ``margin`` of the best."""
+    floor = fwd.value[n][m - fwd.lo[n]] - margin
+    ta = np.array([a for a, _ in types], np.int64)
+    tb = np.array([b for _, b in types], np.int64)
+    recent = _Recent(int(ta.max()) + 1, m, int(tb.max()) + 1)
+    out = []
+    for i in range(n + 1):
+        cols = np.arange(fwd.lo[i], fwd.hi[i] + 1)
+        if i > 0 and len(cols):
+            total = (recent.gather(i, ta, cols[None, :] - tb[:, None]) + score(i, cols)
+                     + bwd.at(n - i, m - cols)[None, :])
+            for t, x in zip(*np.nonzero(total >= floor)):
+                j = int(cols[x])
+                out.append((i - int(ta[t]), i, j - int(tb[t]), j))
+        recent.put(i, int(fwd.lo[i]), fwd.value[i])
+    return out
+
+
+def _uncertain_runs(
+    near: Sequence[tuple[int, int, int, int]], path: Sequence[tuple[int, int, int, int]],
+) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """Runs (k -> start positions, k >= 1) to rescore, source side and target side.
+
+    The uncertain links are the near-best links not on ``path``; the runs are
+    theirs and those of the path's links that share a sentence with one, so
+    that both sides of every close decision are rescored.
+    """
+    on_path = set(path)
+    alt = [x for x in near if x not in on_path]
+    rows = {i for i0, i1, _, _ in alt for i in range(i0, i1)}
+    cols = {j for _, _, j0, j1 in alt for j in range(j0, j1)}
+    touched = [x for x in path if x[1] > x[0] and x[3] > x[2]
+               and (rows.intersection(range(x[0], x[1])) or cols.intersection(range(x[2], x[3])))]
+    want_s: dict[int, set[int]] = {}
+    want_t: dict[int, set[int]] = {}
+    for i0, i1, j0, j1 in [*alt, *touched]:
+        want_s.setdefault(i1 - i0, set()).add(i0)
+        want_t.setdefault(j1 - j0, set()).add(j0)
+        for i in range(i0, i1):
+            want_s.setdefault(1, set()).add(i)
+        for j in range(j0, j1):
+            want_t.setdefault(1, set()).add(j)
+    return want_s, want_t
+
+
+class _Rescored:
+    """Pass-2 scores with a second encoder mixed in where it embedded both runs of a link.
+
+    A link's rescaled cosine becomes ``(1 - w) * r1 + w * r2``: r1 from the
+    pass-2 encoder, r2 from the rescore encoder, rescaled by its chance level:
+    it never sees the whole document, so that is the mean cosine of the
+    singles it embedded that lie more than ``_FAR`` sentences off the
+    diagonal (the median of all of them if there are none); elsewhere the
+    scores are those of ``exact``.
+    """
+
+    def __init__(self, exact: _Exact, s: _Spans, t: _Spans, weight: float) -> None:
+        self.exact, self.s, self.t, self.w = exact, s, t, weight
+        u, v = s.vecs[1], t.vecs[1]
+        cos = u @ v.T
+        ps, pt = np.flatnonzero(s.index[1] >= 0), np.flatnonzero(t.index[1] >= 0)
+        far = np.abs(ps[:, None] * (len(t.texts) / len(s.texts)) - pt[None, :]) > _FAR
+        self.base = float(cos[far].mean() if far.any() else np.median(cos))
+        self.rows = {p + k for k, idx in s.index.items() for p in np.flatnonzero(idx >= 0).tolist()}
+
+    def __call__(self, i: int, cols: np.ndarray) -> np.ndarray:
+        out = self.exact(i, cols)
+        if i not in self.rows:
+            return out
+        ex = self.exact
+        for t, (a, b) in enumerate(ex.types):
+            ok = np.flatnonzero((cols - b >= 0) & (out[t] > NEG / 2))
+            if i - a < 0 or not len(ok):
+                continue
+            u, ku = self.s.get(a, np.array([i - a]))
+            v, kv = self.t.get(b, cols[ok] - b)
+            if not ku[0] or not kv.any():
+                continue
+            ok, v = ok[kv], v[kv]
+            r2 = (v @ u[0] - self.base) / (1.0 - self.base)
+            c1, _ = ex.cosine(i, cols[ok], a, b)
+            r1 = (c1 - ex.base) / (1.0 - ex.base)
+            out[t, ok] += self.w * (r2 - r1)
+        return out
+
+
 def _align_vectors(
     src: Sequence[str], tgt: Sequence[str], s: np.ndarray, t: np.ndarray, encoder: Encoder,
     cfg: AlignConfig, src_lang: str, tgt_lang: str,
     src_paras: Sequence[int] | None = None, tgt_paras: Sequence[int] | None = None,
+    rescorer: Encoder | None = None,
 ) -> list[tuple[int, int, int, int, float]]:
     """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
     n, m = len(src), len(tgt)
@@ -643,6 +735,16 @@ def _align_vectors(
     lengths.lengths.refit(_trace(fwd, n, m, types))
     exact = _Exact(ss, ts, types, lengths)
     grid = _dp(n, m, lo2, hi2, types, exact, cfg.skip)
+    if rescorer is not None:
+        near = _near_links(fwd, bwd, n, m, types, approx, cfg.rescore_margin)
+        rs, rt = _uncertain_runs(near, _trace(grid, n, m, types))
+        if rs:
+            es = _Spans(src, src_lang, np.zeros((n, 0)))
+            et = _Spans(tgt, tgt_lang, np.zeros((m, 0)))
+            es.add(rescorer, rs)
+            et.add(rescorer, rt)
+            mixed = _Rescored(exact, es, et, cfg.rescore_weight)
+            grid = _dp(n, m, lo2, hi2, types, mixed, cfg.skip)
     out = []
     for i0, i1, j0, j1 in _trace(grid, n, m, types):
         cos = 0.0
@@ -662,6 +764,7 @@ def align_sentences(
     tgt_lang: str = "en",
     src_paras: Sequence[int] | None = None,
     tgt_paras: Sequence[int] | None = None,
+    rescorer: Encoder | None = None,
 ) -> list[Link]:
     """Align two sentence lists; links in order, every sentence used exactly once.
 
@@ -670,8 +773,12 @@ def align_sentences(
     paragraph id per sentence, either may be None = one paragraph) are soft
     anchors: a link pays ``cfg.para_penalty`` per paragraph boundary it leaves
     unmatched (see ``_Crossings``); with both None the links are those of no
-    paragraph term at all. Raises AlignmentError for a language without a
-    length model or paragraph lists of the wrong length.
+    paragraph term at all. With ``cfg.rescore_encoder`` set, the runs of the
+    uncertain links (max-marginal within ``cfg.rescore_margin`` of the best,
+    see ``_uncertain_runs``) are embedded again with that encoder (``rescorer``,
+    or loaded once per process when None) and pass 2 is rerun with the two
+    cosines mixed (see ``_Rescored``). Raises AlignmentError for a language
+    without a length model or paragraph lists of the wrong length.
     """
     for paras, side, name in ((src_paras, src, "src_paras"), (tgt_paras, tgt, "tgt_paras")):
         if paras is not None and len(paras) != len(side):
@@ -681,11 +788,26 @@ def align_sentences(
         return [Link((i,), ()) for i in range(len(src))] + [Link((), (j,)) for j in range(len(tgt))]
     s = np.asarray(encoder.encode(list(src), src_lang), dtype=np.float64)
     t = np.asarray(encoder.encode(list(tgt), tgt_lang), dtype=np.float64)
+    if rescorer is None and cfg.rescore_encoder:
+        rescorer = _rescorer(cfg.rescore_encoder)
     return [
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
         for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang,
-                                                  src_paras, tgt_paras)
+                                                  src_paras, tgt_paras, rescorer)
     ]
+
+
+_RESCORERS: dict[str, Encoder] = {}
+
+
+def _rescorer(name: str) -> Encoder:
+    """The (uncached) encoder ``name``, loaded once per process."""
+    if name not in _RESCORERS:
+        from corpus.config import EmbedConfig
+        from corpus.embed import get_encoder
+
+        _RESCORERS[name] = get_encoder(EmbedConfig(encoder=name))
+    return _RESCORERS[name]
 
 
 # Gale & Church (1993): link priors and the variance of the length difference in

@@ -52,6 +52,9 @@ class AlignConfig:
     full_cells: int = 250_000  # grids up to this many cells are searched whole
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
+    rescore_encoder: str = ""  # e.g. "e5": second encoder for uncertain stretches ("" = off)
+    rescore_margin: float = 0.05  # links within this of the best total count as uncertain
+    rescore_weight: float = 2 / 3  # share of the rescore encoder's cosine in the mean
 
     def validate(self) -> None:
         """ConfigError for values out of range."""
@@ -64,6 +67,8 @@ class AlignConfig:
                 raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
         if self.len_std <= 0:
             raise ConfigError(f"align.len_std must be > 0, got {self.len_std}")
+        if self.rescore_margin < 0 or not 0 <= self.rescore_weight <= 1:
+            raise ConfigError("align.rescore_margin must be >= 0 and align.rescore_weight in 0..1")
         if self.window < 1 or self.full_cells < 4:
             raise ConfigError("align.window must be >= 1 and align.full_cells >= 4")
 

