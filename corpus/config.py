@@ -53,8 +53,9 @@ class AlignConfig:
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
     rescore_encoder: str = ""  # e.g. "e5": second encoder for uncertain stretches ("" = off)
-    rescore_margin: float = 0.05  # links within this of the best total count as uncertain
-    rescore_weight: float = 2 / 3  # share of the rescore encoder's cosine in the mean
+    rescore_margin: float = 0.2  # links within this of the best total count as uncertain
+    rescore_weight: float = 1 / 3  # share of the rescore encoder's cosine in the mean
+    rescore_chance: float = 0.7  # cosine of unrelated texts under the rescore encoder (e5)
 
     def validate(self) -> None:
         """ConfigError for values out of range."""
@@ -69,6 +70,8 @@ class AlignConfig:
             raise ConfigError(f"align.len_std must be > 0, got {self.len_std}")
         if self.rescore_margin < 0 or not 0 <= self.rescore_weight <= 1:
             raise ConfigError("align.rescore_margin must be >= 0 and align.rescore_weight in 0..1")
+        if not -1 <= self.rescore_chance < 1:
+            raise ConfigError(f"align.rescore_chance must be in [-1, 1), got {self.rescore_chance}")
         if self.window < 1 or self.full_cells < 4:
             raise ConfigError("align.window must be >= 1 and align.full_cells >= 4")
 
