@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,6 +58,9 @@ from corpus.storage import (
     read_jsonl,
     safe_name,
 )
+
+if TYPE_CHECKING:
+    from corpus.report import BuildStats
 
 STAGES = ("sentences.jsonl", "embeddings.npz", "alignment.jsonl", "scored.jsonl")
 ENGINES = ("local", "ray")
@@ -290,7 +293,7 @@ def discover_units(
 # --------------------------------------------------------------------------- one unit
 
 
-def unit_keys(unit: Unit, cfg: Config, encoder_name: str) -> dict[str, str]:
+def unit_keys(unit: Unit, cfg: Config) -> dict[str, str]:
     """The key of each stage file of ``unit``: a hash of everything it is made from.
 
     Each key chains the one before it, so a changed input or setting
@@ -300,7 +303,7 @@ def unit_keys(unit: Unit, cfg: Config, encoder_name: str) -> dict[str, str]:
     """
     split = _key("split", _code("extract", "split"),
                  *(f"{p.name}:{_file_digest(p)}" for p in unit.paths))
-    embed = _key("embed", split, encoder_name, _code("embed.backends", "embed.cache"))
+    embed = _key("embed", split, cfg.embed.encoder, _code("embed.backends", "embed.cache"))
     align = _key("align", embed, cfg.section_hash("align"), _code("align"))
     score = _key("score", align, _code("filters"))
     return dict(zip(STAGES, (split, embed, align, score), strict=True))
@@ -329,7 +332,7 @@ def run_unit(
     after it are not run; a later run retries. Problems of the whole build
     (encoder, config, engine) propagate.
     """
-    keys = unit_keys(unit, cfg, cfg.embed.encoder)
+    keys = unit_keys(unit, cfg)
     files = {name: work / name for name in STAGES}
     steps: dict[str, Callable[[], None]] = {
         "sentences.jsonl": lambda: split_unit(unit.paths, files["sentences.jsonl"]),
@@ -480,7 +483,7 @@ def _splitter_name() -> str:
     return f"sentence-splitter-{version('sentence-splitter')}+corpus-zh-{__version__}"
 
 
-def read_filtered(path: Path) -> tuple[dict[str, Any], Any, list[Pair]]:
+def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
     """(info, BuildStats, pairs) from a filtered.jsonl written by :func:`filter_corpus`."""
     from corpus.filters import row_to_pair
     from corpus.report import BuildStats, DocCounts
@@ -542,14 +545,10 @@ def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float
     for doc_id, links in by_doc.items():
         path = gold_dir / f"{safe_name(doc_id)}.align"
         if path.is_file():
-            scored.append((read_alignments(path), sorted(links, key=_link_order)))
+            scored.append((read_alignments(path), links))
     if not scored:
         raise CorpusError(f"{gold_dir}: no gold file DOC_ID.align for any document of the build")
     return score_alignments(scored).as_dict()
-
-
-def _link_order(link: Any) -> tuple[int, int]:
-    return (link.src[0] if link.src else -1, link.tgt[0] if link.tgt else -1)
 
 
 @dataclass(frozen=True)
