@@ -74,6 +74,8 @@ _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
 _CHAR_SCALE = {"zh": 1.0, "en": math.exp(1.35)}
 
+_NULL_PRIOR = 20
+
 RowScorer = Callable[[int, np.ndarray], np.ndarray]
 
 
@@ -457,12 +459,19 @@ class _Approx:
         need1 = np.array([hi[p + 1 : p + 1 + kmax].max() for p in range(n)], np.int64)
         self.need0 = need0
         self.rows: list[np.ndarray] = []
+        self.col_best = np.full(len(t), -1.0)
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             c0, c1 = int(need0[start:stop].min()), int(need1[start:stop].max())
             block = s[start:stop] @ t[c0:c1].T
             for p in range(start, stop):
                 self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
+            np.maximum.at(self.col_best, np.arange(c0, c1), block.max(axis=0))
+
+    def unmatched(self, floor: float) -> float:
+        """Share of the sentences (both sides) whose best rescaled cosine in the band is below ``floor``."""
+        best = np.concatenate([[r.max() if len(r) else -1.0 for r in self.rows], self.col_best])
+        return float(((best - self.base) / (1.0 - self.base) < floor).sum()) / (len(best) + _NULL_PRIOR)
 
     def _box(self, i: int) -> np.ndarray:
         """box[a-1, x] = sum of cosines of source rows i-a..i-1 with targets c0[i]..c0[i]+x-1."""
@@ -529,8 +538,9 @@ class _Exact:
     """Pass-2 scores: true cosines of the joined texts; links with unembedded runs forbidden."""
 
     def __init__(self, s: _Spans, t: _Spans, types: Sequence[tuple[int, int]],
-                 lengths: _Priors) -> None:
+                 lengths: _Priors, part_weight: float = 0.0, part_floor: float = 0.0) -> None:
         self.s, self.t, self.types, self.len = s, t, list(types), lengths
+        self.part_weight, self.part_floor = part_weight, part_floor
         self.base = _baseline(s.single, t.single)
         self.a = np.array([a for a, _ in types], np.int64)
         self.b = np.array([b for _, b in types], np.int64)
@@ -541,6 +551,21 @@ class _Exact:
         v, kv = self.t.get(b, cols - b)
         return v @ u[0], kv & ku[0]
 
+    def parts(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
+        """Shortfall below part_floor of each sentence of a merge against the other side's run, summed."""
+        u, _ = self.s.get(a, np.array([i - a]))
+        v, _ = self.t.get(b, cols - b)
+        short = np.zeros(len(cols))
+        scale = 1.0 / (1.0 - self.base)
+        if a > 1:
+            r = (self.s.single[i - a : i] @ v.T - self.base) * scale
+            short += np.maximum(self.part_floor - r, 0.0).sum(axis=0)
+        if b > 1:
+            for d in range(b):
+                r = (self.t.single[cols - b + d] @ u[0] - self.base) * scale
+                short += np.maximum(self.part_floor - r, 0.0)
+        return short
+
     def __call__(self, i: int, cols: np.ndarray) -> np.ndarray:
         out = np.full((len(self.types), len(cols)), NEG)
         for t, (a, b) in enumerate(self.types):
@@ -549,6 +574,8 @@ class _Exact:
                 continue
             cos, known = self.cosine(i, cols[ok], a, b)
             out[t, ok] = np.where(known, (cos - self.base) * (1.0 / (1.0 - self.base)), NEG)
+            if self.part_weight and a + b > 2:
+                out[t, ok] -= self.part_weight * self.parts(i, cols[ok], a, b)
         return out + self.len.term(i, cols, self.a, self.b)
 
 
@@ -715,20 +742,21 @@ def _align_vectors(
     lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras)
     lo, hi = _band(s, t, cfg)
     approx = _Approx(s, t, types, lengths, (lo, hi))
-    fwd = _dp(n, m, lo, hi, types, approx, cfg.skip)
+    skip = min(cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_cos) - cfg.null_free, 0.0),
+               cfg.null_max)
+    fwd = _dp(n, m, lo, hi, types, approx, skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
     rev_len = _Priors(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg,
                       None if src_paras is None else src_paras[::-1],
                       None if tgt_paras is None else tgt_paras[::-1])
-    bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)),
-              cfg.skip)
+    bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
     want_s, want_t, lo2, hi2 = _candidates(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = _Spans(src, src_lang, s), _Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
     ts.add(encoder, want_t)
     lengths.lengths.refit(_trace(fwd, n, m, types))
-    exact = _Exact(ss, ts, types, lengths)
-    grid = _dp(n, m, lo2, hi2, types, exact, cfg.skip)
+    exact = _Exact(ss, ts, types, lengths, cfg.part_weight, cfg.part_floor)
+    grid = _dp(n, m, lo2, hi2, types, exact, skip)
     if rescorer is not None:
         near = _near_links(fwd, bwd, n, m, types, approx, cfg.rescore_margin)
         rs, rt = _uncertain_runs(near, _trace(grid, n, m, types))
@@ -738,7 +766,7 @@ def _align_vectors(
             es.add(rescorer, rs)
             et.add(rescorer, rt)
             mixed = _Rescored(exact, es, et, cfg.rescore_weight, cfg.rescore_chance)
-            grid = _dp(n, m, lo2, hi2, types, mixed, cfg.skip)
+            grid = _dp(n, m, lo2, hi2, types, mixed, skip)
     out = []
     for i0, i1, j0, j1 in _trace(grid, n, m, types):
         cos = 0.0

