@@ -30,11 +30,23 @@ ratio of the two sides less its expected value (English has e^1.35 characters
 per Chinese character on MAC-Dev gold links), divided by ``cfg.len_std``.
 The expected length ratio is re-estimated for pass 2 from the document's own
 pass-1 links (shrunk toward the language table), and a link pays
-``cfg.punct_weight`` per class of ?/!/: present on one side only.
+``cfg.punct_weight`` per class of ?/!/: present on one side only. In pass 2 a
+link of three or more sentences also pays ``cfg.part_weight`` per unit that
+each of its sentences falls below ``cfg.part_floor`` (its own rescaled cosine
+with the other side's joined run): a long sentence's joined embedding hardly
+moves when a short unrelated line is appended, that line's own score does.
+The null score is set per document: ``cfg.skip`` raised by ``cfg.null_gain``
+per unit that the share of unmatched sentences (best rescaled single cosine in
+the band below ``cfg.null_cos``, counted as if 20 more matched sentences had
+been seen) exceeds ``cfg.null_free``, at most to ``cfg.null_max``. A full
+translation has almost no unmatched sentences and keeps ``cfg.skip``; a page
+wrapped in menus and notices gets cheaper null links.
 With paragraph ids, ``cfg.para_penalty`` is subtracted per paragraph boundary
 the link leaves unmatched: one inside a run, half at a run's start or end that
 is a boundary on one side only (null links pay nothing, so an untranslated
 paragraph is skipped rather than swallowed into a neighbouring link).
+Speech turns are counted the same way with ``cfg.turn_penalty``: a turn ends
+after a sentence whose last quotation mark closes a quotation (``_turns``).
 The ``score`` field of a returned link is the plain cosine of the joined texts
 (0.0 for a 1-0 / 0-1 link).
 """
@@ -74,7 +86,7 @@ _NO_SPACE = {"zh", "ja", "th"}
 # Characters per character of Chinese in a translation (e^1.35, zh–en gold links of MAC-Dev).
 _CHAR_SCALE = {"zh": 1.0, "en": math.exp(1.35)}
 
-_NULL_PRIOR = 20
+_NULL_PRIOR = 20  # matched sentences assumed seen before a document's unmatched share is measured
 
 RowScorer = Callable[[int, np.ndarray], np.ndarray]
 
@@ -327,8 +339,8 @@ class _Crossings:
     """
 
     def __init__(self, src_paras: Sequence[int] | None, tgt_paras: Sequence[int] | None,
-                 n: int, m: int, cfg: AlignConfig) -> None:
-        self.weight = cfg.para_penalty
+                 n: int, m: int, weight: float) -> None:
+        self.weight = weight
         self.bs, self.bt = self._bounds(src_paras, n), self._bounds(tgt_paras, m)
         self.cs = np.concatenate([[0.0], np.cumsum(self.bs)])
         self.ct = np.concatenate([[0.0], np.cumsum(self.bt)])
@@ -398,11 +410,14 @@ class _Priors:
 
     def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
                  cfg: AlignConfig, src_paras: Sequence[int] | None,
-                 tgt_paras: Sequence[int] | None) -> None:
+                 tgt_paras: Sequence[int] | None,
+                 turns: tuple[Sequence[int], Sequence[int]] | None = None) -> None:
         self.lengths = _Lengths(src, tgt, src_lang, tgt_lang, cfg)
-        self.paras = (_Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg)
+        self.paras = (_Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg.para_penalty)
                       if cfg.para_penalty and (src_paras is not None or tgt_paras is not None)
                       else None)
+        self.turns = (_Crossings(turns[0], turns[1], len(src), len(tgt), cfg.turn_penalty)
+                      if cfg.turn_penalty and turns is not None else None)
         self.punct = _Punctuation(src, tgt, cfg) if cfg.punct_weight else None
 
     def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -412,7 +427,45 @@ class _Priors:
             out = out + self.paras.term(i, cols, a, b)
         if self.punct is not None:
             out = out + self.punct.term(i, cols, a, b)
+        if self.turns is not None:
+            out = out + self.turns.term(i, cols, a, b)
         return out
+
+
+_OPEN_ZH, _CLOSE_ZH = "“「『", "”」』"
+
+
+def _ends_turn(text: str, lang: str) -> bool:
+    """Whether the last quotation mark in ``text`` closes a quotation (the end of a speech turn).
+
+    Chinese marks are directional. English ' and " are judged by their neighbours: a mark
+    after a non-space and before a space, punctuation or the end closes; a ' between two
+    letters is an apostrophe and is ignored."""
+    if lang in _NO_SPACE:
+        marks = [ch for ch in text if ch in _OPEN_ZH or ch in _CLOSE_ZH]
+        return bool(marks) and marks[-1] in _CLOSE_ZH
+    last = None
+    for k, ch in enumerate(text):
+        if ch in "“‘":
+            last = "open"
+        elif ch == "”":
+            last = "close"
+        elif ch in "'\"’":
+            before = text[k - 1] if k else " "
+            after = text[k + 1] if k + 1 < len(text) else " "
+            if before.isalpha() and after.isalpha():
+                continue
+            last = "close" if not before.isspace() and not after.isalnum() else "open"
+    return last == "close"
+
+
+def _turns(texts: Sequence[str], lang: str) -> list[int]:
+    """Turn ids: a new turn starts after each sentence that closes a quotation."""
+    out, turn = [], 0
+    for text in texts:
+        out.append(turn)
+        turn += _ends_turn(text, lang)
+    return out
 
 
 def _span_norms(v: np.ndarray, kmax: int) -> np.ndarray:
@@ -739,7 +792,8 @@ def _align_vectors(
     """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
     n, m = len(src), len(tgt)
     types = link_types(cfg)
-    lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras)
+    turns = (_turns(src, src_lang), _turns(tgt, tgt_lang)) if cfg.turn_penalty else None
+    lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
     lo, hi = _band(s, t, cfg)
     approx = _Approx(s, t, types, lengths, (lo, hi))
     skip = min(cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_cos) - cfg.null_free, 0.0),
@@ -748,7 +802,8 @@ def _align_vectors(
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
     rev_len = _Priors(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg,
                       None if src_paras is None else src_paras[::-1],
-                      None if tgt_paras is None else tgt_paras[::-1])
+                      None if tgt_paras is None else tgt_paras[::-1],
+                      None if turns is None else (turns[0][::-1], turns[1][::-1]))
     bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
     want_s, want_t, lo2, hi2 = _candidates(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = _Spans(src, src_lang, s), _Spans(tgt, tgt_lang, t)

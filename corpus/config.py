@@ -42,8 +42,8 @@ class EmbedConfig:
 class AlignConfig:
     """Aligner settings (see :mod:`corpus.align`; defaults measured on MAC-Dev, docs in the bench)."""
 
-    max_align: int = 5  # most sentences on one side of a link
-    max_link: int = 6  # most sentences in a link, both sides together
+    max_align: int = 6  # most sentences on one side of a link
+    max_link: int = 8  # most sentences in a link, both sides together
     skip: float = -0.2  # score of leaving one sentence unaligned (1-0 / 0-1)
     len_weight: float = 0.02  # weight of the squared standardised log length ratio
     len_std: float = 0.35  # std of the log character-length ratio of a link
@@ -54,6 +54,7 @@ class AlignConfig:
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
     part_weight: float = 0.2  # per unit a merged sentence's own score falls short of part_floor
     part_floor: float = 0.3  # rescaled cosine each sentence of a merge should reach (docs/align.md)
+    turn_penalty: float = 0.04  # per speech-turn boundary (closing quote) a link leaves unmatched
     null_gain: float = 3.0  # skip rises by this per unit of unmatched share above null_free
     null_free: float = 0.05  # share of unmatched sentences a full translation may have
     null_cos: float = 0.2  # a sentence whose best rescaled cosine is below this is unmatched
@@ -69,9 +70,12 @@ class AlignConfig:
             raise ConfigError(f"align.max_align must be in 1..8, got {self.max_align}")
         if not 2 <= self.max_link <= 2 * self.max_align:
             raise ConfigError(f"align.max_link must be in 2..2*max_align, got {self.max_link}")
-        for key in ("len_weight", "prune", "para_penalty", "punct_weight", "part_weight"):
+        for key in ("len_weight", "prune", "para_penalty", "punct_weight", "part_weight",
+                    "null_gain"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
+        if self.null_max < self.skip or not 0 <= self.null_free < 1:
+            raise ConfigError("align.null_max must be >= align.skip and align.null_free in [0, 1)")
         if self.len_std <= 0:
             raise ConfigError(f"align.len_std must be > 0, got {self.len_std}")
         if self.rescore_margin < 0 or not 0 <= self.rescore_weight <= 1:

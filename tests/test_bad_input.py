@@ -350,7 +350,7 @@ def test_output_folder_inside_the_input_folder_is_never_read(tmp_path: Path, fak
     inp.mkdir()
     _pair(inp, "d", _paras(ZH), _paras(EN))
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0"])
+                             "filters.min_margin=0", "align.null_gain=0"])
     first = build([inp], inp / "out", cfg, encoder=fake_encoder)
     again = build([inp], inp / "out", cfg, encoder=fake_encoder)
     assert (first.units, first.skipped) == (again.units, again.skipped) == (1, [])
@@ -365,7 +365,7 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path, fake_encoder) -> Non
     (inp / "sub" / "up").symlink_to("..")
     (inp / "etc").symlink_to("/etc")
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0"])
+                             "filters.min_margin=0", "align.null_gain=0"])
     summary = build([inp], tmp_path / "out", cfg, encoder=fake_encoder)
     assert (summary.units, summary.documents, summary.skipped) == (1, 1, [])
 
@@ -382,7 +382,7 @@ def test_hundred_thousand_line_document_builds(tmp_path: Path, fake_encoder) -> 
     (inp / "huge.txt").write_text("\n\n".join(paras) + "\n\n", encoding="utf-8")
     assert (inp / "huge.txt").read_text(encoding="utf-8").count("\n") == 100_000
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0"])
+                             "filters.min_margin=0", "align.null_gain=0"])
     summary = build([inp], tmp_path / "out", cfg, encoder=fake_encoder)
     assert (summary.documents, summary.skipped) == (1, [])
     _, stats, pairs = read_filtered(tmp_path / "out" / "filtered.jsonl")
@@ -399,7 +399,7 @@ def test_one_megabyte_line_is_cut_into_pieces_without_loss(tmp_path: Path, fake_
     _pair(inp, "good", _paras(ZH), _paras(EN))
     assert len((inp / "longline.zh.txt").read_bytes()) > 1_000_000
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0"])
+                             "filters.min_margin=0", "align.null_gain=0"])
     assert build([inp], tmp_path / "out", cfg, encoder=fake_encoder).documents == 2
     (doc,) = read_sentences(tmp_path / "out" / "work" / "longline" / "sentences.jsonl").docs
     assert all(len(s.text) <= MAX_CHARS for s in doc.zh)

@@ -29,9 +29,9 @@ def _write_pair(folder: Path, name: str, zh: list[str], en: list[str]) -> None:
 
 @pytest.fixture
 def cfg(tmp_path: Path):
-    """Score thresholds off: the fake encoder's cosines mean nothing."""
+    """Score thresholds and the unmatched-share prior off: the fake encoder's cosines mean nothing."""
     return load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                              "filters.min_margin=0"])
+                              "filters.min_margin=0", "align.null_gain=0"])
 
 
 @pytest.fixture
