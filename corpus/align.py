@@ -327,7 +327,7 @@ class _Lengths:
 
 
 class _Crossings:
-    """Paragraph term: -weight per paragraph boundary the link leaves unmatched.
+    """Boundary term: -weight per paragraph (or speech-turn) boundary the link leaves unmatched.
 
     A boundary strictly inside a link's run (either side) costs ``weight``; a
     link whose source run starts a paragraph while its target run does not (or
