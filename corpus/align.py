@@ -37,8 +37,8 @@ with the other side's joined run): a long sentence's joined embedding hardly
 moves when a short unrelated line is appended, that line's own score does.
 The null score is set per document: ``cfg.skip`` raised by ``cfg.null_gain``
 per unit that the share of unmatched sentences (best rescaled single cosine in
-the band below ``cfg.null_cos``, counted as if 20 more matched sentences had
-been seen) exceeds ``cfg.null_free``, at most to ``cfg.null_max``. A full
+the band below ``cfg.null_rel`` times the document's median best, counted as
+if 20 more matched sentences had been seen) exceeds ``cfg.null_free``, at most to ``cfg.null_max``. A full
 translation has almost no unmatched sentences and keeps ``cfg.skip``; a page
 wrapped in menus and notices gets cheaper null links.
 With paragraph ids, ``cfg.para_penalty`` is subtracted per paragraph boundary
@@ -521,10 +521,15 @@ class _Approx:
                 self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
             np.maximum.at(self.col_best, np.arange(c0, c1), block.max(axis=0))
 
-    def unmatched(self, floor: float) -> float:
-        """Share of the sentences (both sides) whose best rescaled cosine in the band is below ``floor``."""
+    def unmatched(self, rel: float) -> float:
+        """Share of the sentences (both sides) that match nothing: whose best rescaled cosine in
+        the band is below ``rel`` times the median of those best cosines (the median sentence is
+        translated, so the test holds for encoders with any cosine range), counted as if
+        _NULL_PRIOR more matched sentences had been seen."""
         best = np.concatenate([[r.max() if len(r) else -1.0 for r in self.rows], self.col_best])
-        return float(((best - self.base) / (1.0 - self.base) < floor).sum()) / (len(best) + _NULL_PRIOR)
+        best = (best - self.base) / (1.0 - self.base)
+        low = int((best < rel * max(float(np.median(best)), 0.0)).sum()) if len(best) else 0
+        return low / (len(best) + _NULL_PRIOR)
 
     def _box(self, i: int) -> np.ndarray:
         """box[a-1, x] = sum of cosines of source rows i-a..i-1 with targets c0[i]..c0[i]+x-1."""
@@ -796,7 +801,7 @@ def _align_vectors(
     lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
     lo, hi = _band(s, t, cfg)
     approx = _Approx(s, t, types, lengths, (lo, hi))
-    skip = min(cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_cos) - cfg.null_free, 0.0),
+    skip = min(cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_rel) - cfg.null_free, 0.0),
                cfg.null_max)
     fwd = _dp(n, m, lo, hi, types, approx, skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()

@@ -57,7 +57,7 @@ class AlignConfig:
     turn_penalty: float = 0.04  # per speech-turn boundary (closing quote) a link leaves unmatched
     null_gain: float = 3.0  # skip rises by this per unit of unmatched share above null_free
     null_free: float = 0.05  # share of unmatched sentences a full translation may have
-    null_cos: float = 0.2  # a sentence whose best rescaled cosine is below this is unmatched
+    null_rel: float = 0.5  # unmatched: best rescaled cosine below this x the document's median best
     null_max: float = 0.2  # highest skip the unmatched share can raise it to
     rescore_encoder: str = ""  # e.g. "e5": second encoder for uncertain stretches ("" = off)
     rescore_margin: float = 0.2  # links within this of the best total count as uncertain
