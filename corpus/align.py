@@ -609,31 +609,54 @@ class _Exact:
         v, kv = self.t.get(b, cols - b)
         return v @ u[0], kv & ku[0]
 
-    def parts(self, i: int, cols: np.ndarray, a: int, b: int) -> np.ndarray:
-        """Shortfall below part_floor of each sentence of a merge against the other side's run, summed."""
-        u, _ = self.s.get(a, np.array([i - a]))
-        v, _ = self.t.get(b, cols - b)
-        short = np.zeros(len(cols))
-        scale = 1.0 / (1.0 - self.base)
-        if a > 1:
-            r = (self.s.single[i - a : i] @ v.T - self.base) * scale
-            short += np.maximum(self.part_floor - r, 0.0).sum(axis=0)
-        if b > 1:
-            for d in range(b):
-                r = (self.t.single[cols - b + d] @ u[0] - self.base) * scale
-                short += np.maximum(self.part_floor - r, 0.0)
-        return short
-
     def __call__(self, i: int, cols: np.ndarray) -> np.ndarray:
+        """[types, cols] scores of the links ending at row i, columns cols.
+
+        Work per row: one gather and one product per target run length b and one
+        per source run length a, shared by all link types (not one per type).
+        """
         out = np.full((len(self.types), len(cols)), NEG)
-        for t, (a, b) in enumerate(self.types):
+        scale = 1.0 / (1.0 - self.base)
+        src = {a: self.s.get(a, np.array([i - a])) for a in set(self.a.tolist()) if i - a >= 0}
+        if not src or not len(cols):
+            return out + self.len.term(i, cols, self.a, self.b)
+        lens = sorted(src)
+        u = np.stack([src[a][0][0] for a in lens])  # [a's, dim]
+        known_u = {a: bool(src[a][1][0]) for a in lens}
+        row_of = {a: r for r, a in enumerate(lens)}
+        parts = self.part_weight > 0
+        if parts:
+            # shortfall of each target sentence against each source run, summed along columns
+            lo = max(int(cols.min()) - int(self.b.max()), 0)
+            tp = np.maximum(self.part_floor - (self.t.single[lo : int(cols.max())] @ u.T - self.base)
+                            * scale, 0.0)
+            tsum = np.concatenate([np.zeros((1, len(lens))), np.cumsum(tp, axis=0)])
+            depth = min(int(self.a.max()), i)
+            single_s = self.s.single[i - depth : i]
+        for b in sorted(set(self.b.tolist())):
             ok = cols - b >= 0
-            if i - a < 0 or not ok.any():
+            if not ok.any():
                 continue
-            cos, known = self.cosine(i, cols[ok], a, b)
-            out[t, ok] = np.where(known, (cos - self.base) * (1.0 / (1.0 - self.base)), NEG)
-            if self.part_weight and a + b > 2:
-                out[t, ok] -= self.part_weight * self.parts(i, cols[ok], a, b)
+            v, known_v = self.t.get(b, cols[ok] - b)
+            cos = v @ u.T  # [cols, a's]
+            if parts:
+                # shortfall of each of the last `depth` source sentences against these target runs
+                sp = np.maximum(self.part_floor - (single_s @ v.T - self.base) * scale, 0.0)
+                ssum = np.cumsum(sp[::-1], axis=0)  # ssum[a-1] = sum over the last a sentences
+            for t in np.flatnonzero(self.b == b):
+                a = int(self.a[t])
+                if a not in row_of:
+                    continue
+                r = (cos[:, row_of[a]] - self.base) * scale
+                if parts and a + b > 2:
+                    short = np.zeros(len(r))
+                    if a > 1:
+                        short += ssum[a - 1]
+                    if b > 1:
+                        j = cols[ok] - lo
+                        short += tsum[j, row_of[a]] - tsum[j - b, row_of[a]]
+                    r = r - self.part_weight * short
+                out[t, ok] = np.where(known_v & known_u[a], r, NEG)
         return out + self.len.term(i, cols, self.a, self.b)
 
 
