@@ -519,7 +519,7 @@ class _Approx:
             block = s[start:stop] @ t[c0:c1].T
             for p in range(start, stop):
                 self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
-            np.maximum.at(self.col_best, np.arange(c0, c1), block.max(axis=0))
+            self.col_best[c0:c1] = np.maximum(self.col_best[c0:c1], block.max(axis=0))
 
     def unmatched(self, rel: float) -> float:
         """Share of the sentences (both sides) that match nothing: whose best rescaled cosine in
