@@ -1,5 +1,6 @@
 # make            set up .venv if needed, then build the default dataset from data/raw/ into out/default
 # make test       run the test suite (offline)
+# make lint       ruff check, ruff format --check, mypy on corpus/
 # make report     same as make (the report is the last step of the build)
 # make bench      print speed / quality figures (encoders, aligner)
 # make fuzz       fuzz ingestion with random bytes for FUZZ_SECONDS (default 60); a crash is kept as a test
@@ -37,7 +38,7 @@ UNITS := $(notdir $(PAGES) $(JSONL)) $(patsubst %.zh.txt,%,$(notdir $(PAIRS)))
 WORK := $(addprefix $(OUT)/work/,$(UNITS))
 SCORED := $(addsuffix /scored.jsonl,$(WORK))
 
-.PHONY: all build report test bench fuzz clean distclean example-scio
+.PHONY: all build report test lint bench fuzz clean distclean example-scio
 
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
@@ -90,6 +91,11 @@ $(OUT)/report/report.json: $(OUT)/filtered.jsonl
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check corpus tests scripts
+	$(VENV)/bin/ruff format --check corpus tests scripts
+	$(VENV)/bin/mypy corpus
 
 # Second example: the two SCIO white papers (raw paragraphs, both sides),
 # linked in as NAME.zh.txt + NAME.en.txt pairs and built by the same rules.

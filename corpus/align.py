@@ -182,12 +182,12 @@ def _dp(
     values: list[np.ndarray] = []
     backs: list[np.ndarray] = []
     for i in range(n + 1):
-        l, h = int(lo[i]), int(hi[i])
-        cols = np.arange(l, h + 1)
+        first, last = int(lo[i]), int(hi[i])
+        cols = np.arange(first, last + 1)
         if i == 0:
             best = np.full(len(cols), NEG)
             back = np.full(len(cols), -1, np.int8)
-            if l == 0 and len(cols):
+            if first == 0 and len(cols):
                 best[0] = 0.0
         else:
             cand = recent.gather(i, ta, cols[None, :] - tb[:, None])
@@ -203,14 +203,15 @@ def _dp(
         left = run > best + 1e-9
         back[left] = nt + 1
         best = np.where(left, run, best)
-        recent.put(i, l, best)
+        recent.put(i, first, best)
         values.append(best)
         backs.append(back)
     return _Grid(np.asarray(lo), np.asarray(hi), values, backs)
 
 
-def _per_type(fn: Callable[[int, np.ndarray, int, int], np.ndarray],
-              types: Sequence[tuple[int, int]]) -> RowScorer:
+def _per_type(
+    fn: Callable[[int, np.ndarray, int, int], np.ndarray], types: Sequence[tuple[int, int]]
+) -> RowScorer:
     """A row scorer from a function scoring one link type at a time."""
 
     def score(i: int, cols: np.ndarray) -> np.ndarray:
@@ -224,7 +225,9 @@ def _per_type(fn: Callable[[int, np.ndarray, int, int], np.ndarray],
     return score
 
 
-def _trace(grid: _Grid, n: int, m: int, types: Sequence[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+def _trace(
+    grid: _Grid, n: int, m: int, types: Sequence[tuple[int, int]]
+) -> list[tuple[int, int, int, int]]:
     """Links (i0, i1, j0, j1) of the best path, in order."""
     if not grid.lo[n] <= m <= grid.hi[n] or grid.value[n][m - grid.lo[n]] <= NEG / 2:
         raise AlignmentError("internal: the search band does not reach the end of both texts")
@@ -281,8 +284,9 @@ def _widen(lo: np.ndarray, hi: np.ndarray, window: int, m: int) -> tuple[np.ndar
 class _Lengths:
     """Length term: -weight * z**2 of the standardised log character-length ratio."""
 
-    def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
-                 cfg: AlignConfig) -> None:
+    def __init__(
+        self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str, cfg: AlignConfig
+    ) -> None:
         self.weight = cfg.len_weight
         self.std = cfg.len_std
         self.mean = math.log(_scale(tgt_lang) / _scale(src_lang))
@@ -299,8 +303,11 @@ class _Lengths:
         MAC-Dev chapters range from e^1.23 to e^1.64 English characters per
         Chinese one). Untranslated sentences (null links) do not count.
         """
-        linked = [(i0, i1, j0, j1) for i0, i1, j0, j1 in path
-                  if 0 < i1 - i0 <= len(self.ls) and 0 < j1 - j0 <= len(self.lt)]
+        linked = [
+            (i0, i1, j0, j1)
+            for i0, i1, j0, j1 in path
+            if 0 < i1 - i0 <= len(self.ls) and 0 < j1 - j0 <= len(self.lt)
+        ]
         if not linked:
             return
         chars_s = sum(math.expm1(self.ls[i1 - i0 - 1, i1]) for i0, i1, _, _ in linked)
@@ -338,8 +345,14 @@ class _Crossings:
     ids is one paragraph.
     """
 
-    def __init__(self, src_paras: Sequence[int] | None, tgt_paras: Sequence[int] | None,
-                 n: int, m: int, weight: float) -> None:
+    def __init__(
+        self,
+        src_paras: Sequence[int] | None,
+        tgt_paras: Sequence[int] | None,
+        n: int,
+        m: int,
+        weight: float,
+    ) -> None:
         self.weight = weight
         self.bs, self.bt = self._bounds(src_paras, n), self._bounds(tgt_paras, m)
         self.cs = np.concatenate([[0.0], np.cumsum(self.bs)])
@@ -387,8 +400,13 @@ class _Punctuation:
     @staticmethod
     def _masks(texts: Sequence[str], kmax: int) -> np.ndarray:
         """out[k-1, x] = bit set of the mark classes in the run texts[x-k:x] (0 where x < k)."""
-        one = np.array([sum(1 << c for c, marks in enumerate(_MARKS)
-                            if any(ch in text for ch in marks)) for text in texts], np.int64)
+        one = np.array(
+            [
+                sum(1 << c for c, marks in enumerate(_MARKS) if any(ch in text for ch in marks))
+                for text in texts
+            ],
+            np.int64,
+        )
         out = np.zeros((kmax, len(texts) + 1), np.int64)
         for k in range(1, min(kmax, len(texts)) + 1):
             for d in range(k):
@@ -408,16 +426,28 @@ class _Priors:
     backward DP of pass 1 relies on it for the max-marginals.
     """
 
-    def __init__(self, src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str,
-                 cfg: AlignConfig, src_paras: Sequence[int] | None,
-                 tgt_paras: Sequence[int] | None,
-                 turns: tuple[Sequence[int], Sequence[int]] | None = None) -> None:
+    def __init__(
+        self,
+        src: Sequence[str],
+        tgt: Sequence[str],
+        src_lang: str,
+        tgt_lang: str,
+        cfg: AlignConfig,
+        src_paras: Sequence[int] | None,
+        tgt_paras: Sequence[int] | None,
+        turns: tuple[Sequence[int], Sequence[int]] | None = None,
+    ) -> None:
         self.lengths = _Lengths(src, tgt, src_lang, tgt_lang, cfg)
-        self.paras = (_Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg.para_penalty)
-                      if cfg.para_penalty and (src_paras is not None or tgt_paras is not None)
-                      else None)
-        self.turns = (_Crossings(turns[0], turns[1], len(src), len(tgt), cfg.turn_penalty)
-                      if cfg.turn_penalty and turns is not None else None)
+        self.paras = (
+            _Crossings(src_paras, tgt_paras, len(src), len(tgt), cfg.para_penalty)
+            if cfg.para_penalty and (src_paras is not None or tgt_paras is not None)
+            else None
+        )
+        self.turns = (
+            _Crossings(turns[0], turns[1], len(src), len(tgt), cfg.turn_penalty)
+            if cfg.turn_penalty and turns is not None
+            else None
+        )
         self.punct = _Punctuation(src, tgt, cfg) if cfg.punct_weight else None
 
     def term(self, i: int, cols: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -495,8 +525,14 @@ def _baseline(s: np.ndarray, t: np.ndarray) -> float:
 class _Approx:
     """Pass-1 scores: cosines of summed single vectors, from box sums of single cosines."""
 
-    def __init__(self, s: np.ndarray, t: np.ndarray, types: Sequence[tuple[int, int]],
-                 lengths: _Priors | None, band: tuple[np.ndarray, np.ndarray]) -> None:
+    def __init__(
+        self,
+        s: np.ndarray,
+        t: np.ndarray,
+        types: Sequence[tuple[int, int]],
+        lengths: _Priors | None,
+        band: tuple[np.ndarray, np.ndarray],
+    ) -> None:
         self.a = np.array([a for a, _ in types], np.int64)
         self.b = np.array([b for _, b in types], np.int64)
         self.kmax = kmax = int(max(self.a.max(), self.b.max()))
@@ -547,8 +583,10 @@ class _Approx:
         x1 = cols[None, :] - c0
         x0 = np.maximum(start - c0, 0)
         dot = box[a[:, None] - 1, x1] - box[a[:, None] - 1, x0]
-        norm = self.ns[a - 1, np.maximum(i - a, 0)][:, None] * self.nt[b[:, None] - 1,
-                                                                       np.maximum(start, 0)]
+        norm = (
+            self.ns[a - 1, np.maximum(i - a, 0)][:, None]
+            * self.nt[b[:, None] - 1, np.maximum(start, 0)]
+        )
         out = (dot / norm - self.base) * (1.0 / (1.0 - self.base))
         if self.len is not None:
             out += self.len.term(i, cols, a, b)
@@ -569,8 +607,9 @@ class _Spans:
         keys = [(k, p) for k in sorted(wanted) for p in sorted(wanted[k])]
         if not keys:
             return 0
-        vecs = encoder.encode([join_sentences(self.texts[p : p + k], self.lang) for k, p in keys],
-                              self.lang)
+        vecs = encoder.encode(
+            [join_sentences(self.texts[p : p + k], self.lang) for k, p in keys], self.lang
+        )
         row = 0
         for k in sorted(wanted):
             starts = sorted(wanted[k])
@@ -595,8 +634,15 @@ class _Spans:
 class _Exact:
     """Pass-2 scores: true cosines of the joined texts; links with unembedded runs forbidden."""
 
-    def __init__(self, s: _Spans, t: _Spans, types: Sequence[tuple[int, int]],
-                 lengths: _Priors, part_weight: float = 0.0, part_floor: float = 0.0) -> None:
+    def __init__(
+        self,
+        s: _Spans,
+        t: _Spans,
+        types: Sequence[tuple[int, int]],
+        lengths: _Priors,
+        part_weight: float = 0.0,
+        part_floor: float = 0.0,
+    ) -> None:
         self.s, self.t, self.types, self.len = s, t, list(types), lengths
         self.part_weight, self.part_floor = part_weight, part_floor
         self.base = _baseline(s.single, t.single)
@@ -628,8 +674,10 @@ class _Exact:
         if parts:
             # shortfall of each target sentence against each source run, summed along columns
             lo = max(int(cols.min()) - int(self.b.max()), 0)
-            tp = np.maximum(self.part_floor - (self.t.single[lo : int(cols.max())] @ u.T - self.base)
-                            * scale, 0.0)
+            tp = np.maximum(
+                self.part_floor - (self.t.single[lo : int(cols.max())] @ u.T - self.base) * scale,
+                0.0,
+            )
             tsum = np.concatenate([np.zeros((1, len(lens))), np.cumsum(tp, axis=0)])
             depth = min(int(self.a.max()), i)
             single_s = self.s.single[i - depth : i]
@@ -689,8 +737,13 @@ def _band(s: np.ndarray, t: np.ndarray, cfg: AlignConfig) -> tuple[np.ndarray, n
 
 
 def _candidates(
-    fwd: _Grid, bwd: _Grid, n: int, m: int, types: Sequence[tuple[int, int]],
-    score: RowScorer, prune: float,
+    fwd: _Grid,
+    bwd: _Grid,
+    n: int,
+    m: int,
+    types: Sequence[tuple[int, int]],
+    score: RowScorer,
+    prune: float,
 ) -> tuple[dict[int, set[int]], dict[int, set[int]], np.ndarray, np.ndarray]:
     """Runs to embed (src, tgt: k -> start positions) and the pass-2 band.
 
@@ -727,8 +780,13 @@ def _candidates(
 
 
 def _near_links(
-    fwd: _Grid, bwd: _Grid, n: int, m: int, types: Sequence[tuple[int, int]],
-    score: RowScorer, margin: float,
+    fwd: _Grid,
+    bwd: _Grid,
+    n: int,
+    m: int,
+    types: Sequence[tuple[int, int]],
+    score: RowScorer,
+    margin: float,
 ) -> list[tuple[int, int, int, int]]:
     """Non-null links (i0, i1, j0, j1) whose max-marginal is within ``margin`` of the best."""
     floor = fwd.value[n][m - fwd.lo[n]] - margin
@@ -739,9 +797,12 @@ def _near_links(
     for i in range(n + 1):
         cols = np.arange(fwd.lo[i], fwd.hi[i] + 1)
         if i > 0 and len(cols):
-            total = (recent.gather(i, ta, cols[None, :] - tb[:, None]) + score(i, cols)
-                     + bwd.at(n - i, m - cols)[None, :])
-            for t, x in zip(*np.nonzero(total >= floor)):
+            total = (
+                recent.gather(i, ta, cols[None, :] - tb[:, None])
+                + score(i, cols)
+                + bwd.at(n - i, m - cols)[None, :]
+            )
+            for t, x in zip(*np.nonzero(total >= floor), strict=True):
                 j = int(cols[x])
                 out.append((i - int(ta[t]), i, j - int(tb[t]), j))
         recent.put(i, int(fwd.lo[i]), fwd.value[i])
@@ -749,7 +810,8 @@ def _near_links(
 
 
 def _uncertain_runs(
-    near: Sequence[tuple[int, int, int, int]], path: Sequence[tuple[int, int, int, int]],
+    near: Sequence[tuple[int, int, int, int]],
+    path: Sequence[tuple[int, int, int, int]],
 ) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
     """Runs (k -> start positions, k >= 1) to rescore, source side and target side.
 
@@ -761,8 +823,13 @@ def _uncertain_runs(
     alt = [x for x in near if x not in on_path]
     rows = {i for i0, i1, _, _ in alt for i in range(i0, i1)}
     cols = {j for _, _, j0, j1 in alt for j in range(j0, j1)}
-    touched = [x for x in path if x[1] > x[0] and x[3] > x[2]
-               and (rows.intersection(range(x[0], x[1])) or cols.intersection(range(x[2], x[3])))]
+    touched = [
+        x
+        for x in path
+        if x[1] > x[0]
+        and x[3] > x[2]
+        and (rows.intersection(range(x[0], x[1])) or cols.intersection(range(x[2], x[3])))
+    ]
     want_s: dict[int, set[int]] = {}
     want_t: dict[int, set[int]] = {}
     for i0, i1, j0, j1 in [*alt, *touched]:
@@ -812,9 +879,16 @@ class _Rescored:
 
 
 def _align_vectors(
-    src: Sequence[str], tgt: Sequence[str], s: np.ndarray, t: np.ndarray, encoder: Encoder,
-    cfg: AlignConfig, src_lang: str, tgt_lang: str,
-    src_paras: Sequence[int] | None = None, tgt_paras: Sequence[int] | None = None,
+    src: Sequence[str],
+    tgt: Sequence[str],
+    s: np.ndarray,
+    t: np.ndarray,
+    encoder: Encoder,
+    cfg: AlignConfig,
+    src_lang: str,
+    tgt_lang: str,
+    src_paras: Sequence[int] | None = None,
+    tgt_paras: Sequence[int] | None = None,
     rescorer: Encoder | None = None,
 ) -> list[tuple[int, int, int, int, float]]:
     """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
@@ -824,14 +898,22 @@ def _align_vectors(
     lengths = _Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
     lo, hi = _band(s, t, cfg)
     approx = _Approx(s, t, types, lengths, (lo, hi))
-    skip = min(cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_rel) - cfg.null_free, 0.0),
-               cfg.null_max)
+    skip = min(
+        cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_rel) - cfg.null_free, 0.0),
+        cfg.null_max,
+    )
     fwd = _dp(n, m, lo, hi, types, approx, skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
-    rev_len = _Priors(src[::-1], tgt[::-1], src_lang, tgt_lang, cfg,
-                      None if src_paras is None else src_paras[::-1],
-                      None if tgt_paras is None else tgt_paras[::-1],
-                      None if turns is None else (turns[0][::-1], turns[1][::-1]))
+    rev_len = _Priors(
+        src[::-1],
+        tgt[::-1],
+        src_lang,
+        tgt_lang,
+        cfg,
+        None if src_paras is None else src_paras[::-1],
+        None if tgt_paras is None else tgt_paras[::-1],
+        None if turns is None else (turns[0][::-1], turns[1][::-1]),
+    )
     bwd = _dp(n, m, rlo, rhi, types, _Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
     want_s, want_t, lo2, hi2 = _candidates(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = _Spans(src, src_lang, s), _Spans(tgt, tgt_lang, t)
@@ -897,8 +979,9 @@ def align_sentences(
         rescorer = _rescorer(cfg.rescore_encoder)
     return [
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
-        for i0, i1, j0, j1, cos in _align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang,
-                                                  src_paras, tgt_paras, rescorer)
+        for i0, i1, j0, j1, cos in _align_vectors(
+            src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, src_paras, tgt_paras, rescorer
+        )
     ]
 
 
@@ -932,6 +1015,7 @@ def align_lengths(
     log prior + log P(|delta|) with delta the standardised length difference.
     Links carry score 0.0. Searches the whole grid (baseline for small texts only).
     """
+
     def units(texts: Sequence[str], lang: str) -> np.ndarray:
         sep = 0 if lang in _NO_SPACE else 1  # the space that joins it to the next sentence
         return np.maximum(np.array([len(x) + sep for x in texts], float) / _scale(lang), 0.5)
@@ -954,10 +1038,20 @@ def align_lengths(
     # A null link of a sentence of mean length, its whole length unmatched.
     mean = float((cs[-1] + ct[-1]) / (n + m))
     null = math.log(_GC_NULL) + float(log_tail(np.array([math.sqrt(mean / _GC_VAR)]))[0])
-    grid = _dp(n, m, np.zeros(n + 1, np.int64), np.full(n + 1, m, np.int64), types,
-               _per_type(score, types), null)
-    return [Link(tuple(range(i0, i1)), tuple(range(j0, j1))) for i0, i1, j0, j1 in
-            _trace(grid, n, m, types)]
+    grid = _dp(
+        n,
+        m,
+        np.zeros(n + 1, np.int64),
+        np.full(n + 1, m, np.int64),
+        types,
+        _per_type(score, types),
+        null,
+    )
+    return [
+        Link(tuple(range(i0, i1)), tuple(range(j0, j1)))
+        for i0, i1, j0, j1 in _trace(grid, n, m, types)
+    ]
+
 
 def read_sentences(path: str | Path) -> list[str]:
     """The lines of a UTF-8 sentence-per-line file (line i is sentence i; blank lines kept).
@@ -978,11 +1072,17 @@ def read_sentences(path: str | Path) -> list[str]:
 
 
 def align_file(
-    src: str | Path, tgt: str | Path, out: str | Path, encoder: Encoder, cfg: AlignConfig,
-    src_lang: str = "zh", tgt_lang: str = "en",
+    src: str | Path,
+    tgt: str | Path,
+    out: str | Path,
+    encoder: Encoder,
+    cfg: AlignConfig,
+    src_lang: str = "zh",
+    tgt_lang: str = "en",
 ) -> list[Link]:
     """Align two sentence-per-line files and write ``out`` atomically in the gold format."""
-    links = align_sentences(read_sentences(src), read_sentences(tgt), encoder, cfg,
-                            src_lang, tgt_lang)
+    links = align_sentences(
+        read_sentences(src), read_sentences(tgt), encoder, cfg, src_lang, tgt_lang
+    )
     atomic_write_text(out, "".join(format_link(link) + "\n" for link in links))
     return links

@@ -36,7 +36,9 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     """--config FILE and --set section.key=value, shared by every subcommand that needs them."""
-    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: built-in defaults)")
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML config file (default: built-in defaults)"
+    )
     parser.add_argument(
         "--set",
         metavar="SECTION.KEY=VALUE",
@@ -175,8 +177,11 @@ def _run_split(args: argparse.Namespace) -> int:
 def _dataset_folder(path: str) -> Path:
     """OUT/dataset for a build folder OUT, or PATH itself if it is a dataset folder."""
     folder = Path(path)
-    return folder if (folder / "README.md").is_file() and (folder / "data").is_dir() \
+    return (
+        folder
+        if (folder / "README.md").is_file() and (folder / "data").is_dir()
         else folder / "dataset"
+    )
 
 
 def _add_publish(sub: argparse._SubParsersAction) -> None:
@@ -192,8 +197,12 @@ def _add_publish(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Help,
     )
     parser.add_argument("out", metavar="OUT", help="build folder (or its dataset/ folder)")
-    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME",
-                        help="Hub dataset repository to create or update")
+    parser.add_argument(
+        "--repo-id",
+        required=True,
+        metavar="ORG/NAME",
+        help="Hub dataset repository to create or update",
+    )
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.set_defaults(func=_run_publish)
 
@@ -220,10 +229,16 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Help,
     )
     parser.add_argument("out", metavar="OUT", help="build folder (or its dataset/ folder)")
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="folder for the exports (default: OUT/export)")
-    parser.add_argument("--format", nargs="+", choices=("moses", "tsv", "tmx"),
-                        default=["moses", "tsv", "tmx"], help="formats to write")
+    parser.add_argument(
+        "-o", "--output", metavar="DIR", help="folder for the exports (default: OUT/export)"
+    )
+    parser.add_argument(
+        "--format",
+        nargs="+",
+        choices=("moses", "tsv", "tmx"),
+        default=["moses", "tsv", "tmx"],
+        help="formats to write",
+    )
     parser.set_defaults(func=_run_export)
 
 
@@ -248,9 +263,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
             "filter and write OUT/dataset (Hugging Face dataset), OUT/rejected, OUT/export "
             "and OUT/report. Stage files in OUT/work are reused: a second run with nothing "
             "changed does no work, a changed threshold reruns only the corpus-level steps. "
-            "Unusable inputs are reported one line each on stderr (\"corpus: skipped FILE: "
-            "reason\") and skipped; inputs used despite a problem (bytes replaced, sides "
-            "swapped back) get a \"corpus: warning\" line; the report counts both. Exit "
+            'Unusable inputs are reported one line each on stderr ("corpus: skipped FILE: '
+            'reason") and skipped; inputs used despite a problem (bytes replaced, sides '
+            'swapped back) get a "corpus: warning" line; the report counts both. Exit '
             "status 0 when something was built (possibly with warnings), 1 when nothing "
             "could be, 2 for bad usage or configuration, 130 when interrupted."
         ),
@@ -260,28 +275,49 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     _add_config_options(parser)
     _add_encoder_options(parser)
-    parser.add_argument("--gold", metavar="DIR",
-                        help="folder of gold DOC_ID.align files: the report scores the alignment")
+    parser.add_argument(
+        "--gold",
+        metavar="DIR",
+        help="folder of gold DOC_ID.align files: the report scores the alignment",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild every stage")
-    parser.add_argument("-j", "--jobs", type=int, default=1,
-                        help="process this many inputs at once (one encoder per worker)")
-    parser.add_argument("--engine", choices=("local", "ray"), default="local",
-                        help="run the per-input stages in this process / a process pool (local) "
-                             "or as a Ray Dataset with --jobs actors (ray; needs the ray extra)")
-    parser.add_argument("--address", metavar="ADDR",
-                        help="with --engine ray: the Ray cluster to use, e.g. ray://head:10001 "
-                             "or auto (default: start a local Ray instance with --jobs CPUs)")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="process this many inputs at once (one encoder per worker)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="run the per-input stages in this process / a process pool (local) "
+        "or as a Ray Dataset with --jobs actors (ray; needs the ray extra)",
+    )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --engine ray: the Ray cluster to use, e.g. ray://head:10001 "
+        "or auto (default: start a local Ray instance with --jobs CPUs)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_build)
 
 
 def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
     """--encoder and --laser-dir, shortcuts for --set embed.encoder / embed.laser_dir."""
-    parser.add_argument("--encoder", metavar="NAME",
-                        help="sentence encoder: usem3, e5, laser or a +-joined mix such as usem3+e5 "
-                        "(default: the config's embed.encoder, usem3)")
-    parser.add_argument("--laser-dir", metavar="DIR",
-                        help="folder holding the LASER model files (for --encoder laser)")
+    parser.add_argument(
+        "--encoder",
+        metavar="NAME",
+        help="sentence encoder: usem3, e5, laser or a +-joined mix such as usem3+e5 "
+        "(default: the config's embed.encoder, usem3)",
+    )
+    parser.add_argument(
+        "--laser-dir",
+        metavar="DIR",
+        help="folder holding the LASER model files (for --encoder laser)",
+    )
 
 
 def _encoder_overrides(args: argparse.Namespace) -> list[str]:
@@ -305,10 +341,15 @@ def _run_build(args: argparse.Namespace) -> int:
     # a stage reruns), so the reader's own log lines would say them twice.
     logging.getLogger("corpus").setLevel(logging.ERROR)
     summary = build(
-        [Path(p) for p in args.inputs], Path(args.output), cfg,
-        gold=Path(args.gold) if args.gold else None, force=args.force,
-        progress=not args.quiet and sys.stderr.isatty(), jobs=args.jobs,
-        engine=args.engine, address=args.address,
+        [Path(p) for p in args.inputs],
+        Path(args.output),
+        cfg,
+        gold=Path(args.gold) if args.gold else None,
+        force=args.force,
+        progress=not args.quiet and sys.stderr.isatty(),
+        jobs=args.jobs,
+        engine=args.engine,
+        address=args.address,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
@@ -340,29 +381,33 @@ def _add_stage(sub: argparse._SubParsersAction) -> None:
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
     def stage(name: str, help_text: str, inputs: str) -> argparse.ArgumentParser:
-        p = stages.add_parser(name, help=help_text, description=help_text,
-                              formatter_class=_Help)
+        p = stages.add_parser(name, help=help_text, description=help_text, formatter_class=_Help)
         p.add_argument("inputs", nargs="+", metavar=inputs)
         p.add_argument("-o", "--output", required=True, metavar="OUT")
         _add_config_options(p)
         p.set_defaults(func=_run_stage)
         return p
 
-    stage("split", "read one input unit (a page, a zh/en pair, a .jsonl) into sentences.jsonl",
-          "FILE")
-    _add_encoder_options(stage("embed", "embed a unit's sentences into embeddings.npz",
-                               "SENTENCES"))
-    _add_encoder_options(stage("align", "align a unit's documents into alignment.jsonl",
-                               "SENTENCES"))
+    stage(
+        "split", "read one input unit (a page, a zh/en pair, a .jsonl) into sentences.jsonl", "FILE"
+    )
+    _add_encoder_options(
+        stage("embed", "embed a unit's sentences into embeddings.npz", "SENTENCES")
+    )
+    _add_encoder_options(
+        stage("align", "align a unit's documents into alignment.jsonl", "SENTENCES")
+    )
     stage("score", "score every link: SENTENCES EMBEDDINGS ALIGNMENT -> scored.jsonl", "FILE")
-    stage("filter", "apply the thresholds to the scored pairs of the given unit work folders",
-          "WORKDIR")
-    stage("dataset", "write OUT/dataset, OUT/rejected, OUT/export from filtered.jsonl",
-          "FILTERED")
+    stage(
+        "filter",
+        "apply the thresholds to the scored pairs of the given unit work folders",
+        "WORKDIR",
+    )
+    stage("dataset", "write OUT/dataset, OUT/rejected, OUT/export from filtered.jsonl", "FILTERED")
     stage("report", "write OUT/report from filtered.jsonl", "FILTERED").add_argument(
-        "--gold", metavar="DIR", help="folder of gold DOC_ID.align files")
-    stage("stamp", "write the settings of config SECTIONs to OUT, only if they changed",
-          "SECTION")
+        "--gold", metavar="DIR", help="folder of gold DOC_ID.align files"
+    )
+    stage("stamp", "write the settings of config SECTIONs to OUT, only if they changed", "SECTION")
 
 
 def _run_stage(args: argparse.Namespace) -> int:
@@ -421,8 +466,11 @@ def _add_encoder_eval(sub: argparse._SubParsersAction) -> None:
     _add_config_options(parser)
     _add_encoder_options(parser)
     parser.add_argument("-k", type=int, default=4, help="neighbours in the ratio margin")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="do not read or write the embedding cache (embed.cache_dir)")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the embedding cache (embed.cache_dir)",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     parser.set_defaults(func=_run_encoder_eval)
 
@@ -461,8 +509,13 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("src", nargs="?", metavar="SRC", help="source sentences, one per line")
     parser.add_argument("tgt", nargs="?", metavar="TGT", help="target sentences, one per line")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="output .align file (or folder with --src-dir/--tgt-dir)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output .align file (or folder with --src-dir/--tgt-dir)",
+    )
     parser.add_argument("--src-dir", metavar="DIR", help="folder of source files (batch form)")
     parser.add_argument("--tgt-dir", metavar="DIR", help="folder of same-named target files")
     parser.add_argument("--src-lang", default="zh", help="language of the source side")
@@ -482,7 +535,9 @@ def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
         for folder in (src_dir, tgt_dir):
             if not folder.is_dir():
                 raise ConfigError(f"{folder}: not a folder")
-        names = sorted(p.name for p in src_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        names = sorted(
+            p.name for p in src_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+        )
         if not names:
             raise ConfigError(f"{src_dir}: no source files")
         return [(src_dir / n, tgt_dir / n, out / f"{n.removesuffix('.txt')}.align") for n in names]
@@ -546,6 +601,12 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 # Every subcommand's _add_NAME function, in the order --help lists them.
 ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_build, _add_split, _add_align, _add_eval, _add_encoder_eval, _add_export,
-    _add_publish, _add_stage,
+    _add_build,
+    _add_split,
+    _add_align,
+    _add_eval,
+    _add_encoder_eval,
+    _add_export,
+    _add_publish,
+    _add_stage,
 ]

@@ -70,8 +70,14 @@ class AlignConfig:
             raise ConfigError(f"align.max_align must be in 1..8, got {self.max_align}")
         if not 2 <= self.max_link <= 2 * self.max_align:
             raise ConfigError(f"align.max_link must be in 2..2*max_align, got {self.max_link}")
-        for key in ("len_weight", "prune", "para_penalty", "punct_weight", "part_weight",
-                    "null_gain"):
+        for key in (
+            "len_weight",
+            "prune",
+            "para_penalty",
+            "punct_weight",
+            "part_weight",
+            "null_gain",
+        ):
             if getattr(self, key) < 0:
                 raise ConfigError(f"align.{key} must be >= 0, got {getattr(self, key)}")
         if self.null_max < self.skip or not 0 <= self.null_free < 1:
@@ -115,12 +121,20 @@ class FilterConfig:
                 raise ConfigError(f"filters.{key} must be in [0, 1], got {getattr(self, key)}")
         if not -1.0 <= self.min_cosine <= 1.0:
             raise ConfigError(f"filters.min_cosine must be in [-1, 1], got {self.min_cosine}")
-        for key in ("min_margin", "min_zh_chars", "min_en_chars", "min_len_ratio",
-                    "max_num_mismatch"):
+        for key in (
+            "min_margin",
+            "min_zh_chars",
+            "min_en_chars",
+            "min_len_ratio",
+            "max_num_mismatch",
+        ):
             if getattr(self, key) < 0:
                 raise ConfigError(f"filters.{key} must be >= 0, got {getattr(self, key)}")
-        for low, high in (("min_zh_chars", "max_zh_chars"), ("min_en_chars", "max_en_chars"),
-                          ("min_len_ratio", "max_len_ratio")):
+        for low, high in (
+            ("min_zh_chars", "max_zh_chars"),
+            ("min_en_chars", "max_en_chars"),
+            ("min_len_ratio", "max_len_ratio"),
+        ):
             if getattr(self, low) > getattr(self, high):
                 raise ConfigError(
                     f"filters.{low}={getattr(self, low)} exceeds filters.{high}={getattr(self, high)}"
@@ -196,7 +210,9 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
         try:
             value = json.loads(value.lower() if want is bool else value)
         except json.JSONDecodeError:
-            raise ConfigError(f"{section}.{key}: cannot read {value!r} as {want.__name__}") from None
+            raise ConfigError(
+                f"{section}.{key}: cannot read {value!r} as {want.__name__}"
+            ) from None
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not want:

@@ -214,7 +214,9 @@ def merge_within_units(
         try:
             return {src_units[i] for i in link.src} | {tgt_units[j] for j in link.tgt}
         except IndexError:
-            raise AlignmentError(f"link {format_link(link, False)} is outside the unit lists") from None
+            raise AlignmentError(
+                f"link {format_link(link, False)} is outside the unit lists"
+            ) from None
 
     out: list[Link] = []
     units: list[set[str]] = []

@@ -598,7 +598,9 @@ def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
         yield _record_document(record, where, decoded.notes)
 
 
-def _record_document(record: dict[str, Any], where: str, notes: Sequence[str]) -> Document | Skipped:
+def _record_document(
+    record: dict[str, Any], where: str, notes: Sequence[str]
+) -> Document | Skipped:
     """The document of one ``{"id", "zh", "en"}`` record (jsonl line or parquet row), or why not."""
     missing = [key for key in ("id", "zh", "en") if key not in record]
     if missing:
@@ -639,7 +641,9 @@ def read_parquet_documents(path: Path, batch_rows: int = 256) -> Iterator[Docume
         raise InputError(path, f"not a readable Parquet file ({exc})") from None
     missing = [c for c in ("id", "zh", "en") if c not in shard.schema_arrow.names]
     if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)} (a .parquet input needs id, zh, en)")
+        raise InputError(
+            path, f"missing column(s) {', '.join(missing)} (a .parquet input needs id, zh, en)"
+        )
     number = 0
     try:
         for batch in shard.iter_batches(batch_size=batch_rows, columns=["id", "zh", "en"]):

@@ -251,7 +251,9 @@ def score_unit(sentences: Path, embeddings: Path, alignment: Path, out: Path) ->
         for i, (doc, row) in enumerate(zip(docs, aligned, strict=True)):
             links = [parse_link(text) for text in row["links"]]
             extra = embedding_scores(vectors[f"{i}.zh"], vectors[f"{i}.en"], links)
-            rows.extend(pair_to_row(p) for p in score_links(doc.doc_id, doc.zh, doc.en, links, extra))
+            rows.extend(
+                pair_to_row(p) for p in score_links(doc.doc_id, doc.zh, doc.en, links, extra)
+            )
     atomic_write_jsonl(out, rows)
 
 
@@ -273,8 +275,11 @@ def discover_units(
     taken: set[str] = set()
     outside = exclude.resolve() if exclude is not None else None
     for item in discover(list(inputs)):
-        first = Path(item.source) if isinstance(item, Skipped) else (
-            item[0] if isinstance(item, tuple) else item)
+        first = (
+            Path(item.source)
+            if isinstance(item, Skipped)
+            else (item[0] if isinstance(item, tuple) else item)
+        )
         if outside is not None and first.resolve().is_relative_to(outside):
             continue
         if isinstance(item, Skipped):
@@ -301,8 +306,9 @@ def unit_keys(unit: Unit, cfg: Config) -> dict[str, str]:
     also covers the source code of the modules that make the stage, so a
     changed splitter, aligner or scorer never leaves stale stage files.
     """
-    split = _key("split", _code("extract", "split"),
-                 *(f"{p.name}:{_file_digest(p)}" for p in unit.paths))
+    split = _key(
+        "split", _code("extract", "split"), *(f"{p.name}:{_file_digest(p)}" for p in unit.paths)
+    )
     embed = _key("embed", split, cfg.embed.encoder, _code("embed.backends", "embed.cache"))
     align = _key("align", embed, cfg.section_hash("align"), _code("align"))
     score = _key("score", align, _code("filters"))
@@ -336,12 +342,16 @@ def run_unit(
     files = {name: work / name for name in STAGES}
     steps: dict[str, Callable[[], None]] = {
         "sentences.jsonl": lambda: split_unit(unit.paths, files["sentences.jsonl"]),
-        "embeddings.npz": lambda: embed_unit(files["sentences.jsonl"], files["embeddings.npz"], encoder()),
+        "embeddings.npz": lambda: embed_unit(
+            files["sentences.jsonl"], files["embeddings.npz"], encoder()
+        ),
         "alignment.jsonl": lambda: align_unit(
             files["sentences.jsonl"], files["alignment.jsonl"], encoder(), cfg
         ),
         "scored.jsonl": lambda: score_unit(
-            files["sentences.jsonl"], files["embeddings.npz"], files["alignment.jsonl"],
+            files["sentences.jsonl"],
+            files["embeddings.npz"],
+            files["alignment.jsonl"],
             files["scored.jsonl"],
         ),
     }
@@ -404,7 +414,9 @@ def _remove_stale_temp_files(out_dir: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()) -> int:
+def filter_corpus(
+    work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Sequence[Skipped] = ()
+) -> int:
     """Corpus-level filter step: read every unit's sentences and scored pairs, write ``out``.
 
     Documents are taken in ``work_dirs`` order; a document whose doc_id or
@@ -439,18 +451,26 @@ def filter_corpus(work_dirs: Sequence[Path], out: Path, cfg: Config, skipped: Se
             seen_ids[doc.doc_id] = seen_content[doc.content_hash] = doc.doc_id
             keep.add(doc.doc_id)
             kept_docs.append(doc)
-            docs.append({
-                "doc_id": doc.doc_id,
-                "source": doc.source,
-                "paragraphs": doc.paragraphs,
-                "sentences": {"zh": len(doc.zh), "en": len(doc.en)},
-                "dropped": [list(d) for d in doc.dropped],
-            })
-        pairs.extend(p for p in map(row_to_pair, read_jsonl(work / "scored.jsonl")) if p.doc_id in keep)
+            docs.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "source": doc.source,
+                    "paragraphs": doc.paragraphs,
+                    "sentences": {"zh": len(doc.zh), "en": len(doc.en)},
+                    "dropped": [list(d) for d in doc.dropped],
+                }
+            )
+        pairs.extend(
+            p for p in map(row_to_pair, read_jsonl(work / "scored.jsonl")) if p.doc_id in keep
+        )
     apply_filters(pairs, cfg.filters)
     header = {
-        "stats": {"documents": docs, "skipped": all_skipped, "repeated": repeated,
-                  "notes": _note_lines(kept_docs)},
+        "stats": {
+            "documents": docs,
+            "skipped": all_skipped,
+            "repeated": repeated,
+            "notes": _note_lines(kept_docs),
+        },
         "info": {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()},
     }
     atomic_write_jsonl(out, [header, *(pair_to_row(p) for p in pairs)])
@@ -494,8 +514,13 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
     head, stats = rows[0], rows[0]["stats"]
     build_stats = BuildStats(
         documents=[
-            DocCounts(d["doc_id"], d["source"], d["paragraphs"], d["sentences"],
-                      [tuple(x) for x in d["dropped"]])
+            DocCounts(
+                d["doc_id"],
+                d["source"],
+                d["paragraphs"],
+                d["sentences"],
+                [tuple(x) for x in d["dropped"]],
+            )
             for d in stats["documents"]
         ],
         skipped=[Skipped(s["source"], s["reason"]) for s in stats["skipped"]],
@@ -515,7 +540,9 @@ def publish_dataset(filtered: Path, out_dir: Path, cfg: Config) -> dict[str, Any
     return write_dataset(kept, rejected, out_dir, cfg, info)
 
 
-def report_corpus(filtered: Path, out_dir: Path, cfg: Config, gold: Path | None = None) -> dict[str, Any]:
+def report_corpus(
+    filtered: Path, out_dir: Path, cfg: Config, gold: Path | None = None
+) -> dict[str, Any]:
     """Report step: write OUT/report from ``filtered`` (and gold alignments, if given)."""
     from dataclasses import replace
 
@@ -540,7 +567,9 @@ def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float
 
     by_doc: dict[str, list[Link]] = {}
     for p in pairs:
-        by_doc.setdefault(p.doc_id, []).append(Link(p.zh_ids, p.en_ids, p.scores.get("cosine", 0.0)))
+        by_doc.setdefault(p.doc_id, []).append(
+            Link(p.zh_ids, p.en_ids, p.scores.get("cosine", 0.0))
+        )
     scored = []
     for doc_id, links in by_doc.items():
         path = gold_dir / f"{safe_name(doc_id)}.align"
@@ -631,11 +660,11 @@ def build(
                 rebuilt += count
                 bar.update()
         else:
-            for unit, work in zip(units, works):
+            for unit, work in zip(units, works, strict=True):
                 rebuilt += run_unit(unit, work, cfg, get, force)
                 bar.update()
         bar.close()
-        failures = [(w, unit_failure(u, w)) for u, w in zip(units, works)]
+        failures = [(w, unit_failure(u, w)) for u, w in zip(units, works, strict=True)]
         skipped = [*skipped, *(f for _, f in failures if f is not None)]
         works = [w for w, f in failures if f is None]
         filtered = out_dir / "filtered.jsonl"
@@ -694,8 +723,12 @@ def _worker_run(unit: Unit, work: Path, force: bool) -> int:
 
 
 def _run_parallel(
-    units: Sequence[Unit], works: Sequence[Path], cfg: Config, encoder: Encoder | None,
-    force: bool, jobs: int,
+    units: Sequence[Unit],
+    works: Sequence[Path],
+    cfg: Config,
+    encoder: Encoder | None,
+    force: bool,
+    jobs: int,
 ) -> Iterator[int]:
     """Run :func:`run_unit` for every unit in ``jobs`` spawned worker processes.
 
@@ -706,9 +739,13 @@ def _run_parallel(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(cfg, encoder, logging.getLogger("corpus").level)) as pool:
-        futures = [pool.submit(_worker_run, u, w, force) for u, w in zip(units, works)]
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(cfg, encoder, logging.getLogger("corpus").level),
+    ) as pool:
+        futures = [pool.submit(_worker_run, u, w, force) for u, w in zip(units, works, strict=True)]
         for future in as_completed(futures):
             yield future.result()
 

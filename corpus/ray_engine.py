@@ -55,7 +55,9 @@ def _import_ray() -> Any:
         import ray
         import ray.data  # the extra is ray[data], not bare ray
     except ImportError as exc:
-        raise EngineError(f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}") from None
+        raise EngineError(
+            f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}"
+        ) from None
     return ray
 
 
@@ -138,7 +140,9 @@ class _EmbedAlignScore:
                 unit, work = _unit_of(text)
                 # an earlier rebuilt stage forces the later ones, as one run_unit call would
                 force = self.force or before > 0
-                counts.append(int(before) + run_unit(unit, work, self.cfg, self._encoder, force, STAGES[1:]))
+                counts.append(
+                    int(before) + run_unit(unit, work, self.cfg, self._encoder, force, STAGES[1:])
+                )
         return {"unit": batch["unit"], "rebuilt": counts}
 
 
@@ -162,7 +166,11 @@ def _no_encoder() -> Encoder:
 
 
 def _row(unit: Unit, work: Path) -> dict[str, str]:
-    return {"unit": json.dumps({"name": unit.name, "paths": [str(p) for p in unit.paths], "work": str(work)})}
+    return {
+        "unit": json.dumps(
+            {"name": unit.name, "paths": [str(p) for p in unit.paths], "work": str(work)}
+        )
+    }
 
 
 def _unit_of(text: str) -> tuple[Unit, Path]:
@@ -220,10 +228,15 @@ def run_units(
             else:
                 ray.init(num_cpus=jobs, include_dashboard=False, logging_level="WARNING")
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise EngineError(f"cannot start or reach Ray{f' at {address}' if address else ''}: {exc}") from exc
+            raise EngineError(
+                f"cannot start or reach Ray{f' at {address}' if address else ''}: {exc}"
+            ) from exc
     context = ray.data.DataContext.get_current()
-    saved = (context.enable_progress_bars, context.print_on_execution_start,
-             context.raise_original_map_exception)
+    saved = (
+        context.enable_progress_bars,
+        context.print_on_execution_start,
+        context.raise_original_map_exception,
+    )
     context.enable_progress_bars = context.print_on_execution_start = progress
     context.raise_original_map_exception = True
     try:
@@ -232,12 +245,19 @@ def run_units(
             override_num_blocks=min(len(units), MAX_BLOCKS),
         )
         cwd = _driver_dir(units, works, cfg)
-        dataset = dataset.map_batches(_split, batch_size=1, fn_kwargs={"cfg": cfg, "force": force, "cwd": cwd})
+        dataset = dataset.map_batches(
+            _split, batch_size=1, fn_kwargs={"cfg": cfg, "force": force, "cwd": cwd}
+        )
         dataset = dataset.map_batches(
             _EmbedAlignScore,
             batch_size=1,
-            fn_constructor_kwargs={"cfg": cfg, "force": force, "encoder": encoder,
-                                   "blas_threads": _blas_threads(), "cwd": cwd},
+            fn_constructor_kwargs={
+                "cfg": cfg,
+                "force": force,
+                "encoder": encoder,
+                "blas_threads": _blas_threads(),
+                "cwd": cwd,
+            },
             compute=ray.data.ActorPoolStrategy(size=jobs),
             num_cpus=1,
         )
@@ -249,7 +269,10 @@ def run_units(
             raise
         raise cause from None
     finally:
-        (context.enable_progress_bars, context.print_on_execution_start,
-         context.raise_original_map_exception) = saved
+        (
+            context.enable_progress_bars,
+            context.print_on_execution_start,
+            context.raise_original_map_exception,
+        ) = saved
         if started:
             ray.shutdown()

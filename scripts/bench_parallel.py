@@ -49,10 +49,16 @@ def write_corpus(eval_dir: Path, folder: Path, docs: int, copies: int) -> int:
     for copy in range(copies):
         for name in names:
             for lang in ("zh", "en"):
-                lines = [s for s in (source / lang / name).read_text(encoding="utf-8").splitlines() if s.strip()]
+                lines = [
+                    s
+                    for s in (source / lang / name).read_text(encoding="utf-8").splitlines()
+                    if s.strip()
+                ]
                 if copy:
                     lines.append(f"（第{copy}份）" if lang == "zh" else f"(Copy {copy}.)")
-                (folder / f"wmt22-{name}-{copy}.{lang}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+                (folder / f"wmt22-{name}-{copy}.{lang}.txt").write_text(
+                    "\n\n".join(lines) + "\n", encoding="utf-8"
+                )
     return len(names) * copies
 
 
@@ -80,7 +86,11 @@ def _sample(pid: int) -> tuple[int, int, float]:
     """(RSS bytes, PSS bytes, CPU seconds) of one process; zeros if it is gone."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
-            fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in handle if line.endswith("kB\n")}
+            fields = {
+                line.split(":")[0]: int(line.split()[1]) * 1024
+                for line in handle
+                if line.endswith("kB\n")
+            }
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
             stat = handle.read().rsplit(")", 1)[1].split()
         cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
@@ -129,21 +139,39 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, Usage, str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval")
-    parser.add_argument("--docs", type=int, default=181, help="WMT22 documents to use (at most 181)")
-    parser.add_argument("--copies", type=int, default=1, help="write every document this many times")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="config override passed to every build")
-    parser.add_argument("--runs", default="jobs1,jobs2,ray2",
-                        help="comma-separated runs among jobs1, jobs2, ray1, ray2")
+    parser.add_argument(
+        "--docs", type=int, default=181, help="WMT22 documents to use (at most 181)"
+    )
+    parser.add_argument(
+        "--copies", type=int, default=1, help="write every document this many times"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="config override passed to every build",
+    )
+    parser.add_argument(
+        "--runs",
+        default="jobs1,jobs2,ray2",
+        help="comma-separated runs among jobs1, jobs2, ray1, ray2",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     from corpus.pipeline import read_filtered
 
-    runs = {"jobs1": ["--jobs", "1"], "jobs2": ["--jobs", "2"],
-            "ray1": ["--engine", "ray", "--jobs", "1"], "ray2": ["--engine", "ray", "--jobs", "2"]}
+    runs = {
+        "jobs1": ["--jobs", "1"],
+        "jobs2": ["--jobs", "2"],
+        "ray1": ["--engine", "ray", "--jobs", "1"],
+        "ray2": ["--engine", "ray", "--jobs", "2"],
+    }
     chosen = args.runs.split(",")
     unknown = [r for r in chosen if r not in runs]
     if unknown:
@@ -153,32 +181,67 @@ def main() -> None:
         folder = Path(tmp) / "in"
         folder.mkdir()
         docs = write_corpus(args.eval, folder, args.docs, args.copies)
-        print(f"corpus: {docs} WMT22 documents ({args.docs} x {args.copies} copies) as NAME.zh.txt + "
-              f"NAME.en.txt; {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}")
+        print(
+            f"corpus: {docs} WMT22 documents ({args.docs} x {args.copies} copies) as NAME.zh.txt + "
+            f"NAME.en.txt; {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}"
+        )
         print("every run: new process, empty output folder, empty embedding cache (nothing cached)")
-        print(f"{'run':<8}{'wall s':>8}{'docs/s':>9}{'sents/s':>10}{'CPU s':>8}"
-              f"{'peak RSS MiB':>14}{'peak PSS MiB':>14}{'procs':>7}{'rows':>7}")
+        print(
+            f"{'run':<8}{'wall s':>8}{'docs/s':>9}{'sents/s':>10}{'CPU s':>8}"
+            f"{'peak RSS MiB':>14}{'peak PSS MiB':>14}{'procs':>7}{'rows':>7}"
+        )
         results = {}
         for name in chosen:
             out = Path(tmp) / name
-            cmd = [str(CORPUS), "build", str(folder), "-o", str(out), "-q",
-                   "--set", f"embed.cache_dir={Path(tmp) / ('cache-' + name)}", *runs[name],
-                   *(f"--set={item}" for item in args.set)]
+            cmd = [
+                str(CORPUS),
+                "build",
+                str(folder),
+                "-o",
+                str(out),
+                "-q",
+                "--set",
+                f"embed.cache_dir={Path(tmp) / ('cache-' + name)}",
+                *runs[name],
+                *(f"--set={item}" for item in args.set),
+            ]
             wall, usage, _ = run_measured(cmd, env)
             _, stats, pairs = read_filtered(out / "filtered.jsonl")
             sentences = sum(d.sentences["zh"] + d.sentences["en"] for d in stats.documents)
-            results[name] = sorted((p.doc_id, p.zh_ids, p.en_ids, p.zh, p.en, p.reason,
-                                    tuple(sorted(p.scores.items()))) for p in pairs)
-            print(f"{name:<8}{wall:>8.1f}{len(stats.documents) / wall:>9.2f}{sentences / wall:>10.1f}"
-                  f"{usage.cpu:>8.1f}{usage.peak_rss / 2**20:>14.0f}{usage.peak_pss / 2**20:>14.0f}"
-                  f"{usage.peak_processes:>7}{sum(p.reason is None for p in pairs):>7}")
+            results[name] = sorted(
+                (
+                    p.doc_id,
+                    p.zh_ids,
+                    p.en_ids,
+                    p.zh,
+                    p.en,
+                    p.reason,
+                    tuple(sorted(p.scores.items())),
+                )
+                for p in pairs
+            )
+            print(
+                f"{name:<8}{wall:>8.1f}{len(stats.documents) / wall:>9.2f}{sentences / wall:>10.1f}"
+                f"{usage.cpu:>8.1f}{usage.peak_rss / 2**20:>14.0f}{usage.peak_pss / 2**20:>14.0f}"
+                f"{usage.peak_processes:>7}{sum(p.reason is None for p in pairs):>7}"
+            )
             shutil.rmtree(out)
         first = next(iter(results.values()))
         same = all([r[:6] for r in rows] == [r[:6] for r in first] for rows in results.values())
-        gap = max((abs(a[1] - b[1]) for rows in results.values() if same
-                   for x, y in zip(rows, first) for a, b in zip(x[6], y[6])), default=0.0)
-        print(f"same rows (texts, ids, links, verdicts) in every run: {'yes' if same else 'NO'}; "
-              f"largest score difference: {gap:.2g}; load average after: {os.getloadavg()[0]:.1f}")
+        gap = max(
+            (
+                abs(a[1] - b[1])
+                for rows in results.values()
+                if same
+                for x, y in zip(rows, first, strict=True)
+                for a, b in zip(x[6], y[6], strict=True)
+            ),
+            default=0.0,
+        )
+        print(
+            f"same rows (texts, ids, links, verdicts) in every run: {'yes' if same else 'NO'}; "
+            f"largest score difference: {gap:.2g}; load average after: {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

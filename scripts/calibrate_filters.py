@@ -126,7 +126,7 @@ def score_figures(name: str, docs: list, encoder) -> tuple[np.ndarray, ...]:
     rng = random.Random(0)
     gold_c, gold_m, shift_c, shift_m, rand_c = [], [], [], [], []
     vecs = [(encoder.encode(zh, "zh"), encoder.encode(en, "en")) for zh, en, _ in docs]
-    for d, (zh, en, links) in enumerate(docs):
+    for d, (_zh, en, links) in enumerate(docs):
         zv, ev = vecs[d]
         ones = [Link(tuple(zi), tuple(ei)) for zi, ei in links if len(zi) == 1 and len(ei) == 1]
         if len(en) < 3:
@@ -134,7 +134,7 @@ def score_figures(name: str, docs: list, encoder) -> tuple[np.ndarray, ...]:
         for s in embedding_scores(zv, ev, ones):
             gold_c.append(s["cosine"])
             gold_m.append(s["margin"])
-        wrong = [Link(l.src, ((l.tgt[0] + 2) % len(en),)) for l in ones]
+        wrong = [Link(x.src, ((x.tgt[0] + 2) % len(en),)) for x in ones]
         for s in embedding_scores(zv, ev, wrong):
             shift_c.append(s["cosine"])
             shift_m.append(s["margin"])

@@ -27,20 +27,61 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fuzz_harness import ingest
+from tests.fuzz_harness import ingest  # noqa: E402  (needs the path above)
 
 CRASHES = ROOT / "tests" / "fuzz_crashes"
 
-_PIECES = st.sampled_from([
-    "今天天气很好。", "我们去公园散步！", "他说：“好。”", "……", "，", "我們試試看？",
-    "The weather is nice today.", "Mr. Smith went to Washington.", " ", "\n", "\n\n", "\r\n",
-    "\t", "\u3000", "\ufeff", "\ufffd", "\x00", "\x1b", "U.S.", "3.5%", "http://a.cn/x?y=1",
-    "免责声明", "Home | News | About", " ·[视频]标题", "发布时间:2023-12-28", "東京です。",
-    "Москва.", "🙂", "\u200b", "\U00020000", '{"id": "a", "zh": "中文。", "en": "English."}',
-    '{"id": "../../x", "zh": 1}', "{", "]", '"\\ud800"',
-])
+_PIECES = st.sampled_from(
+    [
+        "今天天气很好。",
+        "我们去公园散步！",
+        "他说：“好。”",
+        "……",
+        "，",
+        "我們試試看？",
+        "The weather is nice today.",
+        "Mr. Smith went to Washington.",
+        " ",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\t",
+        "\u3000",
+        "\ufeff",
+        "\ufffd",
+        "\x00",
+        "\x1b",
+        "U.S.",
+        "3.5%",
+        "http://a.cn/x?y=1",
+        "免责声明",
+        "Home | News | About",
+        " ·[视频]标题",
+        "发布时间:2023-12-28",
+        "東京です。",
+        "Москва.",
+        "🙂",
+        "\u200b",
+        "\U00020000",
+        '{"id": "a", "zh": "中文。", "en": "English."}',
+        '{"id": "../../x", "zh": 1}',
+        "{",
+        "]",
+        '"\\ud800"',
+    ]
+)
 _ENCODINGS = st.sampled_from(
-    ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "gb18030", "big5", "cp1252"]
+    [
+        "utf-8",
+        "utf-8-sig",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "gb18030",
+        "big5",
+        "cp1252",
+    ]
 )
 
 
@@ -59,13 +100,16 @@ def _texty_bytes(draw: st.DrawFn) -> bytes:
 @st.composite
 def _jsonl_bytes(draw: st.DrawFn) -> bytes:
     any_char = st.characters(exclude_categories=())
-    texts = st.lists(_PIECES | st.text(any_char, max_size=3) | st.sampled_from(["\ud800", "\udfff"]),
-                     max_size=12).map("".join)
+    texts = st.lists(
+        _PIECES | st.text(any_char, max_size=3) | st.sampled_from(["\ud800", "\udfff"]), max_size=12
+    ).map("".join)
     good = st.fixed_dictionaries({"id": texts, "zh": texts, "en": texts})
     values = st.one_of(texts, st.integers(), st.none(), st.lists(st.integers(), max_size=2))
     odd = st.dictionaries(st.sampled_from(["id", "zh", "en", "x"]), values)
     rows = draw(st.lists(good | odd, max_size=4))
-    return "\n".join(json.dumps(r, ensure_ascii=draw(st.booleans())) for r in rows).encode("utf-8", "surrogatepass")
+    return "\n".join(json.dumps(r, ensure_ascii=draw(st.booleans())) for r in rows).encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 INPUTS = st.one_of(st.binary(max_size=400), _texty_bytes(), _jsonl_bytes())
@@ -79,8 +123,13 @@ def run(seconds: float, failing: list[bytes]) -> int:
     """
     tried = 0
 
-    @settings(max_examples=200, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(INPUTS)
     def one(data: bytes) -> None:
         nonlocal tried
@@ -117,8 +166,11 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - any exception is the crash we look for
         path = _save(failing[-1])
         print(f"fuzz: crash {type(exc).__name__}: {exc}", file=sys.stderr)
-        print(f"fuzz: kept the shrunk input as {path.relative_to(ROOT)}; add it to git: "
-              "tests/test_fuzz_regressions.py replays it", file=sys.stderr)
+        print(
+            f"fuzz: kept the shrunk input as {path.relative_to(ROOT)}; add it to git: "
+            "tests/test_fuzz_regressions.py replays it",
+            file=sys.stderr,
+        )
         return 1
     elapsed = time.monotonic() - started
     print(f"fuzz: {tried} inputs through every ingestion path in {elapsed:.0f} s, no crash")

@@ -84,7 +84,11 @@ def ingest(data: bytes, folder: Path) -> None:
         assert len(saved.docs) + len(saved.skipped) >= 1
         embed_unit(work / "sentences.jsonl", work / "embeddings.npz", FakeEncoder())
         align_unit(work / "sentences.jsonl", work / "alignment.jsonl", FakeEncoder(), Config())
-        score_unit(*(work / n for n in ("sentences.jsonl", "embeddings.npz", "alignment.jsonl",
-                                        "scored.jsonl")))
+        score_unit(
+            *(
+                work / n
+                for n in ("sentences.jsonl", "embeddings.npz", "alignment.jsonl", "scored.jsonl")
+            )
+        )
     for item in iter_documents([page, zh, jsonl]):
         assert isinstance(item, (Document, Skipped))

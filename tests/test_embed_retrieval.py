@@ -33,7 +33,10 @@ def _ref_knn(a: np.ndarray, b: np.ndarray, k: int) -> list[float]:
 def _ref_margin(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     ka, kb = _ref_knn(a, b, k), _ref_knn(b, a, k)
     return np.array(
-        [[float(np.dot(x, y)) / ((ka[i] + kb[j]) / 2) for j, y in enumerate(b)] for i, x in enumerate(a)]
+        [
+            [float(np.dot(x, y)) / ((ka[i] + kb[j]) / 2) for j, y in enumerate(b)]
+            for i, x in enumerate(a)
+        ]
     )
 
 

@@ -279,22 +279,43 @@ def test_parquet_rows_load_like_jsonl_lines_and_bad_rows_are_skipped(tmp_path: P
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [("ok-1", ZH_PARA, EN_PARA), ("no-zh", None, EN_PARA), ("", ZH_PARA, EN_PARA),
-            ("english-only", EN_PARA, EN_PARA), ("ok-2", ZH_PARA, EN_PARA)]
-    table = pa.table({"id": [r[0] for r in rows], "zh": [r[1] for r in rows],
-                      "en": [r[2] for r in rows], "extra": list(range(len(rows)))})
+    rows = [
+        ("ok-1", ZH_PARA, EN_PARA),
+        ("no-zh", None, EN_PARA),
+        ("", ZH_PARA, EN_PARA),
+        ("english-only", EN_PARA, EN_PARA),
+        ("ok-2", ZH_PARA, EN_PARA),
+    ]
+    table = pa.table(
+        {
+            "id": [r[0] for r in rows],
+            "zh": [r[1] for r in rows],
+            "en": [r[2] for r in rows],
+            "extra": list(range(len(rows))),
+        }
+    )
     path = tmp_path / "shard-0.parquet"
     pq.write_table(table, path, row_group_size=2)
-    jsonl = _write(tmp_path / "same.jsonl", "".join(
-        json.dumps({"id": f"j{r[0]}", "zh": r[1], "en": r[2]}, ensure_ascii=False) + "\n" for r in rows))
+    jsonl = _write(
+        tmp_path / "same.jsonl",
+        "".join(
+            json.dumps({"id": f"j{r[0]}", "zh": r[1], "en": r[2]}, ensure_ascii=False) + "\n"
+            for r in rows
+        ),
+    )
     results = list(iter_documents([path]))
     docs = [r for r in results if isinstance(r, Document)]
     skipped = {r.source: r.reason for r in results if isinstance(r, Skipped)}
     assert [d.doc_id for d in docs] == ["ok-1", "ok-2"] and docs[1].source == f"{path}:5"
-    assert skipped == {f"{path}:2": "values must be strings: 'zh' is NoneType",
-                       f"{path}:3": "empty 'id'", f"{path}:4": skipped[f"{path}:4"]}
+    assert skipped == {
+        f"{path}:2": "values must be strings: 'zh' is NoneType",
+        f"{path}:3": "empty 'id'",
+        f"{path}:4": skipped[f"{path}:4"],
+    }
     assert "no Chinese text" in skipped[f"{path}:4"]
-    from_jsonl = [r for r in iter_documents([jsonl]) if isinstance(r, Document) and r.doc_id.startswith("jok")]
+    from_jsonl = [
+        r for r in iter_documents([jsonl]) if isinstance(r, Document) and r.doc_id.startswith("jok")
+    ]
     assert [(d.zh, d.en) for d in docs] == [(d.zh, d.en) for d in from_jsonl]
 
 

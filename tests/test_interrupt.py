@@ -25,31 +25,67 @@ from corpus.storage import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ZH = ["今天天气很好。", "我们去公园散步。", "公园里有很多人。", "孩子们在草地上玩。", "我们中午回家吃饭。"]
-EN = ["The weather is nice today.", "We go for a walk in the park.", "There are many people in the park.",
-      "The children play on the grass.", "We go home for lunch at noon."]
+ZH = [
+    "今天天气很好。",
+    "我们去公园散步。",
+    "公园里有很多人。",
+    "孩子们在草地上玩。",
+    "我们中午回家吃饭。",
+]
+EN = [
+    "The weather is nice today.",
+    "We go for a walk in the park.",
+    "There are many people in the park.",
+    "The children play on the grass.",
+    "We go home for lunch at noon.",
+]
 
 
 def _make_corpus(folder: Path, units: int) -> None:
     """``units`` file pairs (each a rotation of the same five sentences) and one jsonl."""
     folder.mkdir()
     for u in range(units):
-        zh, en = ZH[u % 5:] + ZH[: u % 5], EN[u % 5:] + EN[: u % 5]
-        (folder / f"doc{u:02d}.zh.txt").write_text(f"第{u}篇。\n\n" + "\n\n".join(zh) + "\n", encoding="utf-8")
-        (folder / f"doc{u:02d}.en.txt").write_text(f"Part {u}.\n\n" + "\n\n".join(en) + "\n", encoding="utf-8")
-    rows = [{"id": f"j{i}", "zh": f"这是第{i}个句子。", "en": f"This is sentence number {i}."} for i in range(5)]
-    (folder / "more.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                       encoding="utf-8")
+        zh, en = ZH[u % 5 :] + ZH[: u % 5], EN[u % 5 :] + EN[: u % 5]
+        (folder / f"doc{u:02d}.zh.txt").write_text(
+            f"第{u}篇。\n\n" + "\n\n".join(zh) + "\n", encoding="utf-8"
+        )
+        (folder / f"doc{u:02d}.en.txt").write_text(
+            f"Part {u}.\n\n" + "\n\n".join(en) + "\n", encoding="utf-8"
+        )
+    rows = [
+        {"id": f"j{i}", "zh": f"这是第{i}个句子。", "en": f"This is sentence number {i}."}
+        for i in range(5)
+    ]
+    (folder / "more.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
 def _command(inp: Path, out: Path, cache: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "corpus", "build", str(inp), "-o", str(out), "-q",
-            "--set", f"embed.cache_dir={cache}", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "corpus",
+        "build",
+        str(inp),
+        "-o",
+        str(out),
+        "-q",
+        "--set",
+        f"embed.cache_dir={cache}",
+        *extra,
+    ]
 
 
 def _run(inp: Path, out: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(_command(inp, out, cache, *extra), check=False, capture_output=True,
-                          text=True, timeout=600, cwd=ROOT)
+    return subprocess.run(
+        _command(inp, out, cache, *extra),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
 
 
 def _dataset(out: Path) -> tuple[list[dict], str]:
@@ -84,8 +120,13 @@ def test_killed_and_interrupted_builds_resume_to_the_same_dataset(tmp_path: Path
     stopped = 0
     for sig in [signal.SIGKILL, signal.SIGINT] * 4:
         # --force: every stopped run was rewriting files, in whatever stage the signal finds it
-        process = subprocess.Popen(_command(inp, out, cache, "--force"), cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            _command(inp, out, cache, "--force"),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # SIGINT only once the interpreter has started (before that Python itself prints a traceback)
         low = 1.5 if sig == signal.SIGINT else 0.2
         time.sleep(rng.uniform(low, max(low + 0.5, 0.9 * whole)))
@@ -160,10 +201,16 @@ def test_two_builds_into_one_folder_at_once(tmp_path: Path) -> None:
     _make_corpus(inp, units=3)
     big = [f"第{i}句话说的是第{i}件事。" for i in range(3000)]
     (inp / "book.zh.txt").write_text("\n".join(big) + "\n", encoding="utf-8")
-    (inp / "book.en.txt").write_text("\n".join(f"Sentence {i} is about thing {i}." for i in range(3000)) + "\n",
-                                     encoding="utf-8")
-    first = subprocess.Popen(_command(inp, out, cache), cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    (inp / "book.en.txt").write_text(
+        "\n".join(f"Sentence {i} is about thing {i}." for i in range(3000)) + "\n", encoding="utf-8"
+    )
+    first = subprocess.Popen(
+        _command(inp, out, cache),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (out / "work").exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

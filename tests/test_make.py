@@ -17,8 +17,16 @@ pytestmark = pytest.mark.slow
 
 def _make(tmp: Path, *extra: str) -> list[str]:
     """Run make on the folder ``tmp/in`` into ``tmp/out``; return the recipe lines it ran."""
-    args = ["make", "-C", str(ROOT), "build", f"RAW={tmp / 'in'}", f"OUT={tmp / 'out'}",
-            f"CONFIG={tmp / 'c.toml'}", *extra]
+    args = [
+        "make",
+        "-C",
+        str(ROOT),
+        "build",
+        f"RAW={tmp / 'in'}",
+        f"OUT={tmp / 'out'}",
+        f"CONFIG={tmp / 'c.toml'}",
+        *extra,
+    ]
     done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return [line for line in done.stdout.splitlines() if line.startswith((".venv", "touch"))]

@@ -19,7 +19,11 @@ from corpus.pipeline import build, discover_units, output_lock, read_filtered
 from tests.conftest import SEED_PAGE
 
 ZH = ["今天天气很好。", "我们去公园散步。", "公园里有很多人。"]
-EN = ["The weather is nice today.", "We go for a walk in the park.", "There are many people in the park."]
+EN = [
+    "The weather is nice today.",
+    "We go for a walk in the park.",
+    "There are many people in the park.",
+]
 
 
 def _write_pair(folder: Path, name: str, zh: list[str], en: list[str]) -> None:
@@ -30,8 +34,15 @@ def _write_pair(folder: Path, name: str, zh: list[str], en: list[str]) -> None:
 @pytest.fixture
 def cfg(tmp_path: Path):
     """Score thresholds and the unmatched-share prior off: the fake encoder's cosines mean nothing."""
-    return load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "filters.min_cosine=-1",
-                              "filters.min_margin=0", "align.null_gain=0"])
+    return load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
 
 
 @pytest.fixture
@@ -40,7 +51,11 @@ def corpus_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     _write_pair(folder, "walk", ZH, EN)
     rows = [
-        {"id": "j1", "zh": "他喜欢读书。\n\n他每天读两个小时。", "en": "He likes reading.\n\nHe reads for two hours a day."},
+        {
+            "id": "j1",
+            "zh": "他喜欢读书。\n\n他每天读两个小时。",
+            "en": "He likes reading.\n\nHe reads for two hours a day.",
+        },
         {"id": "../../etc/passwd", "zh": "这是第二篇文章。", "en": "This is the second article."},
     ]
     (folder / "more.jsonl").write_text(
@@ -53,16 +68,27 @@ def corpus_dir(tmp_path: Path) -> Path:
 def test_discover_units_pairs_sides_and_names_units(corpus_dir: Path) -> None:
     units, skipped = discover_units([corpus_dir])
     names = {u.name: [p.name for p in u.paths] for u in units}
-    assert names == {"empty.txt": ["empty.txt"], "more.jsonl": ["more.jsonl"],
-                     "walk": ["walk.zh.txt", "walk.en.txt"]}
+    assert names == {
+        "empty.txt": ["empty.txt"],
+        "more.jsonl": ["more.jsonl"],
+        "walk": ["walk.zh.txt", "walk.en.txt"],
+    }
     assert skipped == []
 
 
-def test_build_writes_every_output_and_counts_skips(corpus_dir, tmp_path, cfg, fake_encoder) -> None:
+def test_build_writes_every_output_and_counts_skips(
+    corpus_dir, tmp_path, cfg, fake_encoder
+) -> None:
     out = tmp_path / "out"
     summary = build([corpus_dir], out, cfg, encoder=fake_encoder)
-    for path in ("dataset/README.md", "rejected/rejected.jsonl", "export/train.tsv",
-                 "report/report.html", "report/report.json", "filtered.jsonl"):
+    for path in (
+        "dataset/README.md",
+        "rejected/rejected.jsonl",
+        "export/train.tsv",
+        "report/report.html",
+        "report/report.json",
+        "filtered.jsonl",
+    ):
         assert (out / path).is_file(), path
     assert summary.documents == 3
     assert [s.source for s in summary.skipped] == [str(corpus_dir / "empty.txt")]
@@ -94,7 +120,9 @@ def test_second_build_does_no_work_and_threshold_change_reruns_only_corpus_steps
     assert 0 < third.kept < first.kept
 
 
-def test_touching_one_input_rebuilds_only_that_unit(corpus_dir, tmp_path, cfg, fake_encoder) -> None:
+def test_touching_one_input_rebuilds_only_that_unit(
+    corpus_dir, tmp_path, cfg, fake_encoder
+) -> None:
     out = tmp_path / "out"
     build([corpus_dir], out, cfg, encoder=fake_encoder)
     before = {p: p.stat().st_mtime_ns for p in (out / "work").rglob("*.jsonl")}
@@ -203,13 +231,15 @@ def test_report_scores_the_build_against_gold(tmp_path: Path, eval_dir: Path) ->
         zh = (wmt / "zh" / name).read_text(encoding="utf-8").splitlines()
         en = (wmt / "en" / name).read_text(encoding="utf-8").splitlines()
         whole = all(len(split_sentences(line, "zh")) == 1 for line in zh) and all(
-            len(split_sentences(line, "en")) == 1 for line in en)
+            len(split_sentences(line, "en")) == 1 for line in en
+        )
         if not whole or len(zh) != len(en) or len(zh) < 5:
             continue
         (folder / f"{name}.zh.txt").write_text("\n\n".join(zh) + "\n", encoding="utf-8")
         (folder / f"{name}.en.txt").write_text("\n\n".join(en) + "\n", encoding="utf-8")
-        (gold / f"{name}.align").write_text("".join(f"[{i}]:[{i}]\n" for i in range(len(zh))),
-                                            encoding="utf-8")
+        (gold / f"{name}.align").write_text(
+            "".join(f"[{i}]:[{i}]\n" for i in range(len(zh))), encoding="utf-8"
+        )
         used += 1
         if used == 4:
             break

@@ -41,7 +41,9 @@ def _assert_is_partition(text: str, sentences: list[str]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(_ANY, st.sampled_from(["zh", "en"]), st.integers(5, 400))
-def test_splitters_never_lose_duplicate_or_reorder_any_text(text: str, lang: str, limit: int) -> None:
+def test_splitters_never_lose_duplicate_or_reorder_any_text(
+    text: str, lang: str, limit: int
+) -> None:
     sentences = split_sentences(text, lang, limit)
     _assert_is_partition(text, sentences)
     assert all(len(s) <= limit for s in sentences)
@@ -51,7 +53,9 @@ def test_splitters_never_lose_duplicate_or_reorder_any_text(text: str, lang: str
 def _alignment(draw: st.DrawFn) -> list[Link]:
     """A complete alignment of two random-length documents: consecutive links of 0..4 x 0..4."""
     links, i, j = [], 0, 0
-    for a, b in draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)).filter(any), max_size=30)):
+    for a, b in draw(
+        st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)).filter(any), max_size=30)
+    ):
         links.append(Link(tuple(range(i, i + a)), tuple(range(j, j + b)), 0.0))
         i, j = i + a, j + b
     return links
@@ -90,8 +94,13 @@ def test_margin_uses_the_neighbours_within_the_window(
             continue
         x, y = zv[list(link.src)].sum(0), ev[list(link.tgt)].sum(0)
         x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
-        near_en = ev[max(0, link.tgt[0] - window): link.tgt[0] + window + 1]
-        near_zh = zv[max(0, link.src[0] - window): link.src[0] + window + 1]
+        near_en = ev[max(0, link.tgt[0] - window) : link.tgt[0] + window + 1]
+        near_zh = zv[max(0, link.src[0] - window) : link.src[0] + window + 1]
         kk = min(k, m, window + 1)
-        knn = (np.sort(near_en @ x)[-kk:].mean() + np.sort(near_zh @ y)[-min(k, n, window + 1):].mean()) / 2
-        assert scores["margin"] == pytest.approx(float(x @ y) / max(float(knn), 1e-6), rel=1e-3, abs=1e-4)
+        knn = (
+            np.sort(near_en @ x)[-kk:].mean()
+            + np.sort(near_zh @ y)[-min(k, n, window + 1) :].mean()
+        ) / 2
+        assert scores["margin"] == pytest.approx(
+            float(x @ y) / max(float(knn), 1e-6), rel=1e-3, abs=1e-4
+        )

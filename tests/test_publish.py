@@ -108,8 +108,10 @@ def test_card_yaml_is_what_the_hub_reads(tmp_path: Path) -> None:
     assert header["size_categories"] == ["n<1K"]
     [files] = header["configs"][0]["data_files"]
     assert files["split"] == "train"
-    assert [re.fullmatch(r"data/train-[0-9a-f]{12}-00000-of-00001\.parquet", f) is not None
-            for f in files["path"]] == [True]
+    assert [
+        re.fullmatch(r"data/train-[0-9a-f]{12}-00000-of-00001\.parquet", f) is not None
+        for f in files["path"]
+    ] == [True]
     feats = {f["name"]: f for f in header["dataset_info"]["features"]}
     assert feats["translation"]["dtype"] == {"translation": {"languages": ["en", "zh"]}}
     from huggingface_hub import DatasetCard

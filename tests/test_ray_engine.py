@@ -106,7 +106,9 @@ def test_ray_reuses_stage_files_the_local_engine_wrote(
     assert summary.stages_rebuilt == 4 and summary.corpus_rebuilt
 
 
-def test_a_worker_error_reaches_the_caller_as_itself(ray_local, wmt_docs: Path, tmp_path: Path) -> None:
+def test_a_worker_error_reaches_the_caller_as_itself(
+    ray_local, wmt_docs: Path, tmp_path: Path
+) -> None:
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "embed.encoder=laser"])
     with pytest.raises(EncoderError, match="laser"):
         build([wmt_docs], tmp_path / "out", cfg, engine="ray", jobs=2)
@@ -138,8 +140,13 @@ def test_ray_reads_jsonl_and_parquet_shards(
     names = sorted(p.name[: -len(".zh.txt")] for p in wmt_docs.glob("*.zh.txt"))
     for start in range(0, len(names), DOCS // 3):
         records = [
-            {"id": name, **{lang: (wmt_docs / f"{name}.{lang}.txt").read_text(encoding="utf-8")
-                            for lang in ("zh", "en")}}
+            {
+                "id": name,
+                **{
+                    lang: (wmt_docs / f"{name}.{lang}.txt").read_text(encoding="utf-8")
+                    for lang in ("zh", "en")
+                },
+            }
             for name in names[start : start + DOCS // 3]
         ]
         shard = shards / f"shard-{start // (DOCS // 3)}"
@@ -159,11 +166,28 @@ def test_an_unreachable_cluster_fails_at_once_with_one_line(wmt_docs: Path, tmp_
     import subprocess
 
     result = subprocess.run(
-        [sys.executable, "-m", "corpus", "build", str(wmt_docs), "-o", str(tmp_path / "out"), "-q",
-         "--engine", "ray", "--address", "127.0.0.1:1"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "corpus",
+            "build",
+            str(wmt_docs),
+            "-o",
+            str(tmp_path / "out"),
+            "-q",
+            "--engine",
+            "ray",
+            "--address",
+            "127.0.0.1:1",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("corpus: error: cannot reach a Ray cluster at 127.0.0.1:1: ")
+    assert len(lines) == 1 and lines[0].startswith(
+        "corpus: error: cannot reach a Ray cluster at 127.0.0.1:1: "
+    )

