@@ -10,7 +10,8 @@
 #   make RAW=../shared/eval/scio-whitepapers/raw OUT=out/scio
 #
 # One file target per input unit and stage (sentences -> embeddings ->
-# alignment -> scored links), then corpus-level filter -> dataset -> report.
+# alignment -> scored links), then corpus-level filter -> report -> dataset;
+# the rules come from the stage table (`corpus stage rules`, see below).
 # Touching one input rebuilds only that unit and the corpus steps; editing a
 # threshold in $(CONFIG) reruns only filter, dataset and report (embed / align
 # settings are tracked by stamp files that change only when those settings do).
@@ -31,13 +32,6 @@ OUT ?= out/default
 CONFIG ?= corpus.toml
 C := --config $(CONFIG)
 
-PAGES := $(filter-out %.zh.txt %.en.txt,$(wildcard $(RAW)/*.txt))
-PAIRS := $(wildcard $(RAW)/*.zh.txt)
-JSONL := $(wildcard $(RAW)/*.jsonl $(RAW)/*.parquet)
-UNITS := $(notdir $(PAGES) $(JSONL)) $(patsubst %.zh.txt,%,$(notdir $(PAIRS)))
-WORK := $(addprefix $(OUT)/work/,$(UNITS))
-SCORED := $(addsuffix /scored.jsonl,$(WORK))
-
 .PHONY: all build report test lint bench fuzz clean distclean example-scio
 
 all: build
@@ -54,40 +48,24 @@ $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,laser,ray]'
 	touch $@
 
-# --- per input unit --------------------------------------------------------
-$(OUT)/work/%.txt/sentences.jsonl: $(RAW)/%.txt | $(STAMP)
-	$(CORPUS) stage split $< -o $@ $(C)
-$(OUT)/work/%.jsonl/sentences.jsonl: $(RAW)/%.jsonl | $(STAMP)
-	$(CORPUS) stage split $< -o $@ $(C)
-$(OUT)/work/%.parquet/sentences.jsonl: $(RAW)/%.parquet | $(STAMP)
-	$(CORPUS) stage split $< -o $@ $(C)
-$(OUT)/work/%/sentences.jsonl: $(RAW)/%.zh.txt $(RAW)/%.en.txt | $(STAMP)
-	$(CORPUS) stage split $(RAW)/$*.zh.txt $(RAW)/$*.en.txt -o $@ $(C)
+# --- stages ----------------------------------------------------------------
+# The rules for every input unit and stage are written by `corpus stage rules` from the
+# stage table (corpus/stages.py) and the inputs found in $(RAW); they are remade when a
+# folder of $(RAW) changes (a file added or removed) or the table does.
+RULES := $(OUT)/stages.mk
+$(RULES): $(shell find $(RAW) -type d 2>/dev/null) corpus/stages.py | $(STAMP)
+	$(CORPUS) stage rules $(RAW) -o $@
+# Only goals that build need the rules (make test, lint, clean... never run the tool first).
+ifneq ($(filter all build report,$(or $(MAKECMDGOALS),all)),)
+include $(RULES)
+endif
 
-$(OUT)/work/%/embeddings.npz: $(OUT)/work/%/sentences.jsonl $(OUT)/stamps/embed.json
-	$(CORPUS) stage embed $< -o $@ $(C)
-$(OUT)/work/%/alignment.jsonl: $(OUT)/work/%/sentences.jsonl $(OUT)/work/%/embeddings.npz \
-		$(OUT)/stamps/align.json
-	$(CORPUS) stage align $< -o $@ $(C)
-$(OUT)/work/%/scored.jsonl: $(OUT)/work/%/sentences.jsonl $(OUT)/work/%/embeddings.npz \
-		$(OUT)/work/%/alignment.jsonl
-	$(CORPUS) stage score $^ -o $@ $(C)
-
-# Settings stamps: rewritten only when the named config sections change.
-$(OUT)/stamps/embed.json: $(OUT)/stamps/check
-$(OUT)/stamps/align.json: $(OUT)/stamps/check
-$(OUT)/stamps/check: $(CONFIG) | $(STAMP)
-	$(CORPUS) stage stamp embed -o $(OUT)/stamps/embed.json $(C)
-	$(CORPUS) stage stamp embed align -o $(OUT)/stamps/align.json $(C)
+# Settings stamps, one per stage: rewritten only when the settings (or the version) of
+# that stage change, so make reruns a stage exactly then.
+$(OUT)/stamps/%.json: $(OUT)/stamps/check ;
+$(OUT)/stamps/check: $(CONFIG) corpus/stages.py | $(STAMP)
+	$(CORPUS) stage stamp -o $(OUT)/stamps $(C)
 	touch $@
-
-# --- corpus level ----------------------------------------------------------
-$(OUT)/filtered.jsonl: $(SCORED) $(CONFIG)
-	$(CORPUS) stage filter $(WORK) -o $@ $(C)
-$(OUT)/dataset/README.md: $(OUT)/filtered.jsonl
-	$(CORPUS) stage dataset $< -o $(OUT) $(C)
-$(OUT)/report/report.json: $(OUT)/filtered.jsonl
-	$(CORPUS) stage report $< -o $(OUT) $(C)
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q

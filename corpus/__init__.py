@@ -1,25 +1,56 @@
 """zh–en parallel-corpus builder: documents in, aligned Hugging Face dataset out.
 
-The public API is listed in ``__all__``; stages live in their own modules
-(``extract``, ``split``, ``embed``, ``align``, ``filters``, ``publish``,
-``report``) and ``pipeline`` composes them. Importing this package loads no
-model.
+The library API is listed in ``__all__``: :func:`build` (a whole build, as
+``corpus build`` runs it), :func:`align_sentences` and :func:`align_embedded`
+(the sentence aligner), :func:`score_alignments` (gold scoring),
+:func:`load_encoder`, :class:`Config` / :func:`load_config`, the records that
+flow between the stages, and the error family. The stages live in their own
+modules (``extract``, ``split``, ``embed``, ``align``, ``filters``,
+``publish``, ``report``); ``stages`` declares them and ``pipeline`` runs them.
+Importing this package loads no model.
 """
 
+from corpus._version import __version__
+from corpus.align import align_embedded, align_lengths, align_sentences
 from corpus.config import Config, load_config
-from corpus.errors import CorpusError
-from corpus.records import Document, Link, Pair, Passage, Sentence
-
-__version__ = "0.1.0"
+from corpus.embed import Encoder, load_encoder
+from corpus.errors import CorpusError, InputError
+from corpus.evaluate import Scores, score_alignments
+from corpus.pipeline import BuildSummary, build
+from corpus.records import (
+    Block,
+    Document,
+    Drop,
+    Extracted,
+    Link,
+    Pair,
+    Passage,
+    Sentence,
+    Skipped,
+)
 
 __all__ = [
+    "Block",
+    "BuildSummary",
     "Config",
     "CorpusError",
     "Document",
+    "Drop",
+    "Encoder",
+    "Extracted",
+    "InputError",
     "Link",
     "Pair",
     "Passage",
+    "Scores",
     "Sentence",
+    "Skipped",
     "__version__",
+    "align_embedded",
+    "align_lengths",
+    "align_sentences",
+    "build",
     "load_config",
+    "load_encoder",
+    "score_alignments",
 ]

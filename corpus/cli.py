@@ -18,15 +18,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from corpus import __version__
-from corpus.config import Config, load_config
+from corpus._version import __version__
+from corpus.config import Config, describe, load_config
 from corpus.errors import ConfigError, CorpusError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows an option's default only when it has one worth showing."""
+    """Shows an option's default only when it has one worth showing; keeps line breaks."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            super(_Help, self)._fill_text(line, width, indent) if line.strip() else ""
+            for line in text.split("\n")
+        )
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default in (None, False, [], argparse.SUPPRESS):
@@ -152,6 +158,7 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-chars", type=int, default=1000, help="cut sentences longer than this many characters"
     )
+    _add_config_options(parser)
     parser.set_defaults(func=_run_split)
 
 
@@ -162,8 +169,8 @@ def _run_split(args: argparse.Namespace) -> int:
     if args.max_chars < 1:
         raise ConfigError(f"--max-chars must be at least 1, got {args.max_chars}")
     sentences = []
-    for para in extract.paragraphs(extract.read_text(args.file)):
-        runs = extract.split_mixed(para) if args.lang == "auto" else [(args.lang, para)]
+    for block in extract.read_any(Path(args.file), _config(args).extract).blocks:
+        runs = extract.split_mixed(block.text) if args.lang == "auto" else [(args.lang, block.text)]
         for lang, text in runs:
             sentences.extend(split.split_sentences(text, lang or "zh", args.max_chars))
     text = "".join(f"{s}\n" for s in sentences)
@@ -269,6 +276,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
             "status 0 when something was built (possibly with warnings), 1 when nothing "
             "could be, 2 for bad usage or configuration, 130 when interrupted."
         ),
+        epilog="config keys and their defaults (--set SECTION.KEY=VALUE, or a TOML file with "
+        "one [SECTION] table each):\n" + describe(),
         formatter_class=_Help,
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input file or folder")
@@ -330,6 +339,7 @@ def _encoder_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from corpus.engines import make_engine
     from corpus.pipeline import build
 
     cfg = _config(args, _encoder_overrides(args))
@@ -337,6 +347,8 @@ def _run_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.address and args.engine != "ray":
         raise ConfigError("--address needs --engine ray")
+    progress = not args.quiet and sys.stderr.isatty()
+    engine = make_engine(args.engine, args.jobs, args.address, progress)
     # Input warnings are printed below from the build's record, on every run (not only when
     # a stage reruns), so the reader's own log lines would say them twice.
     logging.getLogger("corpus").setLevel(logging.ERROR)
@@ -346,104 +358,104 @@ def _run_build(args: argparse.Namespace) -> int:
         cfg,
         gold=Path(args.gold) if args.gold else None,
         force=args.force,
-        progress=not args.quiet and sys.stderr.isatty(),
-        jobs=args.jobs,
-        engine=args.engine,
-        address=args.address,
+        engine=engine,
+        progress=progress,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
     for note in summary.notes:
         _warn(f"warning {note}")
     if not summary.documents:
-        _warn("error: none of the inputs could be used; nothing built")
+        gone = f" (removed the earlier {', '.join(summary.removed)})" if summary.removed else ""
+        _warn(f"error: none of the inputs could be used; nothing built{gone}")
         return EXIT_FAILED
     print(
         f"{summary.documents} documents ({summary.repeated} repeated, {len(summary.skipped)} "
-        f"inputs skipped, {len(summary.notes)} warnings), {summary.kept} pairs kept, {summary.rejected} rejected; "
-        f"{summary.stages_rebuilt} stage files rebuilt"
+        f"inputs skipped, {len(summary.notes)} warnings), {summary.kept} pairs kept, "
+        f"{summary.rejected} rejected; {summary.stages_rebuilt} stage files rebuilt"
         f"{'' if summary.corpus_rebuilt else ', dataset and report up to date'} -> {args.output}"
     )
     return EXIT_OK
 
 
 def _add_stage(sub: argparse._SubParsersAction) -> None:
+    from corpus.stages import STAGES
+
     parser = sub.add_parser(
         "stage",
         help="run one build stage on one file (what the Makefile calls)",
         description=(
-            "One stage of `corpus build`, one file target at a time, for make: "
-            "split -> embed -> align -> score per input unit, then filter -> dataset -> "
-            "report for the corpus. Each writes its output atomically."
+            "One stage of `corpus build` at a time, for make. Per input unit: "
+            + " -> ".join(s.name for s in STAGES if s.scope == "unit")
+            + "; then for the corpus: "
+            + " -> ".join(s.name for s in STAGES if s.scope == "corpus")
+            + ". Each writes its output atomically. `stamp` writes make's per-stage settings "
+            "stamps, `rules` the make rules for a folder of inputs."
         ),
         formatter_class=_Help,
     )
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
-
-    def stage(name: str, help_text: str, inputs: str) -> argparse.ArgumentParser:
-        p = stages.add_parser(name, help=help_text, description=help_text, formatter_class=_Help)
-        p.add_argument("inputs", nargs="+", metavar=inputs)
+    for item in STAGES:
+        if item.scope == "unit":
+            inputs = " ".join(n.upper() for n in item.inputs) or "FILE..."
+            text = f"unit stage: {inputs} -> {item.output}"
+        elif item.name == "filter":
+            text = "corpus stage: the units' WORKDIRs -> filtered.jsonl"
+        else:
+            text = f"corpus stage: FILTERED -> OUT/{item.output.split('/')[0]}"
+        p = stages.add_parser(item.name, help=text, description=text, formatter_class=_Help)
+        p.add_argument("inputs", nargs="+", metavar="INPUT")
         p.add_argument("-o", "--output", required=True, metavar="OUT")
         _add_config_options(p)
+        if item.encoder:
+            _add_encoder_options(p)
+        if item.name == "report":
+            p.add_argument("--gold", metavar="DIR", help="folder of gold DOC_ID.align files")
         p.set_defaults(func=_run_stage)
-        return p
-
-    stage(
-        "split", "read one input unit (a page, a zh/en pair, a .jsonl) into sentences.jsonl", "FILE"
+    p = stages.add_parser(
+        "stamp",
+        help="write OUT/<stage>.json for every stage, only where its settings changed",
+        formatter_class=_Help,
     )
-    _add_encoder_options(
-        stage("embed", "embed a unit's sentences into embeddings.npz", "SENTENCES")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _add_config_options(p)
+    _add_encoder_options(p)
+    p.set_defaults(func=_run_stamp)
+    p = stages.add_parser(
+        "rules", help="write the make rules for the inputs INPUT...", formatter_class=_Help
     )
-    _add_encoder_options(
-        stage("align", "align a unit's documents into alignment.jsonl", "SENTENCES")
-    )
-    stage("score", "score every link: SENTENCES EMBEDDINGS ALIGNMENT -> scored.jsonl", "FILE")
-    stage(
-        "filter",
-        "apply the thresholds to the scored pairs of the given unit work folders",
-        "WORKDIR",
-    )
-    stage("dataset", "write OUT/dataset, OUT/rejected, OUT/export from filtered.jsonl", "FILTERED")
-    stage("report", "write OUT/report from filtered.jsonl", "FILTERED").add_argument(
-        "--gold", metavar="DIR", help="folder of gold DOC_ID.align files"
-    )
-    stage("stamp", "write the settings of config SECTIONs to OUT, only if they changed", "SECTION")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(func=_run_rules)
 
 
 def _run_stage(args: argparse.Namespace) -> int:
-    from corpus import pipeline
+    from corpus.stages import run_one, stage
 
     cfg = _config(args, _encoder_overrides(args))
-    ins = [Path(p) for p in args.inputs]
-    out = Path(args.output)
+    gold = getattr(args, "gold", None)
+    run_one(
+        stage(args.stage),
+        [Path(p) for p in args.inputs],
+        Path(args.output),
+        cfg,
+        Path(gold) if gold else None,
+    )
+    return EXIT_OK
 
-    def one() -> Path:
-        if len(ins) != 1:
-            raise ConfigError(f"stage {args.stage} takes one input, got {len(ins)}")
-        return ins[0]
 
-    if args.stage == "split":
-        pipeline.split_unit(ins, out)
-    elif args.stage in ("embed", "align"):
-        from corpus.embed import load_encoder
+def _run_stamp(args: argparse.Namespace) -> int:
+    from corpus.pipeline import write_stamps
 
-        encoder = load_encoder(cfg.embed)
-        if args.stage == "embed":
-            pipeline.embed_unit(one(), out, encoder)
-        else:
-            pipeline.align_unit(one(), out, encoder, cfg)
-    elif args.stage == "score":
-        if len(ins) != 3:
-            raise ConfigError("stage score takes SENTENCES EMBEDDINGS ALIGNMENT")
-        pipeline.score_unit(ins[0], ins[1], ins[2], out)
-    elif args.stage == "filter":
-        pipeline.filter_corpus(ins, out, cfg)
-    elif args.stage == "dataset":
-        pipeline.publish_dataset(one(), out, cfg)
-    elif args.stage == "report":
-        pipeline.report_corpus(one(), out, cfg, Path(args.gold) if args.gold else None)
-    elif args.stage == "stamp":
-        pipeline.write_stamp(cfg, [str(p) for p in ins], out)
+    write_stamps(_config(args, _encoder_overrides(args)), Path(args.output))
+    return EXIT_OK
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    from corpus.pipeline import make_rules
+    from corpus.storage import atomic_write_text
+
+    atomic_write_text(args.output, make_rules([Path(p) for p in args.inputs]))
     return EXIT_OK
 
 

@@ -1,6 +1,6 @@
 """The one frozen configuration of a build.
 
-A TOML file has one table per section (``[embed]``, ``[align]``,
+A TOML file has one table per section (``[extract]``, ``[embed]``, ``[align]``,
 ``[filters]``, ``[publish]``); ``--set section.key=value`` on the command line
 overrides single keys. Unknown sections or keys and values of the wrong type
 are rejected with a :class:`~corpus.errors.ConfigError` naming the key and the
@@ -19,6 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Bounds on what a reader takes in (hostile or huge files are skipped, never fatal)."""
+
+    max_file_bytes: int = 256 * 1024 * 1024  # larger input files are skipped as too_large
+
+    def validate(self) -> None:
+        """ConfigError for a bound below 1."""
+        if self.max_file_bytes < 1:
+            raise ConfigError(f"extract.max_file_bytes must be >= 1, got {self.max_file_bytes}")
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,7 @@ class PublishConfig:
 class Config:
     """All sections of the configuration."""
 
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     align: AlignConfig = field(default_factory=AlignConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
@@ -238,6 +251,15 @@ def _build_section(name: str, values: Mapping[str, Any]) -> Any:
     if check is not None:
         check()
     return section
+
+
+def describe() -> str:
+    """Every config key with its default, one ``  section.key = value`` line each."""
+    return "\n".join(
+        f"  {name}.{f.name} = {json.dumps(getattr(cls(), f.name))}"
+        for name, cls in _SECTIONS.items()
+        for f in fields(cls)
+    )
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -1,8 +1,4 @@
-"""Scoring sentence alignments against gold, and the alignment file format.
-
-File format (one link per line, in order): ``[src ids]:[tgt ids]`` with an
-optional third field, the score: ``[0,1]:[0]:0.8123``; ``[5]:[]`` is a source
-sentence with no translation, ``[]:[7]`` a target sentence with none.
+"""Scoring sentence alignments against gold (the ``.align`` format: :mod:`corpus.formats`).
 
 Three scores, all pooled over documents (counts summed, then divided):
 
@@ -17,75 +13,18 @@ Three scores, all pooled over documents (counts summed, then divided):
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import AlignmentError, InputError
+from corpus.formats import format_link, read_alignments
 from corpus.records import Link
 
-__all__ = [
-    "Scores",
-    "format_link",
-    "merge_within_units",
-    "parse_link",
-    "read_alignments",
-    "read_pairs",
-    "score_alignments",
-]
-
-_LINK = re.compile(r"^\[([0-9,\s]*)\]:\[([0-9,\s]*)\](?::(\S+))?$")
+__all__ = ["Scores", "merge_within_units", "read_pairs", "score_alignments"]
 
 Alignment = Sequence[Link]
-
-
-def _ids(field: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in field.split(",") if x.strip())
-
-
-def parse_link(line: str) -> Link:
-    """One line of the alignment format as a Link (score 0.0 when absent).
-
-    Raises AlignmentError for a malformed line.
-    """
-    match = _LINK.match(line.strip())
-    if match is None:
-        raise AlignmentError(f"not an alignment link: {line.strip()[:80]!r}")
-    src, tgt, score = match.groups()
-    try:
-        value = float(score) if score is not None else 0.0
-    except ValueError:
-        raise AlignmentError(f"bad score in alignment link: {line.strip()[:80]!r}") from None
-    return Link(_ids(src), _ids(tgt), value)
-
-
-def format_link(link: Link, with_score: bool = True) -> str:
-    """The file form of ``link``: ``[0,1]:[0]:0.8123`` (no score field if ``with_score`` is off)."""
-    text = f"[{','.join(map(str, link.src))}]:[{','.join(map(str, link.tgt))}]"
-    return f"{text}:{link.score:.4f}" if with_score else text
-
-
-def read_alignments(path: str | Path) -> list[Link]:
-    """The links of one alignment file, in file order; blank lines are ignored.
-
-    Raises InputError if the file cannot be read and AlignmentError (naming the
-    file and line) for a malformed line.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read alignment file ({exc})") from None
-    links = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            links.append(parse_link(line))
-        except AlignmentError as exc:
-            raise AlignmentError(f"{path}:{number}: {exc}") from None
-    return links
 
 
 def read_pairs(gold: str | Path, pred: str | Path) -> list[tuple[str, list[Link], list[Link]]]:

@@ -5,7 +5,7 @@ Like OpusFilter, scoring and deciding are separate steps:
 1. :func:`score_links` runs per document. It turns the aligner's links into
    :class:`~corpus.records.Pair` records and computes every score a filter
    needs (``Pair.scores``). The pipeline saves these pairs
-   (:func:`pair_to_row` / :func:`row_to_pair`, one JSON object per line).
+   (:func:`corpus.formats.write_scored`, one JSON object per line).
 2. :func:`apply_filters` runs on the whole corpus. It reads only the saved
    scores and texts and sets ``Pair.reason`` (``None`` = kept), so changing a
    threshold never re-embeds or re-aligns.
@@ -54,42 +54,34 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 import numpy as np
 
 from corpus.config import FilterConfig
+from corpus.embed.retrieval import knn_mean_near, margin_scores
 from corpus.errors import AlignmentError, ConfigError
+from corpus.han import is_han
 from corpus.records import Link, Pair, Sentence
 
 __all__ = [
     "FILTERS",
     "REASONS",
-    "SCORES_VERSION",
     "Filter",
     "apply_filters",
     "embedding_scores",
     "near_dup_key",
     "number_mismatch",
-    "pair_to_row",
-    "row_to_pair",
     "score_links",
     "text_scores",
-    "thresholds",
 ]
-
-# Changes whenever score_links / text_scores / embedding_scores compute differently;
-# the pipeline puts it in the cache key of saved scored pairs so they are re-scored.
-SCORES_VERSION = "4"
 
 # Margin neighbours are searched among the other side's sentences at most this
 # many positions from the link, so scoring stays linear in the document's length
 # (a document of up to MARGIN_WINDOW + 1 sentences a side is searched whole).
 MARGIN_WINDOW = 500
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 
@@ -363,7 +355,7 @@ def text_scores(zh: str, en: str) -> dict[str, float]:
     """Every text-only score of one pair (see the module docstring for names)."""
     zh_chars, en_chars = _content_chars(zh), _content_chars(en)
     zh_letters, en_letters = _letters(zh), _letters(en)
-    han = sum(1 for ch in zh_letters if _HAN.match(ch))
+    han = sum(1 for ch in zh_letters if is_han(ch))
     latin = sum(1 for ch in en_letters if _is_latin(ch))
     return {
         "zh_chars": float(zh_chars),
@@ -413,29 +405,11 @@ def embedding_scores(
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
     cos = np.einsum("ij,ij->i", x, y)
-    knn_x = _mean_topk(x, en_vecs, [links[i].tgt[0] for i in full], k, block, window)
-    knn_y = _mean_topk(y, zh_vecs, [links[i].src[0] for i in full], k, block, window)
-    denom = np.maximum((knn_x + knn_y) / 2.0, 1e-6)
+    knn_x = knn_mean_near(x, en_vecs, [links[i].tgt[0] for i in full], k, window, block)
+    knn_y = knn_mean_near(y, zh_vecs, [links[i].src[0] for i in full], k, window, block)
+    margin = margin_scores(cos, knn_x, knn_y)
     for row, i in enumerate(full):
-        out[i] = {"cosine": float(cos[row]), "margin": float(cos[row] / denom[row])}
-    return out
-
-
-def _mean_topk(
-    queries: np.ndarray, keys: np.ndarray, centres: Sequence[int], k: int, block: int, window: int
-) -> np.ndarray:
-    """Mean of the k largest cosines of query row r against the keys at most ``window``
-    positions from ``centres[r]``, in row blocks (rows in order of centre keep blocks narrow)."""
-    kk = min(k, len(keys), window + 1)
-    where = np.asarray(centres, dtype=np.int64)
-    out = np.empty(len(queries), dtype=np.float32)
-    for start in range(0, len(queries), block):
-        c = where[start : start + block]
-        lo, hi = max(0, int(c.min()) - window), min(len(keys), int(c.max()) + window + 1)
-        sims = queries[start : start + block] @ keys[lo:hi].T
-        sims[np.abs(np.arange(lo, hi)[None, :] - c[:, None]) > window] = -np.inf
-        top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
-        out[start : start + block] = top.mean(axis=1)
+        out[i] = {"cosine": float(cos[row]), "margin": float(margin[row])}
     return out
 
 
@@ -478,40 +452,6 @@ def score_links(
             scores.update({key: float(val) for key, val in link_scores[i].items()})
         pairs.append(Pair(doc_id, zh, en, tuple(link.src), tuple(link.tgt), scores))
     return pairs
-
-
-# --------------------------------------------------------------------------- rows
-
-
-def pair_to_row(pair: Pair) -> dict[str, Any]:
-    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`)."""
-    return {
-        "doc_id": pair.doc_id,
-        "zh": pair.zh,
-        "en": pair.en,
-        "zh_ids": list(pair.zh_ids),
-        "en_ids": list(pair.en_ids),
-        "scores": dict(pair.scores),
-        "reason": pair.reason,
-    }
-
-
-def row_to_pair(row: Mapping[str, Any]) -> Pair:
-    """The :class:`Pair` of a dict written by :func:`pair_to_row`; AlignmentError if malformed."""
-    try:
-        return Pair(
-            doc_id=str(row["doc_id"]),
-            zh=str(row["zh"]),
-            en=str(row["en"]),
-            zh_ids=tuple(int(i) for i in row["zh_ids"]),
-            en_ids=tuple(int(i) for i in row["en_ids"]),
-            scores={str(k): float(v) for k, v in row.get("scores", {}).items()},
-            reason=row.get("reason"),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AlignmentError(
-            f"malformed scored-pair record ({exc!r}): {dict(row)!r:.200}"
-        ) from None
 
 
 # --------------------------------------------------------------------------- decisions
@@ -657,8 +597,3 @@ def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
         seen_exact.add(exact)
         seen_near.add(near)
     return out
-
-
-def thresholds(cfg: FilterConfig) -> dict[str, Any]:
-    """The threshold values in force, by config field name (for cards and reports)."""
-    return asdict(cfg)

@@ -25,25 +25,23 @@ import json
 import os
 import random
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from corpus import __version__
+from corpus import formats
+from corpus._version import __version__
 from corpus.config import Config, PublishConfig
 from corpus.errors import ConfigError, CorpusError, InputError
-from corpus.filters import pair_to_row
+from corpus.formats import features, features_yaml, pair_record, pair_to_row
 from corpus.records import Pair
-from corpus.storage import atomic_write_jsonl, atomic_write_text
+from corpus.storage import atomic_path, atomic_write_jsonl, atomic_write_text
 
 __all__ = [
-    "SCORE_COLUMNS",
-    "features",
+    "SPLITS",
     "input_hash",
-    "pair_record",
     "push_to_hub",
     "read_dataset",
     "signature",
@@ -53,62 +51,6 @@ __all__ = [
 ]
 
 SPLITS = ("train", "validation", "test")
-
-# dataset column -> Pair.scores key; the column name says which score it is.
-SCORE_COLUMNS: dict[str, str] = {
-    "score_cosine": "cosine",
-    "score_margin": "margin",
-    "len_ratio": "len_ratio",
-    "zh_chars": "zh_chars",
-    "en_chars": "en_chars",
-    "en_words": "en_words",
-    "han_share": "han_share",
-    "latin_share": "latin_share",
-    "num_mismatch": "num_mismatch",
-}
-_INT_COLUMNS = {"zh_chars", "en_chars", "en_words", "num_mismatch"}
-
-
-def features(with_reason: bool = False) -> Any:
-    """The ``datasets.Features`` of a dataset row (plus ``reason`` for rejected rows).
-
-    Columns: translation {en, zh}; doc_id; zh_ids, en_ids (0-based sentence
-    ids within the document); link ("1-2": zh count first); score_cosine and
-    score_margin (None when the aligner gave none); len_ratio (en / zh
-    content characters); zh_chars, en_chars, en_words; han_share,
-    latin_share; num_mismatch.
-    """
-    import datasets
-
-    cols: dict[str, Any] = {
-        "translation": datasets.Translation(languages=["en", "zh"]),
-        "doc_id": datasets.Value("string"),
-        "zh_ids": datasets.Sequence(datasets.Value("int32")),
-        "en_ids": datasets.Sequence(datasets.Value("int32")),
-        "link": datasets.Value("string"),
-    }
-    for col in SCORE_COLUMNS:
-        cols[col] = datasets.Value("int32" if col in _INT_COLUMNS else "float64")
-    if with_reason:
-        cols["reason"] = datasets.Value("string")
-    return datasets.Features(cols)
-
-
-def pair_record(pair: Pair, with_reason: bool = False) -> dict[str, Any]:
-    """One dataset row of ``pair`` (see :func:`features`)."""
-    row: dict[str, Any] = {
-        "translation": {"en": pair.en, "zh": pair.zh},
-        "doc_id": pair.doc_id,
-        "zh_ids": list(pair.zh_ids),
-        "en_ids": list(pair.en_ids),
-        "link": pair.link,
-    }
-    for col, key in SCORE_COLUMNS.items():
-        value = pair.scores.get(key)
-        row[col] = None if value is None else (int(value) if col in _INT_COLUMNS else float(value))
-    if with_reason:
-        row["reason"] = pair.reason
-    return row
 
 
 def split_by_document(
@@ -184,15 +126,8 @@ def _write_parquet(rows: list[dict[str, Any]], feats: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _card(
@@ -203,7 +138,6 @@ def _card(
     notes: Sequence[str],
     files: Mapping[str, list[str]],
 ) -> str:
-    import datasets
     import yaml
 
     kept = [p for ps in splits.values() for p in ps]
@@ -223,7 +157,7 @@ def _card(
                 "data_files": [{"split": s, "path": files[s]} for s in splits],
             }
         ],
-        "dataset_info": datasets.DatasetInfo(features=features())._to_yaml_dict(),
+        "dataset_info": {"features": features_yaml()},
     }
     kinds = Counter(p.link for p in kept)
     reasons = Counter(p.reason for p in rejected)
@@ -461,39 +395,9 @@ def write_exports(
 
 
 def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:
-    """The pairs of a dataset folder written by :func:`write_dataset`, by split.
-
-    Reads the parquet files named in the folder (no ``load_dataset`` cache is
-    written). InputError if the folder holds no dataset.
-    """
-    import pyarrow.parquet as pq
-
-    folder = Path(dataset_dir)
-    files = sorted((folder / "data").glob("*.parquet"))
-    if not (folder / "README.md").is_file() or not files:
-        raise InputError(folder, "not a dataset folder (README.md and data/*.parquet expected)")
-    out: dict[str, list[Pair]] = {}
-    for path in files:
-        split = path.name.split("-", 1)[0]
-        if split not in SPLITS:
-            raise InputError(path, f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-        for row in pq.read_table(path).to_pylist():
-            scores = {
-                key: float(row[col])
-                for col, key in SCORE_COLUMNS.items()
-                if row.get(col) is not None
-            }
-            out.setdefault(split, []).append(
-                Pair(
-                    row["doc_id"],
-                    row["translation"]["zh"],
-                    row["translation"]["en"],
-                    tuple(row["zh_ids"]),
-                    tuple(row["en_ids"]),
-                    scores,
-                )
-            )
-    return {s: out[s] for s in SPLITS if s in out}
+    """The pairs of a dataset folder written by :func:`write_dataset`, by split
+    (see :func:`corpus.formats.read_dataset`)."""
+    return formats.read_dataset(dataset_dir, SPLITS)
 
 
 # --------------------------------------------------------------------------- hub

@@ -1,15 +1,63 @@
-"""Small records that flow between the stages.
+"""Every record that flows between the stages, in one place.
 
 Sentence ids are 0-based positions within one side of one document. A link
 joins consecutive sentence ids of the source side to consecutive ids of the
 target side; either side may be empty (a 1-0 or 0-1 link).
+
+Records are frozen dataclasses except :class:`Pair`, whose ``reason`` the
+filter step sets. Where something is left out (a paragraph dropped as page
+furniture, an input skipped), the record carries a :class:`Drop`: a stable
+code that reports count, and a free-text detail for people.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-LANGS = ("zh", "en")
+
+@dataclass(frozen=True)
+class Drop:
+    """Why something was left out: ``code`` (snake_case, counted by reports) and ``detail``.
+
+    ``Drop("navigation_list", "3 items")`` reads "navigation_list (3 items)".
+    """
+
+    code: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.detail})" if self.detail else self.code
+
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph-like piece of a file as a reader found it, before its language is known.
+
+    ``kind`` says what it was in the file: "body", "heading", "caption", "list"
+    (a list item), "cue" (a subtitle cue) ... ``section`` numbers the part of
+    the file it belongs to (an EPUB chapter; 0 when the format has none);
+    ``start``/``end`` are its time span in seconds (subtitle cues; else None).
+    """
+
+    text: str
+    kind: str = "body"
+    section: int = 0
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a reader got out of one file: its blocks in reading order, warnings about the
+    input (bytes replaced, ...), and whether the blocks are already the main text (the
+    reader removed menus and page furniture itself, as the HTML reader does)."""
+
+    blocks: tuple[Block, ...]
+    notes: tuple[str, ...] = ()
+    main_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -19,23 +67,27 @@ class Passage:
     lang: str
     text: str
     index: int
+    kind: str = "body"
+    section: int = 0
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True)
 class Document:
     """One document: its Chinese and English paragraphs, in reading order.
 
-    ``dropped`` holds paragraphs that were recognised as page furniture
-    (menus, headline lists, disclaimers) or that belong to neither language,
-    each as ``(text, reason)``. ``notes`` are warnings about the input that
-    did not stop it from loading (bytes replaced while decoding, sides swapped).
+    ``dropped`` holds paragraphs recognised as page furniture (menus, headline
+    lists, disclaimers) or as neither language, each as ``(text, Drop)``.
+    ``notes`` are warnings about the input that did not stop it from loading
+    (bytes replaced while decoding, sides swapped).
     """
 
     doc_id: str
     source: str
     zh: tuple[Passage, ...]
     en: tuple[Passage, ...]
-    dropped: tuple[tuple[str, str], ...] = ()
+    dropped: tuple[tuple[str, Drop], ...] = ()
     notes: tuple[str, ...] = ()
 
     def side(self, lang: str) -> tuple[Passage, ...]:
@@ -45,20 +97,27 @@ class Document:
 
 @dataclass(frozen=True)
 class Skipped:
-    """An input (file, file pair or jsonl line) that could not be used, and why."""
+    """An input (file, file pair, jsonl line) that could not be used: ``reason`` for people,
+    ``code`` for counting (see :class:`~corpus.errors.InputError`)."""
 
     source: str
     reason: str
+    code: str = "unusable"
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence; ``para`` is the index of the paragraph it came from."""
+    """One sentence; ``para`` is the index of the paragraph it came from, whose ``kind``,
+    ``section`` and time span (``start``/``end``, seconds) it inherits."""
 
     lang: str
     index: int
     para: int
     text: str
+    kind: str = "body"
+    section: int = 0
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +139,8 @@ class Pair:
     """A zh–en candidate pair with its scores and, once filtered, its verdict.
 
     ``scores`` maps a score name (e.g. "cosine", "margin", "len_ratio") to its
-    value; ``reason`` is ``None`` for a kept pair, else why it was rejected.
+    value; ``reason`` is ``None`` for a kept pair, else the code of the filter
+    that rejected it.
     """
 
     doc_id: str
@@ -95,3 +155,78 @@ class Pair:
     def link(self) -> str:
         """The link type, zh count first, e.g. "1-2"."""
         return f"{len(self.zh_ids)}-{len(self.en_ids)}"
+
+
+# --------------------------------------------------------------------------- build
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One input unit: its work-folder name and the file(s) it is read from."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class DocSentences:
+    """One document's sentences as the split stage saved them.
+
+    ``paragraphs`` maps "zh"/"en" to the number of paragraphs kept on that side.
+    """
+
+    doc_id: str
+    source: str
+    zh: list[Sentence]
+    en: list[Sentence]
+    paragraphs: dict[str, int]
+    dropped: list[tuple[str, Drop]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of both sides' sentence texts: equal for the same document under two names."""
+        blob = "\x1e".join(s.text for s in self.zh) + "\x1f" + "\x1e".join(s.text for s in self.en)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class UnitSentences:
+    """What the split stage saved for one unit: input digests, documents, skipped inputs."""
+
+    inputs: list[tuple[str, str]]
+    docs: list[DocSentences]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True)
+class DocCounts:
+    """What one document held before alignment.
+
+    ``paragraphs`` and ``sentences`` map "zh"/"en" to counts; ``dropped`` are
+    the paragraphs removed as page furniture, as ``(text, Drop)``.
+    """
+
+    doc_id: str
+    source: str
+    paragraphs: Mapping[str, int]
+    sentences: Mapping[str, int]
+    dropped: Sequence[tuple[str, Drop]] = ()
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """Corpus-level counts the filter step records and the report shows.
+
+    ``documents``: every document that was aligned; ``skipped``: inputs that
+    could not be used; ``repeated``: ``(doc_id, same_as)`` for documents dropped
+    because an identical one was already in the corpus; ``notes``: input
+    warnings, one line each; ``signature``: the build's reproducibility
+    signature (:func:`corpus.publish.signature`).
+    """
+
+    documents: Sequence[DocCounts]
+    skipped: Sequence[Skipped] = ()
+    repeated: Sequence[tuple[str, str]] = ()
+    signature: str = ""
+    notes: Sequence[str] = ()

@@ -30,54 +30,20 @@ import math
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus import __version__
+from corpus._version import __version__
 from corpus.config import Config
 from corpus.filters import FILTERS
-from corpus.records import Pair, Skipped
+from corpus.records import BuildStats, Pair
 from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
 
-__all__ = ["BuildStats", "DocCounts", "coverage", "funnel", "write_report"]
+__all__ = ["coverage", "funnel", "write_report"]
 
 SAMPLES = 3
 COVERAGE_ROWS = 100  # documents listed in the HTML coverage table (report.json has all)
 PLOT_NAMES = ("cosine", "margin", "len_ratio", "link_types", "coverage")
-
-
-@dataclass(frozen=True)
-class DocCounts:
-    """What one document held before alignment.
-
-    ``paragraphs`` and ``sentences`` map "zh"/"en" to counts; ``dropped`` are
-    the paragraphs removed as page furniture, as ``(text, reason)``.
-    """
-
-    doc_id: str
-    source: str
-    paragraphs: Mapping[str, int]
-    sentences: Mapping[str, int]
-    dropped: Sequence[tuple[str, str]] = ()
-
-
-@dataclass(frozen=True)
-class BuildStats:
-    """Corpus-level counts the pipeline hands to :func:`write_report`.
-
-    ``documents``: every document that was aligned; ``skipped``: inputs that
-    could not be used, with reasons; ``repeated``: ``(doc_id, same_as)`` for
-    documents dropped because an identical one was already in the corpus;
-    ``signature``: the build's reproducibility signature
-    (:func:`corpus.publish.signature`).
-    """
-
-    documents: Sequence[DocCounts]
-    skipped: Sequence[Skipped] = ()
-    repeated: Sequence[tuple[str, str]] = ()
-    signature: str = ""
-    notes: Sequence[str] = ()
 
 
 # --------------------------------------------------------------------------- numbers
@@ -92,12 +58,12 @@ def funnel(stats: BuildStats, pairs: Sequence[Pair]) -> dict[str, Any]:
     docs = stats.documents
     kept = [p for p in pairs if p.reason is None]
     rejected = [p for p in pairs if p.reason is not None]
-    dropped = Counter(reason for d in docs for _, reason in d.dropped)
+    dropped = Counter(drop.code for d in docs for _, drop in d.dropped)
     return {
         "inputs": {
             "documents_read": len(docs) + len(stats.repeated),
             "skipped_inputs": len(stats.skipped),
-            "skipped_by_reason": dict(Counter(s.reason for s in stats.skipped).most_common()),
+            "skipped_by_reason": dict(Counter(s.code for s in stats.skipped).most_common()),
             "repeated_documents": len(stats.repeated),
             "documents_aligned": len(docs),
         },
@@ -542,7 +508,9 @@ def write_report(
         "thresholds": bounds,
         "filters": dataclasses.asdict(cfg.filters),
         "coverage": cov,
-        "skipped": [{"source": s.source, "reason": s.reason} for s in stats.skipped],
+        "skipped": [
+            {"source": s.source, "reason": s.reason, "code": s.code} for s in stats.skipped
+        ],
         "repeated": [{"doc_id": d, "same_as": s} for d, s in stats.repeated],
         "notes": list(stats.notes),
         "samples": samples(pairs, cfg),

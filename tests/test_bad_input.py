@@ -27,7 +27,8 @@ import pytest
 
 from corpus import cli
 from corpus.config import load_config
-from corpus.pipeline import build, read_filtered, read_sentences
+from corpus.formats import read_filtered, read_sentences
+from corpus.pipeline import build
 from corpus.split import MAX_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -390,6 +391,7 @@ def test_no_pair_passing_the_filters_exits_1_and_the_report_still_counts(
     assert not (out / "dataset" / "README.md").exists()
 
 
+@pytest.mark.slow  # the real default encoder
 def test_a_file_name_with_a_line_break_still_gives_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -555,6 +557,7 @@ def test_one_megabyte_line_is_cut_into_pieces_without_loss(tmp_path: Path, fake_
 # ----------------------------------------------------------------- network
 
 
+@pytest.mark.slow  # the real default encoder must load without a socket
 def test_a_build_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real default encoder, in-process, with every way to open a connection made to fail."""
     opened: list[object] = []

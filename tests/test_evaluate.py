@@ -9,14 +9,8 @@ import pytest
 
 from corpus.cli import main
 from corpus.errors import AlignmentError, InputError
-from corpus.evaluate import (
-    format_link,
-    merge_within_units,
-    parse_link,
-    read_alignments,
-    read_pairs,
-    score_alignments,
-)
+from corpus.evaluate import merge_within_units, read_pairs, score_alignments
+from corpus.formats import format_link, parse_link, read_alignments
 from corpus.records import Link
 
 

@@ -25,7 +25,7 @@ from corpus.extract import (
     read_text,
     split_mixed,
 )
-from corpus.records import Document, Skipped
+from corpus.records import Document, Drop, Skipped
 from corpus.split import split_document
 from corpus.storage import safe_name
 
@@ -71,16 +71,16 @@ def test_seed_page_keeps_the_body_and_drops_the_furniture() -> None:
         "专项监督护粮安",
     ):
         assert furniture not in kept
-    reasons = " | ".join(reason for _, reason in doc.dropped)
+    codes = {drop.code for _, drop in doc.dropped}
     for kind in (
-        "navigation",
+        "navigation_list",
         "disclaimer",
-        "page metadata",
-        "captcha",
+        "page_metadata",
+        "prompt",
         "byline",
-        "outside the main text",
+        "outside_main_text",
     ):
-        assert kind in reasons
+        assert kind in codes
     assert (
         len(doc.dropped) == 11
     )  # 3 top headlines, nav list, title, dateline, headline, byline, disclaimer, 2 prompts
@@ -193,7 +193,10 @@ def test_pair_keeps_each_language_on_its_side(tmp_path: Path) -> None:
     assert [p.text for p in doc.zh] == ["标题", ZH_PARA]
     assert [p.text for p in doc.en] == ["Title", EN_PARA]
     assert doc.dropped == (
-        ("An English line in the Chinese file.", "English text on the Chinese side"),
+        (
+            "An English line in the Chinese file.",
+            Drop("wrong_language", "English text on the Chinese side"),
+        ),
     )
 
 
@@ -272,7 +275,7 @@ def test_jsonl_bad_lines_are_skipped_and_good_lines_load(tmp_path: Path) -> None
 def test_unreadable_jsonl_is_skipped_as_a_whole(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
-    assert list(iter_documents([path])) == [Skipped(str(path), "empty file (0 bytes)")]
+    assert list(iter_documents([path])) == [Skipped(str(path), "empty file (0 bytes)", "empty")]
 
 
 def test_parquet_rows_load_like_jsonl_lines_and_bad_rows_are_skipped(tmp_path: Path) -> None:
@@ -427,25 +430,25 @@ def test_interleaved_page_sorts_paragraphs_by_language(tmp_path: Path) -> None:
     [
         (
             " ·[视频]汪公馆里的“伪装者”(上) ·[视频]一线见闻丨区域协作谱新篇 ·[视频]无名者之歌",
-            "navigation",
+            "navigation_list",
         ),
         ("Home | News | World | Business | About us", "menu"),
         ("【免责声明】:以上图、文、音/视频文章内容转载于网络,其版权均属于原作者。", "disclaimer"),
         ("Copyright © 2023 Example Corp. All rights reserved.", "disclaimer"),
-        ("发布时间:2023-12-28  来源:国防部发布  字体大小[ ]", "page metadata"),
-        ("验证码,看不清楚请点击更换。", "captcha"),
+        ("发布时间:2023-12-28  来源:国防部发布  字体大小[ ]", "page_metadata"),
+        ("验证码,看不清楚请点击更换。", "prompt"),
         ("中国公共网摘编亓淦玉", "byline"),
-        ("责任编辑：张三", "page metadata"),
-        ("首页  新闻  国际  财经  体育  科技", "navigation"),
-        ("Home\tNews\tWorld\tSport", "navigation"),
-        ("Source: Xinhua", "page metadata"),
-        ("登录 | 注册", "login"),
-        ("[Log in] [Sign up]", "login"),
+        ("责任编辑：张三", "page_metadata"),
+        ("首页  新闻  国际  财经  体育  科技", "navigation_list"),
+        ("Home\tNews\tWorld\tSport", "navigation_list"),
+        ("Source: Xinhua", "page_metadata"),
+        ("登录 | 注册", "prompt"),
+        ("[Log in] [Sign up]", "prompt"),
     ],
 )
 def test_furniture_rules(text: str, kind: str) -> None:
     reason = furniture_reason(text)
-    assert reason is not None and kind in reason
+    assert reason is not None and reason.code == kind
 
 
 @pytest.mark.parametrize(

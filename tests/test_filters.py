@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.config import EmbedConfig, FilterConfig, load_config
+from corpus.config import FilterConfig, load_config
 from corpus.errors import AlignmentError, ConfigError
 from corpus.filters import (
     FILTERS,
@@ -17,11 +17,10 @@ from corpus.filters import (
     apply_filters,
     embedding_scores,
     number_mismatch,
-    pair_to_row,
-    row_to_pair,
     score_links,
     text_scores,
 )
+from corpus.formats import pair_to_row, row_to_pair
 from corpus.records import Link, Pair, Sentence
 
 # Real sentences: the seed page (MOD press briefing, 2023-12-28) and WMT22 news.
@@ -349,10 +348,8 @@ def test_text_filters_keep_real_wmt22_translations(eval_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def usem3_encoder():
-    from corpus.embed import get_encoder
-
-    return get_encoder(EmbedConfig())
+def usem3_encoder(real_encoder):
+    return real_encoder
 
 
 @pytest.mark.slow

@@ -34,5 +34,7 @@ def test_lone_surrogate_in_jsonl_skips_the_line(tmp_path: Path) -> None:
     items = list(read_jsonl_documents(path))
     assert items[0].doc_id == "ok"
     assert items[1] == Skipped(
-        f"{path}:2", "invalid text: lone UTF-16 surrogate (\\ud800-\\udfff) in 'zh', 'en'"
+        f"{path}:2",
+        "invalid text: lone UTF-16 surrogate (\\ud800-\\udfff) in 'zh', 'en'",
+        "bad_record",
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from corpus.pipeline import STAGES
+from corpus.stages import UNIT_STAGES
 from corpus.storage import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def _dataset(out: Path) -> tuple[list[dict], str]:
 def _check_keys_vouch_only_for_whole_files(out: Path) -> None:
     """Every stage file that has a key is complete (parses); temp files are never stage files."""
     for work in (out / "work").glob("*"):
-        for name in STAGES:
+        for name in (s.output for s in UNIT_STAGES):
             path = work / name
             if (work / f"{name}.key").exists():
                 assert path.exists(), path
@@ -158,7 +158,8 @@ def test_an_old_key_never_vouches_for_a_rewritten_file(tmp_path: Path) -> None:
     """Input A built; input changed to B and the build killed after a stage file was
     rewritten but before its key; input back to A: the rewritten file must be rebuilt."""
     from corpus.config import load_config
-    from corpus.pipeline import discover_units, run_unit, split_unit
+    from corpus.pipeline import discover_units
+    from corpus.stages import run_unit
     from tests.conftest import FakeEncoder
 
     inp = tmp_path / "in"
@@ -167,7 +168,7 @@ def test_an_old_key_never_vouches_for_a_rewritten_file(tmp_path: Path) -> None:
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}"])
     work = tmp_path / "work"
     (unit,), _ = discover_units([inp])
-    run_unit(unit, work, cfg, FakeEncoder)
+    run_unit(unit, work, cfg, FakeEncoder, "fake:1")
     first = (work / "sentences.jsonl").read_text(encoding="utf-8")
     original = (inp / "doc00.en.txt").read_text(encoding="utf-8")
     (inp / "doc00.en.txt").write_text(original + "\nOne more line.\n", encoding="utf-8")
@@ -175,22 +176,23 @@ def test_an_old_key_never_vouches_for_a_rewritten_file(tmp_path: Path) -> None:
     class Killed(BaseException):
         pass
 
-    def split_then_die(paths, out):
-        split_unit(paths, out)
+    from corpus import steps
+
+    real = steps.write_sentences
+
+    def write_then_die(*args):
+        real(*args)
         raise Killed
 
-    from corpus import pipeline
-
-    real = pipeline.split_unit
-    pipeline.split_unit = split_then_die
+    steps.write_sentences = write_then_die
     try:
         with pytest.raises(Killed):
-            run_unit(unit, work, cfg, FakeEncoder)
+            run_unit(unit, work, cfg, FakeEncoder, "fake:1")
     finally:
-        pipeline.split_unit = real
+        steps.write_sentences = real
     assert (work / "sentences.jsonl").read_text(encoding="utf-8") != first
     (inp / "doc00.en.txt").write_text(original, encoding="utf-8")
-    assert run_unit(unit, work, cfg, FakeEncoder) == len(STAGES)
+    assert run_unit(unit, work, cfg, FakeEncoder, "fake:1") == len(UNIT_STAGES)
     assert (work / "sentences.jsonl").read_text(encoding="utf-8") == first
 
 

@@ -37,7 +37,7 @@ def _stages(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
         match = re.search(r"corpus stage (\w+) .* -o (\S+)", line)
-        if match and match.group(1) != "stamp":
+        if match and match.group(1) not in ("stamp", "rules"):
             unit = re.search(r"/work/([^/]+)/", match.group(2))
             out.append(f"{match.group(1)} {unit.group(1)}" if unit else match.group(1))
     return out

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from corpus.config import load_config
+from corpus.engines import Pool
 from corpus.errors import CorpusError
-from corpus.pipeline import build, discover_units, output_lock, read_filtered
+from corpus.formats import read_filtered
+from corpus.pipeline import build, discover_units, output_lock
 from tests.conftest import SEED_PAGE
 
 ZH = ["今天天气很好。", "我们去公园散步。", "公园里有很多人。"]
@@ -186,7 +188,7 @@ def test_seed_page_default_build(tmp_path: Path) -> None:
 
 def test_jobs_give_the_same_rows_as_one_process(corpus_dir, tmp_path, cfg, fake_encoder) -> None:
     build([corpus_dir], tmp_path / "one", cfg, encoder=fake_encoder)
-    build([corpus_dir], tmp_path / "two", cfg, encoder=fake_encoder, jobs=2)
+    build([corpus_dir], tmp_path / "two", cfg, encoder=fake_encoder, engine=Pool(2))
     one = (tmp_path / "one" / "filtered.jsonl").read_text(encoding="utf-8")
     two = (tmp_path / "two" / "filtered.jsonl").read_text(encoding="utf-8")
     assert one == two
@@ -195,24 +197,24 @@ def test_jobs_give_the_same_rows_as_one_process(corpus_dir, tmp_path, cfg, fake_
 def test_a_unit_whose_stage_fails_is_skipped_and_the_rest_builds(
     corpus_dir, tmp_path, cfg, fake_encoder, monkeypatch
 ) -> None:
-    from corpus import pipeline
+    from corpus import steps
     from corpus.errors import AlignmentError
 
-    real = pipeline.align_sentences
+    real = steps.align_embedded
 
     def failing(src, tgt, *args, **kwargs):
         if any("公园" in s for s in src):
             raise AlignmentError("cannot align this document")
         return real(src, tgt, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "align_sentences", failing)
+    monkeypatch.setattr(steps, "align_embedded", failing)
     out = tmp_path / "out"
     summary = build([corpus_dir], out, cfg, encoder=fake_encoder)
     assert summary.documents == 2
     failed = [s for s in summary.skipped if "align" in s.reason]
     assert len(failed) == 1 and "walk.zh.txt" in failed[0].source
     assert "cannot align this document" in failed[0].reason
-    monkeypatch.setattr(pipeline, "align_sentences", real)
+    monkeypatch.setattr(steps, "align_embedded", real)
     again = build([corpus_dir], out, cfg, encoder=fake_encoder)  # the failed unit is retried
     assert again.documents == 3 and not (out / "work" / "walk" / "failed.json").exists()
 

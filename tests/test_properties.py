@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.evaluate import format_link, parse_link, score_alignments
+from corpus.evaluate import score_alignments
 from corpus.filters import embedding_scores
+from corpus.formats import format_link, parse_link
 from corpus.records import Link
 from corpus.split import split_sentences
 

@@ -14,7 +14,8 @@ import yaml
 from corpus import cli
 from corpus.config import Config, PublishConfig, load_config
 from corpus.errors import ConfigError, CorpusError, InputError
-from corpus.filters import apply_filters, row_to_pair, score_links
+from corpus.filters import apply_filters, score_links
+from corpus.formats import row_to_pair
 from corpus.publish import push_to_hub, read_dataset, split_by_document, write_dataset
 from corpus.records import Link, Pair, Sentence
 from corpus.storage import read_jsonl

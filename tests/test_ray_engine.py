@@ -18,9 +18,10 @@ import pytest
 
 from corpus.cli import main
 from corpus.config import load_config
+from corpus.engines import Ray
+from corpus.engines.ray import INSTALL
 from corpus.errors import EncoderError, EngineError
 from corpus.pipeline import build
-from corpus.ray_engine import INSTALL
 
 DOCS = 60
 
@@ -76,7 +77,7 @@ def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
     ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     assert summary.documents == DOCS and summary.stages_rebuilt == 4 * DOCS
     ray_rows, local_rows = _rows(out), _rows(local_build)
     assert len(ray_rows) == summary.kept > 10 * DOCS
@@ -88,7 +89,7 @@ def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
         for stage in work.iterdir():
             assert (out / "work" / work.name / stage.name).read_bytes() == stage.read_bytes(), stage
 
-    again = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    again = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     assert again.stages_rebuilt == 0 and not again.corpus_rebuilt
 
 
@@ -102,7 +103,7 @@ def test_ray_reuses_stage_files_the_local_engine_wrote(
     shutil.copytree(wmt_docs, docs)  # stage keys hold file names and bytes, not folders
     first = min(docs.iterdir())
     first.write_text(first.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
-    summary = build([docs], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    summary = build([docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     assert summary.stages_rebuilt == 4 and summary.corpus_rebuilt
 
 
@@ -111,13 +112,13 @@ def test_a_worker_error_reaches_the_caller_as_itself(
 ) -> None:
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}", "embed.encoder=laser"])
     with pytest.raises(EncoderError, match="laser"):
-        build([wmt_docs], tmp_path / "out", cfg, engine="ray", jobs=2)
+        build([wmt_docs], tmp_path / "out", cfg, engine=Ray(2))
 
 
 def test_missing_ray_names_the_install_line(monkeypatch, wmt_docs: Path, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(EngineError) as caught:
-        build([wmt_docs], tmp_path / "out", _cfg(tmp_path / "cache"), engine="ray")
+        build([wmt_docs], tmp_path / "out", _cfg(tmp_path / "cache"), engine=Ray())
     assert INSTALL in str(caught.value) and INSTALL == "pip install 'zh-en-corpus[ray]'"
 
 
@@ -156,7 +157,7 @@ def test_ray_reads_jsonl_and_parquet_shards(
         else:
             pq.write_table(pa.Table.from_pylist(records), shard.with_suffix(".parquet"))
     out = tmp_path / "out"
-    summary = build([shards], out, _cfg(tmp_path / "cache"), engine="ray", jobs=2)
+    summary = build([shards], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     assert summary.units == 3 and summary.documents == DOCS
     assert _rows(out) == _rows(local_build)
 

@@ -17,8 +17,8 @@ from matplotlib.image import imread
 from corpus.config import Config
 from corpus.filters import apply_filters, score_links
 from corpus.publish import write_dataset
-from corpus.records import Link, Pair, Sentence, Skipped
-from corpus.report import BuildStats, DocCounts, write_report
+from corpus.records import BuildStats, DocCounts, Drop, Link, Pair, Sentence, Skipped
+from corpus.report import write_report
 from corpus.storage import read_jsonl
 
 # Chinese sentences from the seed page (MOD press briefing, 2023-12-28), shortened; the English
@@ -84,13 +84,13 @@ def corpus_pairs() -> tuple[BuildStats, list[Pair]]:
                 f"{doc_id}.txt",
                 {"zh": 4, "en": 3},
                 {"zh": 4, "en": 3},
-                [("·[视频]汪公馆里的“伪装者”(上)", "menu"), (HOSTILE, "disclaimer")],
+                [("·[视频]汪公馆里的“伪装者”(上)", Drop("menu")), (HOSTILE, Drop("disclaimer"))],
             )
         )
     apply_filters(pairs, Config().filters)
     stats = BuildStats(
         docs,
-        skipped=[Skipped("empty.txt", "empty file")],
+        skipped=[Skipped("empty.txt", "empty file", "empty")],
         repeated=[("mod-copy", "mod-0")],
         signature="zh-en-corpus:0.1.0|test",
         notes=["validation: 10% of 3 documents requested, 0 given"],
@@ -203,7 +203,7 @@ def test_report_numbers_agree_with_the_dataset(built: tuple) -> None:
     assert f["inputs"] == {
         "documents_read": 4,
         "skipped_inputs": 1,
-        "skipped_by_reason": {"empty file": 1},
+        "skipped_by_reason": {"empty": 1},
         "repeated_documents": 1,
         "documents_aligned": 3,
     }

@@ -21,6 +21,7 @@ from corpus.config import EmbedConfig
 from corpus.embed.backends import E5, Concat, USEm3
 from corpus.embed.base import Encoder, normalise
 from corpus.embed.cache import CachedEncoder, EmbeddingCache
+from corpus.embed.versions import VERSIONS
 from corpus.errors import EncoderError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "EmbeddingCache",
     "Encoder",
     "USEm3",
+    "encoder_id",
     "get_encoder",
     "load_encoder",
     "normalise",
@@ -49,6 +51,12 @@ ENCODERS: dict[str, Callable[[EmbedConfig], Encoder]] = {
     "e5": lambda cfg: E5(cfg.batch_size),
     "laser": _laser,
 }
+
+
+def encoder_id(cfg: EmbedConfig) -> str:
+    """``name:version`` of the encoder ``cfg`` names, as its vectors' identity for stage keys
+    and signatures, without loading any model (``a:v1+b:v2`` for a mix)."""
+    return "+".join(f"{p}:{VERSIONS[p](cfg)}" for p in _part_names(cfg.encoder))
 
 
 def _part_names(name: str) -> list[str]:

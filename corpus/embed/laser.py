@@ -9,6 +9,7 @@ with network access.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 from collections.abc import Sequence
@@ -39,14 +40,27 @@ def missing_files_message(laser_dir: str) -> str:
     )
 
 
-def _fingerprint(paths: Sequence[Path]) -> str:
-    """Short SHA-256 over the model files' bytes (so other weights never share cache rows)."""
+@functools.cache
+def _fingerprint(paths: tuple[Path, ...], stamps: tuple[tuple[int, int], ...]) -> str:
+    """Short SHA-256 over the model files' bytes (so other weights never share cache rows);
+    remembered per process for the same files, sizes and modification times (``stamps``)."""
     h = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()[:16]
+
+
+def version_of(laser_dir: str) -> str:
+    """The ``version`` of the LASER encoder in ``laser_dir`` (package and model fingerprint);
+    EncoderError naming the missing files."""
+    folder = Path(laser_dir) if laser_dir else None
+    if folder is None or not all((folder / f).is_file() for f in FILES):
+        raise EncoderError(missing_files_message(laser_dir))
+    paths = tuple(folder / f for f in FILES)
+    stamps = tuple((p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    return f"laserembeddings-fork/{_fingerprint(paths, stamps)}"
 
 
 class Laser:
@@ -73,7 +87,7 @@ class Laser:
                 f"encoder laser needs the laser extra ({exc.name} is missing): {PIP_LINE}"
             ) from None
         paths = [folder / f for f in FILES]
-        self.version = f"laserembeddings-fork/{_fingerprint(paths)}"
+        self.version = version_of(laser_dir)
         try:
             self._model = _Laser(
                 bpe_codes=str(paths[0]),

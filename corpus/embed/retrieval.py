@@ -14,6 +14,8 @@ row blocks, so memory stays ``O(block * len(other side))``, never ``N x M`` in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 # Rows of the left side handled per block in knn_mean (block x len(right) floats).
@@ -41,6 +43,33 @@ def knn_mean(a: np.ndarray, b: np.ndarray, k: int = 4, block: int = _BLOCK) -> n
         sims = cosine_matrix(a[start : start + block], b)
         top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
         out[start : start + len(sims)] = top.mean(axis=1)
+    return out
+
+
+def knn_mean_near(
+    queries: np.ndarray,
+    keys: np.ndarray,
+    centres: Sequence[int],
+    k: int,
+    window: int,
+    block: int = 1024,
+) -> np.ndarray:
+    """``res[r]`` = mean of the ``k`` largest cosines of ``queries[r]`` with the rows of ``keys``
+    at most ``window`` positions from ``centres[r]`` (k capped by the rows in reach).
+
+    Rows are taken in blocks of ``block`` (rows in order of centre keep blocks
+    narrow), so memory is ``block x (block + 2 window)`` floats, never N x M.
+    """
+    kk = min(k, len(keys), window + 1)
+    where = np.asarray(centres, dtype=np.int64)
+    out = np.empty(len(queries), dtype=np.float32)
+    for start in range(0, len(queries), block):
+        c = where[start : start + block]
+        lo, hi = max(0, int(c.min()) - window), min(len(keys), int(c.max()) + window + 1)
+        sims = queries[start : start + block] @ keys[lo:hi].T
+        sims[np.abs(np.arange(lo, hi)[None, :] - c[:, None]) > window] = -np.inf
+        top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
+        out[start : start + block] = top.mean(axis=1)
     return out
 
 

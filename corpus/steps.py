@@ -1,0 +1,291 @@
+"""The function of every stage: one input unit's files, or the corpus-level steps.
+
+Each function takes a :class:`StageRun` (what the stage table hands it: the
+unit's source files, its declared input files by name, the output path, the
+config and a way to get the encoder) and writes its output atomically. See
+:mod:`corpus.stages` for the table that says which function makes which file
+from which inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus._version import __version__
+from corpus.align import align_embedded
+from corpus.config import Config
+from corpus.embed import Encoder
+from corpus.errors import CorpusError
+from corpus.extract import iter_documents
+from corpus.filters import apply_filters, embedding_scores, score_links
+from corpus.formats import (
+    read_alignment,
+    read_alignments,
+    read_embeddings,
+    read_filtered,
+    read_scored,
+    read_sentences,
+    write_alignment,
+    write_embeddings,
+    write_filtered,
+    write_scored,
+    write_sentences,
+)
+from corpus.records import BuildStats, DocCounts, DocSentences, Link, Pair, Skipped
+from corpus.split import split_document
+from corpus.storage import file_digest, safe_name
+
+__all__ = [
+    "StageRun",
+    "align_unit",
+    "embed_unit",
+    "filter_corpus",
+    "publish_dataset",
+    "report_corpus",
+    "score_against_gold",
+    "score_unit",
+    "split_unit",
+]
+
+
+def _no_encoder() -> Encoder:
+    raise CorpusError("internal: this stage asked for an encoder but declares none")
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What a stage function gets.
+
+    ``sources``: the unit's input files (split) or the units' work folders
+    (filter); ``inputs``: the declared input files by name; ``out``: the file
+    to write (for the dataset and report steps, the build folder OUT);
+    ``encoder``: called only by stages that declare they need it;
+    ``skipped``: inputs unusable before any unit was made (filter);
+    ``gold``: a folder of gold ``DOC_ID.align`` files (report).
+    """
+
+    out: Path
+    cfg: Config
+    sources: tuple[Path, ...] = ()
+    inputs: dict[str, Path] = field(default_factory=dict)
+    encoder: Callable[[], Encoder] = _no_encoder
+    skipped: tuple[Skipped, ...] = ()
+    gold: Path | None = None
+
+
+# --------------------------------------------------------------------------- unit stages
+
+
+def split_unit(run: StageRun) -> None:
+    """Read and split one input unit into sentences.jsonl.
+
+    The first row records each input file and its SHA-256. A document or
+    input that cannot be used is recorded as skipped with its reason, so the
+    rest of the corpus still builds and the report can count it.
+    """
+    inputs = [(str(p), file_digest(p)) for p in run.sources]
+    items: list[DocSentences | Skipped] = []
+    for item in iter_documents(list(run.sources), run.cfg.extract):
+        if isinstance(item, Skipped):
+            items.append(item)
+            continue
+        zh, en = split_document(item)
+        items.append(
+            DocSentences(
+                doc_id=item.doc_id,
+                source=item.source,
+                zh=zh,
+                en=en,
+                paragraphs={"zh": len(item.zh), "en": len(item.en)},
+                dropped=list(item.dropped),
+                notes=list(item.notes),
+            )
+        )
+    write_sentences(run.out, inputs, items)
+
+
+def embed_unit(run: StageRun) -> None:
+    """Embed every sentence of a unit into embeddings.npz (one array per document and side)."""
+    encoder = run.encoder()
+    docs = read_sentences(run.inputs["sentences.jsonl"]).docs
+    write_embeddings(
+        run.out,
+        [
+            (
+                encoder.encode([s.text for s in d.zh], "zh"),
+                encoder.encode([s.text for s in d.en], "en"),
+            )
+            for d in docs
+        ],
+    )
+
+
+def align_unit(run: StageRun) -> None:
+    """Align every document of a unit (zh source, en target) into alignment.jsonl.
+
+    The single-sentence vectors come from embeddings.npz; the encoder embeds
+    only the joined runs of sentences that the search needs.
+    """
+    docs = read_sentences(run.inputs["sentences.jsonl"]).docs
+    vectors = read_embeddings(run.inputs["embeddings.npz"], len(docs))
+    encoder = run.encoder()
+    aligned = []
+    for doc, (zh_vecs, en_vecs) in zip(docs, vectors, strict=True):
+        links = align_embedded(
+            [s.text for s in doc.zh],
+            [s.text for s in doc.en],
+            zh_vecs,
+            en_vecs,
+            encoder,
+            run.cfg.align,
+            "zh",
+            "en",
+            [s.para for s in doc.zh],
+            [s.para for s in doc.en],
+        )
+        aligned.append((doc.doc_id, links))
+    write_alignment(run.out, aligned)
+
+
+def score_unit(run: StageRun) -> None:
+    """Score every link of a unit into scored.jsonl (one pair per link, no verdicts)."""
+    docs = read_sentences(run.inputs["sentences.jsonl"]).docs
+    aligned = read_alignment(run.inputs["alignment.jsonl"])
+    if [doc_id for doc_id, _ in aligned] != [doc.doc_id for doc in docs]:
+        raise CorpusError(
+            f"{run.inputs['alignment.jsonl']}: documents differ from "
+            f"{run.inputs['sentences.jsonl']}; rebuild the unit"
+        )
+    vectors = read_embeddings(run.inputs["embeddings.npz"], len(docs))
+    pairs: list[Pair] = []
+    for doc, (_, links), (zh_vecs, en_vecs) in zip(docs, aligned, vectors, strict=True):
+        extra = embedding_scores(zh_vecs, en_vecs, links)
+        pairs.extend(score_links(doc.doc_id, doc.zh, doc.en, links, extra))
+    write_scored(run.out, pairs)
+
+
+# --------------------------------------------------------------------------- corpus steps
+
+
+def filter_corpus(run: StageRun) -> None:
+    """Corpus-level filter step: every unit's sentences and scored pairs -> filtered.jsonl.
+
+    ``run.sources`` are the units' work folders, in build order. A document
+    whose doc_id or content repeats an earlier one is dropped and counted as
+    repeated. The thresholds of ``cfg.filters`` decide every pair (nothing is
+    re-embedded). ``run.skipped`` are inputs that were unusable before any unit
+    was made; each unit's own skipped inputs are added.
+    """
+    from corpus.publish import input_hash
+
+    docs: list[DocCounts] = []
+    skipped = list(run.skipped)
+    repeated: list[tuple[str, str]] = []
+    pairs: list[Pair] = []
+    seen_ids: dict[str, str] = {}
+    seen_content: dict[str, str] = {}
+    digests: list[str] = []
+    kept_docs: list[DocSentences] = []
+    for work in run.sources:
+        unit = read_sentences(work / "sentences.jsonl")
+        digests.extend(f"{Path(p).name}:{d}" for p, d in unit.inputs)
+        skipped.extend(unit.skipped)
+        keep: set[str] = set()
+        for doc in unit.docs:
+            same = seen_ids.get(doc.doc_id) or seen_content.get(doc.content_hash)
+            if same is not None:
+                repeated.append((doc.doc_id, same))
+                continue
+            seen_ids[doc.doc_id] = seen_content[doc.content_hash] = doc.doc_id
+            keep.add(doc.doc_id)
+            kept_docs.append(doc)
+            docs.append(
+                DocCounts(
+                    doc.doc_id,
+                    doc.source,
+                    doc.paragraphs,
+                    {"zh": len(doc.zh), "en": len(doc.en)},
+                    doc.dropped,
+                )
+            )
+        pairs.extend(p for p in read_scored(work / "scored.jsonl") if p.doc_id in keep)
+    apply_filters(pairs, run.cfg.filters)
+    stats = BuildStats(docs, skipped, repeated, notes=_note_lines(kept_docs))
+    info = {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()}
+    write_filtered(run.out, stats, info, pairs)
+
+
+def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
+    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source.
+
+    A note that many documents of one ``.jsonl`` share (a file-level decoding
+    warning) is said once for the file, with the number of documents.
+    """
+    by_note: dict[tuple[str, str], list[str]] = {}
+    for doc in docs:
+        file = doc.source.rpartition(":")[0] if _JSONL_LINE.search(doc.source) else doc.source
+        for note in doc.notes:
+            by_note.setdefault((file, note), []).append(doc.source)
+    return [
+        f"{sources[0] if len(sources) == 1 else f'{file} ({len(sources)} documents)'}: {note}"
+        for (file, note), sources in by_note.items()
+    ]
+
+
+_JSONL_LINE = re.compile(r"\.jsonl:\d+$")
+
+
+def _splitter_name() -> str:
+    from importlib.metadata import version
+
+    return f"sentence-splitter-{version('sentence-splitter')}+corpus-zh-{__version__}"
+
+
+def publish_dataset(run: StageRun) -> None:
+    """Dataset step: filtered.jsonl -> OUT/dataset, OUT/rejected and OUT/export (``run.out`` = OUT)."""
+    from corpus.publish import write_dataset
+
+    info, _, pairs = read_filtered(run.inputs["filtered.jsonl"])
+    kept = [p for p in pairs if p.reason is None]
+    rejected = [p for p in pairs if p.reason is not None]
+    write_dataset(kept, rejected, run.out, run.cfg, info)
+
+
+def report_corpus(run: StageRun) -> None:
+    """Report step: filtered.jsonl (and gold alignments, if given) -> OUT/report (``run.out`` = OUT)."""
+    from dataclasses import replace
+
+    from corpus.publish import signature
+    from corpus.report import write_report
+
+    info, stats, pairs = read_filtered(run.inputs["filtered.jsonl"])
+    stats = replace(stats, signature=signature(run.cfg, info))
+    scores = score_against_gold(pairs, run.gold) if run.gold is not None else None
+    write_report(stats, pairs, run.out, run.cfg, scores)
+
+
+def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:
+    """Strict/lax/exact P/R/F1 of the build's links against gold alignments, pooled.
+
+    The gold for document ``D`` is ``gold_dir/D.align`` (``D`` passed through
+    :func:`~corpus.storage.safe_name`), zh ids first. Documents without a gold
+    file are not scored; CorpusError if no document has one.
+    """
+    from corpus.evaluate import score_alignments
+
+    by_doc: dict[str, list[Link]] = {}
+    for p in pairs:
+        by_doc.setdefault(p.doc_id, []).append(
+            Link(p.zh_ids, p.en_ids, p.scores.get("cosine", 0.0))
+        )
+    scored = []
+    for doc_id, links in by_doc.items():
+        path = gold_dir / f"{safe_name(doc_id)}.align"
+        if path.is_file():
+            scored.append((read_alignments(path), links))
+    if not scored:
+        raise CorpusError(f"{gold_dir}: no gold file DOC_ID.align for any document of the build")
+    return score_alignments(scored).as_dict()
