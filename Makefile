@@ -37,15 +37,17 @@ C := --config $(CONFIG)
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
 
-$(STAMP): pyproject.toml
+# Exact tested versions from constraints.txt; pyproject.toml holds the compatible ranges.
+PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
 # The tests also exercise the optional LASER backend (torch 2.13.0, CPU build) and the Ray engine.
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,laser,ray]'
+	$(PIP_INSTALL) -e '.[dev,laser,ray]'
 	touch $@
 
 # --- stages ----------------------------------------------------------------
