@@ -37,7 +37,6 @@ from corpus.stages import (
     run_corpus,
     stamp_text,
     unit_failure,
-    unit_keys,
 )
 from corpus.storage import atomic_write_text, safe_name
 
@@ -174,7 +173,7 @@ def build(
                 good.append((unit, work))
             else:
                 skipped.append(failure)
-        keys = corpus_keys([unit_keys(u, cfg, ident) for u, _ in good], skipped, cfg, ident, gold)
+        keys = corpus_keys([w for _, w in good], skipped, cfg, ident, gold)
         corpus_rebuilt, removed = run_corpus(
             [w for _, w in good], out_dir, cfg, keys, skipped, gold, force
         )

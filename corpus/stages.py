@@ -29,7 +29,7 @@ from pathlib import Path
 
 from corpus.config import Config
 from corpus.embed import Encoder
-from corpus.errors import AlignmentError, ConfigError, InputError
+from corpus.errors import AlignmentError, ConfigError, CorpusError, InputError
 from corpus.records import Skipped, Unit
 from corpus.steps import (
     StageRun,
@@ -205,14 +205,15 @@ def _digest(path: Path) -> str:
 
 
 def corpus_keys(
-    unit_key_maps: Sequence[dict[str, str]],
+    works: Sequence[Path],
     skipped: Sequence[Skipped],
     cfg: Config,
     encoder_id: str,
     gold: Path | None,
 ) -> dict[str, str]:
     """The key of each corpus stage's output: the keys of the unit files it reads (in build
-    order), the inputs skipped before any unit was made, its settings and the gold folder."""
+    order, read from the ``.key`` files that :func:`run_unit` left in the work folders
+    ``works``), the inputs skipped before any unit was made, its settings and the gold folder."""
     keys: dict[str, str] = {}
     for item in CORPUS_STAGES:
         upstream = []
@@ -220,7 +221,7 @@ def corpus_keys(
             if name in keys:
                 upstream.append(keys[name])
             else:
-                upstream.extend(k[name] for k in unit_key_maps)
+                upstream.extend(_read_key(w / name) for w in works)
         if item.name == "filter":
             upstream.extend(f"{s.source}:{s.code}:{s.reason}" for s in skipped)
         if item.name == "report":
@@ -235,6 +236,14 @@ def _folder_digest(path: Path | None) -> str:
         return ""
     files = sorted(p for p in Path(path).rglob("*") if p.is_file())
     return _key(*(f"{p.name}:{file_digest(p)}" for p in files))
+
+
+def _read_key(out: Path) -> str:
+    sidecar = out.with_name(out.name + ".key")
+    try:
+        return sidecar.read_text(encoding="utf-8")
+    except OSError:
+        raise CorpusError(f"{out}: no key; the unit was not built (rerun the build)") from None
 
 
 def _up_to_date(out: Path, key: str) -> bool:
@@ -289,7 +298,11 @@ def run_unit(
         if todo and order.index(earlier) < order.index(todo[0].name):
             return 0  # an earlier step of this build failed: its record stands
         failed.unlink()
-    keys = unit_keys(unit, cfg, encoder_id)
+    try:
+        keys = unit_keys(unit, cfg, encoder_id)
+    except InputError as exc:
+        atomic_write_json(failed, {"stage": UNIT_STAGES[0].name, "reason": str(exc)})
+        return 0
     rebuilt = 0
     for item in todo:
         out = work / item.output

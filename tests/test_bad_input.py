@@ -581,3 +581,137 @@ def test_a_build_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         "not an input file (e"
     ]
     assert opened == []
+
+
+def _fake_cfg(tmp_path: Path):
+    """Scores and the unmatched prior off: the FAKE encoder's cosines mean nothing."""
+    return load_config(
+        None,
+        [
+            f"embed.cache_dir={tmp_path / 'cache'}",
+            "filters.min_cosine=-1",
+            "filters.min_margin=0",
+            "align.null_gain=0",
+        ],
+    )
+
+
+def _rows(out: Path) -> list[dict]:
+    return [
+        r
+        for f in sorted((out / "dataset" / "data").glob("*.parquet"))
+        for r in pq.read_table(f).to_pylist()
+    ]
+
+
+def test_a_full_disk_is_one_line_leaves_no_temp_file_and_a_rerun_resumes(
+    tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up mid-build (every write after the 6th fails with ENOSPC, at fsync as on a
+    real full disk): one line naming the file, no temp file left, and a rerun after space is
+    freed gives the dataset of a build that never failed."""
+    import errno
+    import os
+
+    from corpus import storage
+    from corpus.errors import WriteError
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    _pair(inp, "walk", _paras(ZH), _paras(EN))
+    _pair(inp, "read", _paras(ZH2), _paras(EN2))
+    cfg = _fake_cfg(tmp_path)
+    build([inp], tmp_path / "clean", cfg, encoder=fake_encoder)
+
+    real_fsync, calls = os.fsync, [0]
+
+    def fsync(fd: int) -> None:
+        calls[0] += 1
+        if calls[0] > 6:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.os, "fsync", fsync)
+    out = tmp_path / "out"
+    with pytest.raises(WriteError) as caught:
+        build([inp], out, cfg, encoder=fake_encoder)
+    message = str(caught.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert Path(message.split(": cannot write")[0]).is_relative_to(out)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+    monkeypatch.setattr(storage.os, "fsync", real_fsync)
+    build([inp], out, cfg, encoder=fake_encoder)
+    assert _rows(out) == _rows(tmp_path / "clean")
+
+
+def test_a_full_disk_through_the_cli_is_one_line_and_exit_1(
+    tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import errno
+
+    from corpus import pipeline, storage
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    _pair(inp, "walk", _paras(ZH), _paras(EN))
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "fsync", full)
+    real_build = pipeline.build
+    monkeypatch.setattr(
+        pipeline, "build", lambda *a, **k: real_build(*a, **{**k, "encoder": fake_encoder})
+    )
+    status = cli.main(["build", str(inp), "-o", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and err[0].startswith("corpus: error: ")
+    assert "cannot write (No space left on device)" in err[0]
+
+
+def test_fifos_and_dangling_links_in_a_folder_are_named_as_skipped(
+    tmp_path: Path, fake_encoder
+) -> None:
+    import os
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    _pair(inp, "walk", _paras(ZH), _paras(EN))
+    os.mkfifo(inp / "pipe.txt")
+    (inp / "gone.zh.txt").symlink_to(tmp_path / "nowhere.txt")
+    summary = build([inp], tmp_path / "out", _fake_cfg(tmp_path), encoder=fake_encoder)
+    reasons = {Path(s.source).name: (s.code, s.reason) for s in summary.skipped}
+    assert reasons == {
+        "gone.zh.txt": ("not_found", "dangling symbolic link"),
+        "pipe.txt": ("not_a_file", "not a regular file (FIFO, socket or device)"),
+    }
+    assert summary.documents == 1
+
+
+def test_an_input_that_cannot_be_read_is_skipped_not_fatal(
+    tmp_path: Path, fake_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read error while a stage key is computed (a file that went away, a permission
+    problem; root reads everything, so the error is injected) skips that unit only."""
+    from corpus import stages
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    _pair(inp, "walk", _paras(ZH), _paras(EN))
+    _pair(inp, "read", _paras(ZH2), _paras(EN2))
+    real = stages.file_digest
+
+    def digest(path):
+        if Path(path).name == "read.en.txt":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(stages, "file_digest", digest)
+    summary = build([inp], tmp_path / "out", _fake_cfg(tmp_path), encoder=fake_encoder)
+    assert summary.documents == 1
+    (failed,) = summary.skipped
+    assert (
+        failed.code == "stage_failed"
+        and "read.en.txt: cannot read (Permission denied)" in failed.reason
+    )

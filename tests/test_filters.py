@@ -16,11 +16,11 @@ from corpus.filters import (
     REASONS,
     apply_filters,
     embedding_scores,
-    number_mismatch,
     score_links,
     text_scores,
 )
 from corpus.formats import pair_to_row, row_to_pair
+from corpus.numbers import number_mismatch
 from corpus.records import Link, Pair, Sentence
 
 # Real sentences: the seed page (MOD press briefing, 2023-12-28) and WMT22 news.

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from corpus.embed.base import Encoder
 from corpus.embed.retrieval import retrieval_errors
 from corpus.errors import InputError
+from corpus.formats import read_lines
 
 
 def _read_lines(path: str | os.PathLike[str]) -> list[str]:
-    """Lines of a UTF-8 file without their line ends; InputError naming the file if unusable."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not valid UTF-8 (byte {exc.start})") from None
-    lines = text.splitlines()
+    """Lines of a UTF-8 file (:func:`corpus.formats.read_lines`); InputError if it has no text."""
+    lines = read_lines(path)
     if not any(line.strip() for line in lines):
-        raise InputError(path, "has no text")
+        raise InputError(path, "has no text", "no_text")
     return lines
 
 
