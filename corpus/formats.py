@@ -386,7 +386,7 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
 # --------------------------------------------------------------------------- lines
 
 
-def read_lines(path: str | Path) -> list[str]:
+def read_lines(path: str | os.PathLike[str]) -> list[str]:
     """The lines of a UTF-8 sentence-per-line file (line i is sentence i; blank lines kept;
     a UTF-8 byte-order mark is dropped).
 
