@@ -129,10 +129,12 @@ def part_mac(eval_dir: Path, setting: str) -> dict:
 
 
 def part_bible(eval_dir: Path) -> dict:
-    from corpus.align import align_sentences, read_sentences
+    from corpus.align import align_sentences
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
-    from corpus.evaluate import merge_within_units, read_alignments, score_alignments
+    from corpus.evaluate import merge_within_units, score_alignments
+    from corpus.formats import read_alignments
+    from corpus.formats import read_lines as read_sentences
 
     bible = eval_dir / "bible-001"
     en, zh = read_sentences(bible / "en" / "001"), read_sentences(bible / "zh" / "001")
@@ -315,11 +317,12 @@ def web_noise(
 
 
 def part_wmt(eval_dir: Path) -> dict:
-    from corpus.align import align_sentences, read_sentences
+    from corpus.align import align_sentences
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
     from corpus.evaluate import score_alignments
     from corpus.formats import read_alignments
+    from corpus.formats import read_lines as read_sentences
 
     wmt = eval_dir / "wmt22-en-zh-docs"
     names = sorted(p.name for p in (wmt / "en").iterdir())
@@ -422,10 +425,11 @@ def _with_paragraphs(
 
 
 def part_paras(eval_dir: Path) -> dict:
-    from corpus.align import align_sentences, read_sentences
+    from corpus.align import align_sentences
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
     from corpus.evaluate import score_alignments
+    from corpus.formats import read_lines as read_sentences
 
     wmt = eval_dir / "wmt22-en-zh-docs"
     names = sorted(p.name for p in (wmt / "en").iterdir())

@@ -164,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from corpus.pipeline import read_filtered
+    from corpus.formats import read_filtered
 
     runs = {
         "jobs1": ["--jobs", "1"],

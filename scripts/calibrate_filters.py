@@ -29,10 +29,10 @@ from corpus.embed import get_encoder
 from corpus.filters import (
     apply_filters,
     embedding_scores,
-    number_mismatch,
     score_links,
     text_scores,
 )
+from corpus.numbers import number_mismatch
 from corpus.records import Link, Sentence
 
 ROOT = Path(__file__).resolve().parents[1]
