@@ -63,6 +63,7 @@ class AlignConfig:
     window: int = 8  # band half-width (sentences) around a coarse path
     full_cells: int = 250_000  # grids up to this many cells are searched whole
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
+    anchor_power: float = 2.0  # para_penalty x (boundary agreement of the sides) ** this; 0 = off
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
     part_weight: float = 0.2  # per unit a merged sentence's own score falls short of part_floor
     part_floor: float = 0.3  # rescaled cosine each sentence of a merge should reach (docs/align.md)
@@ -86,6 +87,7 @@ class AlignConfig:
             "len_weight",
             "prune",
             "para_penalty",
+            "anchor_power",
             "punct_weight",
             "part_weight",
             "null_gain",
@@ -125,6 +127,7 @@ class FilterConfig:
     max_num_mismatch: int = 1
     dedup: bool = True
     near_dedup: bool = True
+    boilerplate_docs: int = 5  # a side found in this many documents is boilerplate (0 = off)
 
     def validate(self) -> None:
         """ConfigError for thresholds out of range or bounds in the wrong order."""
@@ -139,6 +142,7 @@ class FilterConfig:
             "min_en_chars",
             "min_len_ratio",
             "max_num_mismatch",
+            "boilerplate_docs",
         ):
             if getattr(self, key) < 0:
                 raise ConfigError(f"filters.{key} must be >= 0, got {getattr(self, key)}")

@@ -40,6 +40,7 @@ the first one that fails (see :data:`FILTERS`)::
     number_mismatch  num_mismatch > max_num_mismatch
     low_cosine       cosine < min_cosine
     low_margin       margin < min_margin (skipped when min_margin == 0)
+    boilerplate      a side recurs in at least boilerplate_docs documents (corpus-wide)
     duplicate        same zh and en text as an earlier kept pair (corpus-wide)
     near_duplicate   same text as an earlier kept pair after normalisation
                      (case, punctuation, digits and space removed)
@@ -71,6 +72,7 @@ __all__ = [
     "Filter",
     "apply_filters",
     "embedding_scores",
+    "normalise_text",
     "near_dup_key",
     "score_links",
     "text_scores",
@@ -224,19 +226,19 @@ def _s(pair: Pair, key: str) -> float:
     return pair.scores.get(key, 0.0)
 
 
-def _norm_text(text: str) -> str:
+def normalise_text(text: str) -> str:
     """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
 
 
 def _copied(zh: str, en: str) -> bool:
-    """True if both sides are the same text after :func:`_norm_text`, or one holds the other.
+    """True if both sides are the same text after :func:`normalise_text`, or one holds the other.
 
     Containment counts only for a copied part of at least 10 letters on the
     en side or 5 on the zh side (an English name inside Chinese text is fine).
     """
-    nz, ne = _norm_text(zh), _norm_text(en)
+    nz, ne = normalise_text(zh), normalise_text(en)
     if not nz or not ne:
         return False
     return nz == ne or (len(ne) >= 10 and ne in nz) or (len(nz) >= 5 and nz in ne)
@@ -308,20 +310,47 @@ FILTERS: tuple[Filter, ...] = (
     ),
 )
 
-REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + ("duplicate", "near_duplicate")
+REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + (
+    "boilerplate",
+    "duplicate",
+    "near_duplicate",
+)
 
 
 def near_dup_key(pair: Pair) -> str:
-    """Hash of both sides after :func:`_norm_text` (case, punctuation, digits, space removed)."""
-    blob = _norm_text(pair.zh) + "\x00" + _norm_text(pair.en)
+    """Hash of both sides after :func:`normalise_text` (case, punctuation, digits, space removed)."""
+    blob = normalise_text(pair.zh) + "\x00" + normalise_text(pair.en)
     return hashlib.sha1(blob.encode("utf-8")).hexdigest()
+
+
+def _line_key(text: str) -> bytes:
+    """8-byte hash of a side's text after :func:`normalise_text` (b"" when nothing is left)."""
+    norm = normalise_text(text)
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest() if norm else b""
+
+
+def _recurring(pairs: Sequence[Pair], min_docs: int) -> set[bytes]:
+    """Keys (:func:`_line_key`) of the side texts found in at least ``min_docs`` documents."""
+    docs: dict[bytes, set[str]] = {}
+    for pair in pairs:
+        for text in (pair.zh, pair.en):
+            key = _line_key(text)
+            if key:
+                seen = docs.setdefault(key, set())
+                if len(seen) < min_docs:
+                    seen.add(pair.doc_id)
+    return {key for key, seen in docs.items() if len(seen) >= min_docs}
 
 
 def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
     """Set ``reason`` on every pair (in place) and return them all, in input order.
 
     Per-pair filters run in :data:`FILTERS` order and the first failure is the
-    reason. Then, among the pairs still kept and in input order, an exact
+    reason. A pair either of whose sides recurs (after normalisation) in at
+    least ``cfg.boilerplate_docs`` documents of the corpus, as a side of any of
+    their links, is "boilerplate": a share bar or a "Related news" line, whatever
+    its wording, that no rule for page furniture knew. Then, among the pairs
+    still kept and in input order, an exact
     repeat of an earlier pair's (zh, en) gets "duplicate" (if
     ``cfg.dedup``) and a repeat after normalisation gets "near_duplicate" (if
     ``cfg.near_dedup``). A reason set by an earlier run is overwritten, so
@@ -329,11 +358,15 @@ def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
     scores: nothing is embedded or aligned.
     """
     out = list(pairs)
+    common = _recurring(out, cfg.boilerplate_docs) if cfg.boilerplate_docs else set()
     seen_exact: set[tuple[str, str]] = set()
     seen_near: set[str] = set()
     for pair in out:
         pair.reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
         if pair.reason is not None:
+            continue
+        if common and ({_line_key(pair.zh), _line_key(pair.en)} & common):
+            pair.reason = "boilerplate"
             continue
         exact = (pair.zh, pair.en)
         if cfg.dedup and exact in seen_exact:

@@ -121,6 +121,30 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """What one side's sentences carry besides their text, for the aligner (one entry per
+    sentence, or None when the side has no such structure): ``paras``, the paragraph ids
+    (boundaries are soft anchors); ``headings``, whether a sentence is a heading or title
+    (headings do not count in the share of untranslated sentences)."""
+
+    paras: Sequence[int] | None = None
+    headings: Sequence[bool] | None = None
+
+    @classmethod
+    def of(cls, sentences: Sequence[Sentence]) -> Layout:
+        """The layout of a side's sentences as the split stage saved them."""
+        heads = [s.kind == "heading" for s in sentences]
+        return cls([s.para for s in sentences], heads if any(heads) else None)
+
+    def reversed(self) -> Layout:
+        """The layout of the side read backwards."""
+        return Layout(
+            None if self.paras is None else list(self.paras)[::-1],
+            None if self.headings is None else list(self.headings)[::-1],
+        )
+
+
+@dataclass(frozen=True)
 class Link:
     """One alignment link: source ids, target ids (consecutive, possibly empty), score."""
 

@@ -34,7 +34,7 @@ from corpus.formats import (
     write_scored,
     write_sentences,
 )
-from corpus.records import BuildStats, DocCounts, DocSentences, Link, Pair, Skipped
+from corpus.records import BuildStats, DocCounts, DocSentences, Layout, Link, Pair, Skipped
 from corpus.split import split_document
 from corpus.storage import file_digest, safe_name
 
@@ -143,8 +143,8 @@ def align_unit(run: StageRun) -> None:
             run.cfg.align,
             "zh",
             "en",
-            [s.para for s in doc.zh],
-            [s.para for s in doc.en],
+            src_layout=Layout.of(doc.zh),
+            tgt_layout=Layout.of(doc.en),
         )
         aligned.append((doc.doc_id, links))
     write_alignment(run.out, aligned)

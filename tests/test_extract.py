@@ -33,6 +33,7 @@ SEED_PAGE = (
     Path(__file__).resolve().parents[1] / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
 )
 SEED_TEXT = SEED_PAGE.read_text(encoding="utf-8")
+TITLE = "国防部:中美两军视频通话取得积极的建设性成果"
 INTRO = "12月28日下午,国防部举行例行记者会,国防部新闻局局长、国防部新闻发言人吴谦大校答记者问。"
 QUESTION_START = "记者:21日,中央军委委员"
 ANSWER_START = "吴谦:上个月,中美两国元首"
@@ -50,15 +51,22 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 # ----------------------------------------------------------------- seed page
 
 
-def test_seed_page_keeps_the_body_and_drops_the_furniture() -> None:
+def test_seed_page_keeps_the_body_and_its_title_and_drops_the_furniture() -> None:
+    """The article's title stays in as a heading (the aligner decides whether the other side
+    translates it); menus, notices and the page's top headlines go."""
     doc = read_page(SEED_PAGE)
     assert doc.doc_id == "mod-press-briefing-2023-12-28"
-    assert next(p.text for p in doc.zh) == INTRO
-    assert [p.text[:12] for p in doc.zh] == [INTRO[:12], QUESTION_START[:12], ANSWER_START[:12]]
-    assert doc.zh[2].text.endswith("我们将适时发布消息。")
+    assert [(p.kind, p.text[:12]) for p in doc.zh] == [
+        ("heading", TITLE[:12]),
+        ("body", INTRO[:12]),
+        ("body", QUESTION_START[:12]),
+        ("body", ANSWER_START[:12]),
+    ]
+    assert doc.zh[0].text == TITLE
+    assert doc.zh[3].text.endswith("我们将适时发布消息。")
     assert len(doc.en) == 1 and doc.en[0].text.startswith(EN_START)
     assert doc.en[0].text.endswith("We will release relevant information in due course.")
-    assert [p.index for p in doc.zh] == [0, 1, 2] and doc.en[0].index == 0
+    assert [p.index for p in doc.zh] == [0, 1, 2, 3] and doc.en[0].index == 0
     kept = " ".join(p.text for p in doc.zh + doc.en)
     for furniture in (
         "[视频]",
@@ -81,15 +89,15 @@ def test_seed_page_keeps_the_body_and_drops_the_furniture() -> None:
         "outside_main_text",
     ):
         assert kind in codes
-    assert (
-        len(doc.dropped) == 11
-    )  # 3 top headlines, nav list, title, dateline, headline, byline, disclaimer, 2 prompts
+    # 3 top headlines, nav list, the first title, dateline, byline, disclaimer, 2 prompts
+    assert len(doc.dropped) == 10
 
 
 def test_seed_page_sentences() -> None:
     zh, en = split_document(read_page(SEED_PAGE))
-    assert [s.para for s in zh] == [0, 1, 1, 2, 2, 2, 2]
-    answer = [s.text for s in zh if s.para == 2]
+    assert [s.para for s in zh] == [0, 1, 2, 2, 3, 3, 3, 3]
+    assert [s.kind for s in zh] == ["heading"] + ["body"] * 7
+    answer = [s.text for s in zh if s.para == 3]
     assert answer[0].startswith("吴谦:上个月") and all(s.endswith("。") for s in answer)
     assert len(en) == 7 and en[1].text.startswith("On the night of December21st")
 

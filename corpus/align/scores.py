@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,12 +77,33 @@ class Approx:
                 self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
             self.col_best[c0:c1] = np.maximum(self.col_best[c0:c1], block.max(axis=0))
 
-    def unmatched(self, rel: float) -> float:
+    def with_priors(self, priors: Priors | None) -> Approx:
+        """The same scores (the similarity rows are shared, not copied) with other prior terms."""
+        other = copy.copy(self)
+        other.len = priors
+        return other
+
+    def unmatched(
+        self,
+        rel: float,
+        skip_src: Sequence[bool] | None = None,
+        skip_tgt: Sequence[bool] | None = None,
+    ) -> float:
         """Share of the sentences (both sides) that match nothing: whose best rescaled cosine in
         the band is below ``rel`` times the median of those best cosines (the median sentence is
         translated, so the test holds for encoders with any cosine range), counted as if
-        _NULL_PRIOR more matched sentences had been seen."""
+        _NULL_PRIOR more matched sentences had been seen. Sentences marked in ``skip_src`` /
+        ``skip_tgt`` (headings) are left out of the count."""
         best = np.concatenate([[r.max() if len(r) else -1.0 for r in self.rows], self.col_best])
+        if skip_src is not None or skip_tgt is not None:
+            n, m = len(self.rows), len(self.col_best)
+            skip = np.concatenate(
+                [
+                    np.zeros(n, bool) if skip_src is None else np.asarray(skip_src, bool),
+                    np.zeros(m, bool) if skip_tgt is None else np.asarray(skip_tgt, bool),
+                ]
+            )
+            best = best[~skip]
         best = (best - self.base) / (1.0 - self.base)
         low = int((best < rel * max(float(np.median(best)), 0.0)).sum()) if len(best) else 0
         return low / (len(best) + _NULL_PRIOR)

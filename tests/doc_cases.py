@@ -1,0 +1,279 @@
+"""Documents with known answers, made from real text, and the pair F1 of a build on them.
+
+The text is the wmt22 test documents in ``../shared/eval`` (professional
+translations, segment i of the zh file translates segment i of the en file).
+A *case* writes them as input files the way real documents come, and keeps,
+for every document, which characters of each side belong to which segment:
+
+- ``clean``: ``NAME.zh.txt`` + ``NAME.en.txt``, one segment per paragraph;
+- ``split``: the same, but each side grouped into paragraphs of 1-3 segments
+  independently of the other side (a CMS or a translator re-paragraphed);
+- ``web``: each side wrapped in its own web furniture (menus, share bars,
+  related headlines, notices: lines whose translation is not on the other
+  side), a segment missing on one side now and then, and a third of the
+  documents paragraphed as in ``split``;
+- ``page``: one bilingual ``NAME.txt`` per document: the Chinese article, then
+  the English one, each with its furniture.
+
+:func:`pair_f1` scores a build's kept pairs: a pair is right when the set of
+segments its zh characters come from equals that of its en characters (so a
+segment split into two 1-1 pairs is right, a pair of furniture or of two
+different segments is wrong); precision and recall count zh characters
+(recall over the segments that are on both sides).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+CASES = ("clean", "split", "web", "page")
+
+# Web furniture, in both languages: none of these has its translation on the other side of
+# the same document (each document draws its two sides' lines from opposite halves).
+FURNITURE_EN = [
+    "Home | News | World | Business | Sports | Tech",
+    "Share on WeChat",
+    "Share on Weibo",
+    "Related Topics",
+    "Most Read",
+    "Click here to read more",
+    "Copyright © 2022 All rights reserved.",
+    "Privacy Policy | Terms of Use",
+    "Advertisement",
+    "Sign in",
+    "Subscribe to our newsletter",
+    "Follow us",
+    "You may also like",
+    "Posted on March 3, 2022",
+    "Previous article",
+    "Next article",
+    "Back to top",
+    "This website uses cookies to improve your experience.",
+    "Download our app",
+    "Scan the QR code to read on your phone",
+]
+# Line i translates FURNITURE_EN[i]; a document's two sides draw from opposite halves.
+FURNITURE_ZH = [
+    "首页 | 新闻 | 国际 | 财经 | 体育 | 科技",
+    "分享到微信",
+    "分享到微博",
+    "相关新闻",
+    "热门推荐",
+    "点击查看更多",
+    "版权所有 © 2022 保留所有权利。",
+    "隐私政策 | 使用条款",
+    "广告",
+    "登录",
+    "订阅我们的新闻",
+    "关注我们",
+    "猜你喜欢",
+    "发布时间：2022年3月3日",
+    "上一篇",
+    "下一篇",
+    "返回顶部",
+    "本网站使用cookie以改善您的体验。",
+    "下载客户端",
+    "扫一扫，手机阅读",
+]
+
+
+@dataclass
+class Side:
+    """One side as written: its text and the (start, end, segment) character spans in it."""
+
+    text: str = ""
+    spans: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def add(self, piece: str, segment: int | None, sep: str) -> None:
+        if self.text:
+            self.text += sep
+        start = len(self.text)
+        self.text += piece
+        if segment is not None:
+            self.spans.append((start, len(self.text), segment))
+
+    def segment_at(self, pos: int) -> int:
+        """The segment of the character at ``pos``; -1 for furniture or separators."""
+        for start, end, seg in self.spans:
+            if start <= pos < end:
+                return seg
+        return -1
+
+
+@dataclass
+class CaseDoc:
+    """A document of a case: its name (doc_id) and both sides as written."""
+
+    name: str
+    zh: Side
+    en: Side
+    both: set[int]  # segments present on both sides
+
+
+def wmt_documents(eval_dir: Path, min_segments: int = 4) -> list[tuple[str, list[str], list[str]]]:
+    """(name, zh segments, en segments) of the wmt22 documents with at least ``min_segments``."""
+    wmt = eval_dir / "wmt22-en-zh-docs"
+    out = []
+    for path in sorted((wmt / "zh").iterdir()):
+        zh = path.read_text(encoding="utf-8").splitlines()
+        en = (wmt / "en" / path.name).read_text(encoding="utf-8").splitlines()
+        if len(zh) == len(en) >= min_segments:
+            out.append((path.name, zh, en))
+    return out
+
+
+def _groups(n: int, rng: random.Random) -> list[list[int]]:
+    """Segment ids 0..n-1 grouped into consecutive paragraphs of 1-3."""
+    out, i = [], 0
+    while i < n:
+        k = rng.randint(1, 3)
+        out.append(list(range(i, min(n, i + k))))
+        i += k
+    return out
+
+
+def _write_side(
+    segments: list[str | None],
+    lang: str,
+    rng: random.Random,
+    regroup: bool,
+    furniture: list[str],
+) -> Side:
+    """One side: furniture blocks before, between and after; segments one paragraph each, or
+    grouped into paragraphs of 1-3 (``regroup``); ``None`` segments are left out."""
+    side = Side()
+    joiner = "" if lang == "zh" else " "
+    pool = list(furniture)
+    rng.shuffle(pool)
+    head = pool[: rng.randint(0, 4)]
+    tail = pool[4 : 4 + rng.randint(0, 4)]
+    middle = pool[8:10] if pool and rng.random() < 0.5 else []
+    for line in head:
+        side.add(line, None, "\n\n")
+    groups = _groups(len(segments), rng) if regroup else [[i] for i in range(len(segments))]
+    at = rng.randint(1, max(1, len(groups) - 1)) if middle else -1
+    for g, group in enumerate(groups):
+        if g == at:
+            for line in middle:
+                side.add(line, None, "\n\n")
+        kept = [i for i in group if segments[i] is not None]
+        for k, i in enumerate(kept):
+            side.add(str(segments[i]), i, "\n\n" if k == 0 else joiner)
+    for line in tail:
+        side.add(line, None, "\n\n")
+    return side
+
+
+def make_case(
+    kind: str, eval_dir: Path, folder: Path, seed: int = 0, limit: int = 0
+) -> list[CaseDoc]:
+    """Write the documents of case ``kind`` (see the module docstring) into ``folder``."""
+    if kind not in CASES:
+        raise ValueError(f"unknown case {kind!r}; valid: {CASES}")
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    docs = wmt_documents(eval_dir)
+    docs = docs[:limit] if limit else docs
+    out = []
+    for n, (name, zh, en) in enumerate(docs):
+        zh_segs: list[str | None] = list(zh)
+        en_segs: list[str | None] = list(en)
+        furnished = kind in ("web", "page")
+        regroup = kind == "split" or (kind == "web" and n % 3 == 0)
+        if kind == "web":
+            for i in range(len(zh)):
+                if rng.random() < 0.05:
+                    (zh_segs if rng.random() < 0.5 else en_segs)[i] = None
+        half = len(FURNITURE_EN) // 2
+        flip = rng.random() < 0.5
+        fur_en = (FURNITURE_EN[:half] if flip else FURNITURE_EN[half:]) if furnished else []
+        fur_zh = (FURNITURE_ZH[half:] if flip else FURNITURE_ZH[:half]) if furnished else []
+        zh_side = _write_side(zh_segs, "zh", rng, regroup, fur_zh)
+        en_side = _write_side(en_segs, "en", rng, regroup, fur_en)
+        both = {i for i in range(len(zh)) if zh_segs[i] is not None and en_segs[i] is not None}
+        if kind == "page":  # one file: the Chinese article, then the English one
+            full = zh_side.text + "\n\n" + en_side.text
+            shift = len(zh_side.text) + 2
+            (folder / f"{name}.txt").write_text(full + "\n", encoding="utf-8")
+            zh_side = Side(full, zh_side.spans)
+            en_side = Side(full, [(a + shift, b + shift, seg) for a, b, seg in en_side.spans])
+        else:
+            (folder / f"{name}.zh.txt").write_text(zh_side.text + "\n", encoding="utf-8")
+            (folder / f"{name}.en.txt").write_text(en_side.text + "\n", encoding="utf-8")
+        out.append(CaseDoc(name, zh_side, en_side, both))
+    return out
+
+
+def _sentence_spans(text: str, sentences: list[str]) -> list[tuple[int, int]]:
+    """Where each sentence (a slice of the text, in order) stands in ``text``."""
+    out, pos = [], 0
+    for sentence in sentences:
+        start = text.find(sentence, pos)
+        if start < 0:
+            raise ValueError(f"sentence not found in its document: {sentence[:40]!r}")
+        out.append((start, start + len(sentence)))
+        pos = start + len(sentence)
+    return out
+
+
+def _segments(side: Side, spans: list[tuple[int, int]], ids: list[int]) -> set[int]:
+    return {side.segment_at(p) for i in ids for p in range(*spans[i]) if not side.text[p].isspace()}
+
+
+def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
+    """Pair precision, recall and F1 (zh characters) of the kept pairs of the build in ``out``
+    on the documents ``docs``; also the number of kept pairs made of furniture only and of
+    wrong pairs."""
+    by_name = {d.name: d for d in docs}
+    spans: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    for path in (out / "work").glob("*/sentences.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            row = json.loads(line)
+            if row["kind"] != "document" or row["doc_id"] not in by_name:
+                continue
+            doc = by_name[row["doc_id"]]
+            spans[row["doc_id"]] = (
+                _sentence_spans(doc.zh.text, [s[1] for s in row["zh"]]),
+                _sentence_spans(doc.en.text, [s[1] for s in row["en"]]),
+            )
+    rows = [
+        r
+        for f in sorted((out / "dataset" / "data").glob("*.parquet"))
+        for r in pq.read_table(f).to_pylist()
+    ]
+    right = kept = furniture = wrong = 0
+    for row in rows:
+        doc = by_name[row["doc_id"]]
+        zh_spans, en_spans = spans[row["doc_id"]]
+        zs = _segments(doc.zh, zh_spans, row["zh_ids"])
+        es = _segments(doc.en, en_spans, row["en_ids"])
+        chars = sum(1 for ch in row["translation"]["zh"] if not ch.isspace())
+        kept += chars
+        if zs == es and -1 not in zs:
+            right += chars
+        elif zs <= {-1} or es <= {-1}:
+            furniture += 1
+        else:
+            wrong += 1
+    gold = sum(
+        b - a - sum(1 for ch in d.zh.text[a:b] if ch.isspace())
+        for d in docs
+        for a, b, s in d.zh.spans
+        if s in d.both
+    )
+    p = right / kept if kept else 0.0
+    r = right / gold if gold else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {
+        "p": p,
+        "r": r,
+        "f1": f1,
+        "furniture_pairs": furniture,
+        "wrong_pairs": wrong,
+        "kept_pairs": len(rows),
+    }
