@@ -40,22 +40,28 @@ def run(eval_dir: Path, cases: list[str], settings: list[str], limit: int) -> No
     from corpus.config import load_config
     from corpus.pipeline import build
 
-    print(f"{'case':8} {'setting':10} {'docs':>5} {'P':>6} {'R':>6} {'F1':>6} "
-          f"{'kept':>6} {'furn.':>6} {'wrong':>6} {'s':>6}")
+    print(
+        f"{'case':8} {'setting':10} {'docs':>5} {'P':>6} {'R':>6} {'F1':>6} "
+        f"{'kept':>6} {'furn.':>6} {'wrong':>6} {'s':>6}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             docs = make_case(case, eval_dir, Path(tmp) / case / "in", limit=limit)
             for name in settings:
-                cfg = load_config(None, [f"embed.cache_dir={ROOT / '.cache' / 'embeddings'}",
-                                         *SETTINGS[name]])
+                cfg = load_config(
+                    None, [f"embed.cache_dir={ROOT / '.cache' / 'embeddings'}", *SETTINGS[name]]
+                )
                 out = Path(tmp) / case / f"out-{name}"
                 start = time.perf_counter()
                 build([Path(tmp) / case / "in"], out, cfg)
                 seconds = time.perf_counter() - start
                 s = pair_f1(out, docs)
-                print(f"{case:8} {name:10} {len(docs):5d} {s['p']:6.3f} {s['r']:6.3f} "
-                      f"{s['f1']:6.3f} {s['kept_pairs']:6d} {s['furniture_pairs']:6d} "
-                      f"{s['wrong_pairs']:6d} {seconds:6.1f}", flush=True)
+                print(
+                    f"{case:8} {name:10} {len(docs):5d} {s['p']:6.3f} {s['r']:6.3f} "
+                    f"{s['f1']:6.3f} {s['kept_pairs']:6d} {s['furniture_pairs']:6d} "
+                    f"{s['wrong_pairs']:6d} {seconds:6.1f}",
+                    flush=True,
+                )
 
 
 def main() -> None:
