@@ -6,7 +6,8 @@
 # make fuzz       fuzz ingestion with random bytes for FUZZ_SECONDS (default 60); a crash is kept as a test
 # make clean      remove built output (keeps .venv and the embedding cache)
 #
-# Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config), e.g.
+# Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config),
+# DECISIONS (review decisions downloaded from the report; reruns filter, report, dataset), e.g.
 #   make RAW=../shared/eval/scio-whitepapers/raw OUT=out/scio
 #
 # One file target per input unit and stage (sentences -> embeddings ->
@@ -31,6 +32,7 @@ RAW ?= data/raw
 OUT ?= out/default
 CONFIG ?= corpus.toml
 C := --config $(CONFIG)
+DECISIONS ?=
 
 .PHONY: all build report test lint bench fuzz clean distclean example-scio
 

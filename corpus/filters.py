@@ -46,6 +46,13 @@ the first one that fails (see :data:`FILTERS`)::
 
 Duplicates are found among the pairs that pass every other filter, in input
 order, so the first occurrence is kept.
+
+Review decisions (a person's verdicts from the report's document view, see
+:class:`~corpus.records.Decision`) come last and overrule the filters::
+
+    review           a person marked the pair wrong
+    (kept)           a person marked the pair right: kept even if a filter
+                     rejected it (``Pair.overruled`` keeps that filter's reason)
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ from corpus.config import FilterConfig
 from corpus.embed.retrieval import knn_mean_near, margin_scores
 from corpus.errors import AlignmentError, ConfigError
 from corpus.han import is_han
-from corpus.records import Link, Pair, Sentence
+from corpus.records import Decision, Link, Pair, Sentence
 
 __all__ = [
     "FILTERS",
@@ -74,6 +81,7 @@ __all__ = [
     "near_dup_key",
     "number_mismatch",
     "score_links",
+    "stale_decisions",
     "text_scores",
 ]
 
@@ -559,7 +567,11 @@ FILTERS: tuple[Filter, ...] = (
     ),
 )
 
-REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + ("duplicate", "near_duplicate")
+REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + (
+    "duplicate",
+    "near_duplicate",
+    "review",
+)
 
 
 def near_dup_key(pair: Pair) -> str:
@@ -568,7 +580,9 @@ def near_dup_key(pair: Pair) -> str:
     return hashlib.sha1(blob.encode("utf-8")).hexdigest()
 
 
-def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
+def apply_filters(
+    pairs: Iterable[Pair], cfg: FilterConfig, decisions: Iterable[Decision] = ()
+) -> list[Pair]:
     """Set ``reason`` on every pair (in place) and return them all, in input order.
 
     Per-pair filters run in :data:`FILTERS` order and the first failure is the
@@ -578,22 +592,40 @@ def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
     ``cfg.near_dedup``). A reason set by an earlier run is overwritten, so
     re-filtering saved pairs with new thresholds is safe. Uses only saved
     scores: nothing is embedded or aligned.
+
+    ``decisions`` overrule the filters for the pairs they match (same
+    :attr:`~corpus.records.Pair.review_key`; the later of two on one pair
+    counts): "wrong" rejects the pair with reason "review" (it is then no
+    earlier occurrence for the duplicate filters), "right" keeps it whatever
+    the filters said, with their reason in ``overruled``. ``review`` is set to
+    the verdict on every matched pair and cleared on the others.
     """
+    verdicts = {d.key: d.verdict for d in decisions}
     out = list(pairs)
     seen_exact: set[tuple[str, str]] = set()
     seen_near: set[str] = set()
     for pair in out:
+        pair.review = verdicts.get(pair.review_key)
+        pair.overruled = None
         pair.reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
-        if pair.reason is not None:
+        if pair.review == "wrong":
+            pair.reason = "review"
             continue
         exact = (pair.zh, pair.en)
-        if cfg.dedup and exact in seen_exact:
-            pair.reason = "duplicate"
-            continue
         near = near_dup_key(pair)
-        if cfg.near_dedup and near in seen_near:
+        if pair.reason is None and cfg.dedup and exact in seen_exact:
+            pair.reason = "duplicate"
+        elif pair.reason is None and cfg.near_dedup and near in seen_near:
             pair.reason = "near_duplicate"
-            continue
-        seen_exact.add(exact)
-        seen_near.add(near)
+        if pair.review == "right":
+            pair.overruled, pair.reason = pair.reason, None
+        if pair.reason is None:
+            seen_exact.add(exact)
+            seen_near.add(near)
     return out
+
+
+def stale_decisions(decisions: Iterable[Decision], pairs: Iterable[Pair]) -> list[Decision]:
+    """The decisions that match no pair of ``pairs`` (their link is gone or its text changed)."""
+    keys = {p.review_key for p in pairs}
+    return [d for d in decisions if d.key not in keys]

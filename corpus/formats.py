@@ -17,8 +17,9 @@ L2-normalised.
 The gold alignment format (``.align``: one link per line ``[0,1]:[0]``, with an
 optional score ``[0,1]:[0]:0.8123``; ``[5]:[]`` and ``[]:[7]`` are null links)
 is read and written here too, as are the rows of the published dataset
-(:func:`pair_record`, :func:`read_dataset`) and the sentence-per-line files of
-``corpus align`` (:func:`read_lines`).
+(:func:`pair_record`, :func:`read_dataset`), the sentence-per-line files of
+``corpus align`` (:func:`read_lines`) and the review decisions that the
+report's document view downloads (:func:`read_decisions`, :func:`decisions_json`).
 
 A reader given a file of another format or version raises
 :class:`~corpus.errors.CorpusError` naming the file (the stage keys change
@@ -39,7 +40,9 @@ import numpy as np
 
 from corpus.errors import AlignmentError, CorpusError, InputError
 from corpus.records import (
+    VERDICTS,
     BuildStats,
+    Decision,
     DocCounts,
     DocSentences,
     Drop,
@@ -54,7 +57,10 @@ from corpus.storage import atomic_write_bytes, atomic_write_jsonl, read_jsonl
 __all__ = [
     "FORMATS",
     "SCORE_COLUMNS",
+    "DECISIONS_FORMAT",
     "columns",
+    "decision_row",
+    "decisions_json",
     "features",
     "features_yaml",
     "format_link",
@@ -64,6 +70,7 @@ __all__ = [
     "read_alignment",
     "read_alignments",
     "read_dataset",
+    "read_decisions",
     "read_embeddings",
     "read_filtered",
     "read_lines",
@@ -79,7 +86,7 @@ __all__ = [
 ]
 
 #: Work-file format name -> version. Bump a version when its rows change.
-FORMATS = {"sentences": 2, "alignment": 2, "scored": 2, "filtered": 2}
+FORMATS = {"sentences": 2, "alignment": 2, "scored": 2, "filtered": 3}
 
 
 def _header(name: str) -> dict[str, Any]:
@@ -286,8 +293,9 @@ def read_alignment(path: Path) -> list[tuple[str, list[Link]]]:
 
 
 def pair_to_row(pair: Pair) -> dict[str, Any]:
-    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`)."""
-    return {
+    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`); ``review`` and
+    ``overruled`` appear only on a pair a person reviewed."""
+    row: dict[str, Any] = {
         "doc_id": pair.doc_id,
         "zh": pair.zh,
         "en": pair.en,
@@ -296,6 +304,10 @@ def pair_to_row(pair: Pair) -> dict[str, Any]:
         "scores": dict(pair.scores),
         "reason": pair.reason,
     }
+    if pair.review is not None:
+        row["review"] = pair.review
+        row["overruled"] = pair.overruled
+    return row
 
 
 def row_to_pair(row: Mapping[str, Any]) -> Pair:
@@ -309,6 +321,8 @@ def row_to_pair(row: Mapping[str, Any]) -> Pair:
             en_ids=tuple(int(i) for i in row["en_ids"]),
             scores={str(k): float(v) for k, v in row.get("scores", {}).items()},
             reason=row.get("reason"),
+            review=row.get("review"),
+            overruled=row.get("overruled"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AlignmentError(
@@ -346,6 +360,8 @@ def _stats_row(stats: BuildStats) -> dict[str, Any]:
         ],
         "repeated": [list(r) for r in stats.repeated],
         "notes": list(stats.notes),
+        "decisions": stats.decisions,
+        "stale": [decision_row(d) for d in stats.stale],
     }
 
 
@@ -378,9 +394,98 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
         skipped=[Skipped(s["source"], s["reason"], s["code"]) for s in stats_row["skipped"]],
         repeated=[(str(a), str(b)) for a, b in stats_row["repeated"]],
         notes=[str(n) for n in stats_row["notes"]],
+        decisions=int(stats_row["decisions"]),
+        stale=[_decision(path, i, d) for i, d in enumerate(stats_row["stale"])],
     )
     info = {k: v for k, v in info_row.items() if k != "kind"}
     return info, stats, [row_to_pair(row) for row in rows]
+
+
+# --------------------------------------------------------------------------- decisions
+
+#: The ``format`` field of a decisions file (what the report's "Download decisions" saves).
+DECISIONS_FORMAT = "zh-en-corpus-review"
+_DECISIONS_VERSION = 1
+
+
+def decision_row(decision: Decision) -> dict[str, Any]:
+    """A JSON-ready dict of one decision (one entry of a decisions file)."""
+    return {
+        "doc_id": decision.doc_id,
+        "zh_ids": list(decision.zh_ids),
+        "en_ids": list(decision.en_ids),
+        "zh": decision.zh,
+        "en": decision.en,
+        "verdict": decision.verdict,
+    }
+
+
+def decisions_json(decisions: Iterable[Decision]) -> str:
+    """A decisions file's text: ``{"format": DECISIONS_FORMAT, "version": 1, "decisions": [...]}``
+    (the same form the report's page downloads)."""
+    data = {
+        "format": DECISIONS_FORMAT,
+        "version": _DECISIONS_VERSION,
+        "decisions": [decision_row(d) for d in decisions],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def _decision(path: Path, index: int, row: Any) -> Decision:
+    """Entry ``index`` of a decisions file as a Decision; InputError naming the entry."""
+
+    def bad(problem: str) -> InputError:
+        return InputError(path, f"decision {index + 1}: {problem}", "bad_decisions")
+
+    if not isinstance(row, dict):
+        raise bad("not a JSON object")
+    try:
+        ids = [tuple(int(i) for i in row[side]) for side in ("zh_ids", "en_ids")]
+        doc_id, zh, en, verdict = (row[k] for k in ("doc_id", "zh", "en", "verdict"))
+    except KeyError as exc:
+        raise bad(f"missing key {exc}") from None
+    except (TypeError, ValueError):
+        raise bad("zh_ids and en_ids must be lists of integers") from None
+    if not all(isinstance(v, str) for v in (doc_id, zh, en, verdict)):
+        raise bad("doc_id, zh, en and verdict must be strings")
+    if verdict not in VERDICTS:
+        raise bad(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+    if not ids[0] or not ids[1]:
+        raise bad("a pair with an empty side (a 1-0 or 0-1 link) cannot be reviewed")
+    return Decision(doc_id, ids[0], ids[1], zh, en, verdict)
+
+
+def read_decisions(path: str | Path) -> list[Decision]:
+    """The decisions of a file written by the report's page (or :func:`decisions_json`), in
+    file order; of two decisions on one pair the later one counts.
+
+    InputError (code ``bad_decisions``, naming the file and the problem) if the
+    file cannot be read, is not such a file, or an entry is malformed.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror})", "bad_decisions") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a JSON file ({exc})", "bad_decisions") from None
+    if not isinstance(data, dict) or data.get("format") != DECISIONS_FORMAT:
+        raise InputError(
+            path, f'not a decisions file (expected "format": "{DECISIONS_FORMAT}")', "bad_decisions"
+        )
+    if data.get("version") != _DECISIONS_VERSION or not isinstance(data.get("decisions"), list):
+        raise InputError(
+            path,
+            f"unsupported decisions file (version {data.get('version')!r}, expected "
+            f"{_DECISIONS_VERSION} with a list of decisions)",
+            "bad_decisions",
+        )
+    latest: dict[tuple[Any, ...], Decision] = {}
+    for i, row in enumerate(data["decisions"]):
+        decision = _decision(path, i, row)
+        latest.pop(decision.key, None)
+        latest[decision.key] = decision
+    return list(latest.values())
 
 
 # --------------------------------------------------------------------------- lines
@@ -424,13 +529,14 @@ _INT_COLUMNS = {"zh_chars", "en_chars", "en_words", "num_mismatch"}
 
 def columns(with_reason: bool = False) -> list[tuple[str, str]]:
     """(name, type) of every dataset column, in order. Types: ``translation`` (a
-    ``{"en", "zh"}`` pair), ``string``, ``int32``, ``float64``, ``list<int32>``.
+    ``{"en", "zh"}`` pair), ``string``, ``int32``, ``float64``, ``bool``, ``list<int32>``.
 
     Columns: translation; doc_id; zh_ids, en_ids (0-based sentence ids within
     the document); link ("1-2": zh count first); score_cosine and score_margin
     (None when the aligner gave none); len_ratio (en / zh content characters);
-    zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch; and,
-    for rejected rows, reason.
+    zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch;
+    reviewed (a person's review decision was applied to the pair); and, for
+    rejected rows, reason.
     """
     cols = [
         ("translation", "translation"),
@@ -440,6 +546,7 @@ def columns(with_reason: bool = False) -> list[tuple[str, str]]:
         ("link", "string"),
     ]
     cols += [(c, "int32" if c in _INT_COLUMNS else "float64") for c in SCORE_COLUMNS]
+    cols.append(("reviewed", "bool"))
     return cols + [("reason", "string")] if with_reason else cols
 
 
@@ -482,6 +589,7 @@ def pair_record(pair: Pair, with_reason: bool = False) -> dict[str, Any]:
     for col, key in SCORE_COLUMNS.items():
         value = pair.scores.get(key)
         row[col] = None if value is None else (int(value) if col in _INT_COLUMNS else float(value))
+    row["reviewed"] = pair.review is not None
     if with_reason:
         row["reason"] = pair.reason
     return row
