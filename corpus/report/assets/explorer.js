@@ -271,6 +271,9 @@
     tr.id = "link-" + k;
     tr.dataset.k = k;
     tr.dataset.type = link[0].length + "-" + link[1].length;
+    tr.dataset.zh = link[0].join(",");
+    tr.dataset.en = link[1].join(",");
+    tr.dataset.reason = link[4] === null ? "" : link[4];
     tr.classList.add(link[4] === null ? "kept" : "rejected");
     if (!link[0].length || !link[1].length) tr.classList.add("null");
     tr.appendChild(el("td", "n", k + 1));
