@@ -17,9 +17,9 @@ L2-normalised.
 The gold alignment format (``.align``: one link per line ``[0,1]:[0]``, with an
 optional score ``[0,1]:[0]:0.8123``; ``[5]:[]`` and ``[]:[7]`` are null links)
 is read and written here too, as are the rows of the published dataset
-(:func:`pair_record`, :func:`read_dataset`), the sentence-per-line files of
-``corpus align`` (:func:`read_lines`) and the review decisions that the
-report's document view downloads (:func:`read_decisions`, :func:`decisions_json`).
+(:func:`pair_record`, :func:`read_dataset`) and the sentence-per-line files of
+``corpus align`` (:func:`read_lines`). The review decisions file that the
+report downloads is read in :mod:`corpus.decisions`.
 
 A reader given a file of another format or version raises
 :class:`~corpus.errors.CorpusError` naming the file (the stage keys change
@@ -38,11 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from corpus.decisions import decision_of, decision_row
 from corpus.errors import AlignmentError, CorpusError, InputError
 from corpus.records import (
-    VERDICTS,
     BuildStats,
-    Decision,
     DocCounts,
     DocSentences,
     Drop,
@@ -57,10 +56,7 @@ from corpus.storage import atomic_write_bytes, atomic_write_jsonl, read_jsonl
 __all__ = [
     "FORMATS",
     "SCORE_COLUMNS",
-    "DECISIONS_FORMAT",
     "columns",
-    "decision_row",
-    "decisions_json",
     "features",
     "features_yaml",
     "format_link",
@@ -70,7 +66,6 @@ __all__ = [
     "read_alignment",
     "read_alignments",
     "read_dataset",
-    "read_decisions",
     "read_embeddings",
     "read_filtered",
     "read_lines",
@@ -395,97 +390,10 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
         repeated=[(str(a), str(b)) for a, b in stats_row["repeated"]],
         notes=[str(n) for n in stats_row["notes"]],
         decisions=int(stats_row["decisions"]),
-        stale=[_decision(path, i, d) for i, d in enumerate(stats_row["stale"])],
+        stale=[decision_of(path, i, d) for i, d in enumerate(stats_row["stale"])],
     )
     info = {k: v for k, v in info_row.items() if k != "kind"}
     return info, stats, [row_to_pair(row) for row in rows]
-
-
-# --------------------------------------------------------------------------- decisions
-
-#: The ``format`` field of a decisions file (what the report's "Download decisions" saves).
-DECISIONS_FORMAT = "zh-en-corpus-review"
-_DECISIONS_VERSION = 1
-
-
-def decision_row(decision: Decision) -> dict[str, Any]:
-    """A JSON-ready dict of one decision (one entry of a decisions file)."""
-    return {
-        "doc_id": decision.doc_id,
-        "zh_ids": list(decision.zh_ids),
-        "en_ids": list(decision.en_ids),
-        "zh": decision.zh,
-        "en": decision.en,
-        "verdict": decision.verdict,
-    }
-
-
-def decisions_json(decisions: Iterable[Decision]) -> str:
-    """A decisions file's text: ``{"format": DECISIONS_FORMAT, "version": 1, "decisions": [...]}``
-    (the same form the report's page downloads)."""
-    data = {
-        "format": DECISIONS_FORMAT,
-        "version": _DECISIONS_VERSION,
-        "decisions": [decision_row(d) for d in decisions],
-    }
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-
-
-def _decision(path: Path, index: int, row: Any) -> Decision:
-    """Entry ``index`` of a decisions file as a Decision; InputError naming the entry."""
-
-    def bad(problem: str) -> InputError:
-        return InputError(path, f"decision {index + 1}: {problem}", "bad_decisions")
-
-    if not isinstance(row, dict):
-        raise bad("not a JSON object")
-    try:
-        ids = [tuple(int(i) for i in row[side]) for side in ("zh_ids", "en_ids")]
-        doc_id, zh, en, verdict = (row[k] for k in ("doc_id", "zh", "en", "verdict"))
-    except KeyError as exc:
-        raise bad(f"missing key {exc}") from None
-    except (TypeError, ValueError):
-        raise bad("zh_ids and en_ids must be lists of integers") from None
-    if not all(isinstance(v, str) for v in (doc_id, zh, en, verdict)):
-        raise bad("doc_id, zh, en and verdict must be strings")
-    if verdict not in VERDICTS:
-        raise bad(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    if not ids[0] or not ids[1]:
-        raise bad("a pair with an empty side (a 1-0 or 0-1 link) cannot be reviewed")
-    return Decision(doc_id, ids[0], ids[1], zh, en, verdict)
-
-
-def read_decisions(path: str | Path) -> list[Decision]:
-    """The decisions of a file written by the report's page (or :func:`decisions_json`), in
-    file order; of two decisions on one pair the later one counts.
-
-    InputError (code ``bad_decisions``, naming the file and the problem) if the
-    file cannot be read, is not such a file, or an entry is malformed.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})", "bad_decisions") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a JSON file ({exc})", "bad_decisions") from None
-    if not isinstance(data, dict) or data.get("format") != DECISIONS_FORMAT:
-        raise InputError(
-            path, f'not a decisions file (expected "format": "{DECISIONS_FORMAT}")', "bad_decisions"
-        )
-    if data.get("version") != _DECISIONS_VERSION or not isinstance(data.get("decisions"), list):
-        raise InputError(
-            path,
-            f"unsupported decisions file (version {data.get('version')!r}, expected "
-            f"{_DECISIONS_VERSION} with a list of decisions)",
-            "bad_decisions",
-        )
-    latest: dict[tuple[Any, ...], Decision] = {}
-    for i, row in enumerate(data["decisions"]):
-        decision = _decision(path, i, row)
-        latest.pop(decision.key, None)
-        latest[decision.key] = decision
-    return list(latest.values())
 
 
 # --------------------------------------------------------------------------- lines

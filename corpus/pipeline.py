@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.config import Config
+from corpus.decisions import read_decisions
 from corpus.embed import Encoder, encoder_id
 from corpus.engines import Engine, Serial
 from corpus.errors import CorpusError
 from corpus.extract import discover, pair_name
-from corpus.formats import read_decisions, read_filtered
+from corpus.formats import read_filtered
 from corpus.records import Skipped, Unit
 from corpus.stages import (
     CORPUS_STAGES,

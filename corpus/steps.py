@@ -17,6 +17,7 @@ from pathlib import Path
 from corpus._version import __version__
 from corpus.align import align_embedded
 from corpus.config import Config
+from corpus.decisions import read_decisions
 from corpus.embed import Encoder
 from corpus.errors import CorpusError
 from corpus.extract import iter_documents
@@ -24,7 +25,6 @@ from corpus.filters import apply_filters, embedding_scores, score_links, stale_d
 from corpus.formats import (
     read_alignment,
     read_alignments,
-    read_decisions,
     read_embeddings,
     read_filtered,
     read_scored,

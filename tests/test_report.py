@@ -81,7 +81,9 @@ def corpus_pairs() -> tuple[BuildStats, list[Pair], list[DocSentences]]:
         if d == 1:
             zh[2], en[2] = zh[2] + HOSTILE, en[2] + " " + HOSTILE
         links = [Link((i,), (i,), c) for i, c in enumerate(cosines)] + [Link((3,), ())]
-        sentences.append(DocSentences(doc_id, f"{doc_id}.txt", sents("zh", zh), sents("en", en), {}))
+        sentences.append(
+            DocSentences(doc_id, f"{doc_id}.txt", sents("zh", zh), sents("en", en), {})
+        )
         pairs += score_links(
             doc_id,
             sents("zh", zh),
@@ -170,7 +172,9 @@ def test_html_is_well_formed_and_self_contained(built: tuple) -> None:
     # nothing is fetched from elsewhere: links only within the page, images as data: URIs,
     # document data only from the shard files beside it
     assert not re.search(r"""(src|href)=["'](?!data:|#)""", text)
-    assert not re.search(r"https?:|//[a-z]", text.split('id="report-index"')[1].split("</script>")[0])
+    assert not re.search(
+        r"https?:|//[a-z]", text.split('id="report-index"')[1].split("</script>")[0]
+    )
     shards = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
     for name in shards["documents"]["shards"]:
         assert re.fullmatch(r"docs/[0-9a-f]{16}\.js", name)

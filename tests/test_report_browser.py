@@ -23,7 +23,8 @@ import pytest
 
 from corpus.cli import main
 from corpus.config import load_config
-from corpus.formats import read_decisions, read_filtered, write_alignments
+from corpus.decisions import read_decisions
+from corpus.formats import read_filtered, write_alignments
 from corpus.pipeline import build
 from corpus.records import Link
 from corpus.split import split_sentences

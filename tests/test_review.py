@@ -2,7 +2,7 @@
 
 The browser round trip (mark in the page, download, rebuild) is in
 tests/test_report_browser.py; here the same file format is written with
-:func:`corpus.formats.decisions_json`, as the page writes it.
+:func:`corpus.decisions.decisions_json`, as the page writes it.
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.config import Config, load_config
+from corpus.decisions import DECISIONS_FORMAT, decisions_json, read_decisions
 from corpus.errors import InputError, InternalError
 from corpus.evaluate import judge_links, score_alignments
 from corpus.filters import apply_filters, score_links, stale_decisions
-from corpus.formats import (
-    DECISIONS_FORMAT,
-    decisions_json,
-    read_decisions,
-    read_filtered,
-    read_sentences,
-)
+from corpus.formats import read_filtered, read_sentences
 from corpus.pipeline import build
 from corpus.records import Decision, DocSentences, Link, Pair, Sentence
 from corpus.report.explorer import FIELDS, by_document, document_view

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from corpus._version import __version__
-from corpus.formats import DECISIONS_FORMAT
+from corpus.decisions import DECISIONS_FORMAT
 
 __all__ = ["COVERAGE_ROWS", "doc_href", "page"]
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from corpus.config import Config
+from corpus.decisions import decision_row
 from corpus.filters import FILTERS
-from corpus.formats import decision_row
 from corpus.records import BuildStats, Decision, Pair
 
 __all__ = ["bounds", "coverage", "funnel", "review", "samples", "share"]
