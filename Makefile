@@ -2,11 +2,13 @@
 # make test       run the test suite (offline)
 # make lint       ruff check, ruff format --check, mypy on corpus/
 # make report     same as make (the report is the last step of the build)
-# make bench      print speed / quality figures (encoders, aligner)
+# make bench      print speed / quality figures (encoders, aligner, report size and opening time)
+# make report-shots  build, then screenshots of the report (overview, documents, one document) in out/shots
 # make fuzz       fuzz ingestion with random bytes for FUZZ_SECONDS (default 60); a crash is kept as a test
 # make clean      remove built output (keeps .venv and the embedding cache)
 #
-# Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config), e.g.
+# Variables: RAW (input folder), OUT (output folder), CONFIG (TOML config),
+# DECISIONS (review decisions downloaded from the report; reruns filter, report, dataset), e.g.
 #   make RAW=../shared/eval/scio-whitepapers/raw OUT=out/scio
 #
 # One file target per input unit and stage (sentences -> embeddings ->
@@ -31,8 +33,9 @@ RAW ?= data/raw
 OUT ?= out/default
 CONFIG ?= corpus.toml
 C := --config $(CONFIG)
+DECISIONS ?=
 
-.PHONY: all build report test lint bench fuzz clean distclean example-scio
+.PHONY: all build report report-shots test lint bench fuzz clean distclean example-scio
 
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
@@ -58,7 +61,7 @@ RULES := $(OUT)/stages.mk
 $(RULES): $(shell find $(RAW) -type d 2>/dev/null) corpus/stages.py | $(STAMP)
 	$(CORPUS) stage rules $(RAW) -o $@
 # Only goals that build need the rules (make test, lint, clean... never run the tool first).
-ifneq ($(filter all build report,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter all build report report-shots,$(or $(MAKECMDGOALS),all)),)
 include $(RULES)
 endif
 
@@ -68,6 +71,10 @@ $(OUT)/stamps/%.json: $(OUT)/stamps/check ;
 $(OUT)/stamps/check: $(CONFIG) corpus/stages.py | $(STAMP)
 	$(CORPUS) stage stamp -o $(OUT)/stamps $(C)
 	touch $@
+
+# Screenshots of the built report in headless Chromium (apt-get install chromium), to look at.
+report-shots: build
+	$(PY) scripts/report_shots.py $(OUT) -o out/shots
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q

@@ -289,6 +289,13 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="folder of gold DOC_ID.align files: the report scores the alignment",
     )
+    parser.add_argument(
+        "--decisions",
+        metavar="FILE",
+        help="review decisions downloaded from the report's document view: pairs marked "
+        "wrong are rejected (reason review), pairs marked right kept; reruns only the "
+        "filter, report and dataset steps",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild every stage")
     parser.add_argument(
         "-j",
@@ -360,11 +367,18 @@ def _run_build(args: argparse.Namespace) -> int:
         force=args.force,
         engine=engine,
         progress=progress,
+        decisions=Path(args.decisions) if args.decisions else None,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
     for note in summary.notes:
         _warn(f"warning {note}")
+    if summary.stale:
+        _warn(
+            f"warning {args.decisions}: {summary.stale} of {summary.decisions} review decisions "
+            "are stale (their pair is no longer in the build) and were not applied; the "
+            "report lists them"
+        )
     if not summary.documents:
         gone = f" (removed the earlier {', '.join(summary.removed)})" if summary.removed else ""
         _warn(f"error: none of the inputs could be used; nothing built{gone}")
@@ -372,7 +386,13 @@ def _run_build(args: argparse.Namespace) -> int:
     print(
         f"{summary.documents} documents ({summary.repeated} repeated, {len(summary.skipped)} "
         f"inputs skipped, {len(summary.notes)} warnings), {summary.kept} pairs kept, "
-        f"{summary.rejected} rejected; {summary.stages_rebuilt} stage files rebuilt"
+        f"{summary.rejected} rejected"
+        + (
+            f" ({summary.decisions - summary.stale} review decisions applied)"
+            if summary.decisions
+            else ""
+        )
+        + f"; {summary.stages_rebuilt} stage files rebuilt"
         f"{'' if summary.corpus_rebuilt else ', dataset and report up to date'} -> {args.output}"
     )
     return EXIT_OK
@@ -402,7 +422,8 @@ def _add_stage(sub: argparse._SubParsersAction) -> None:
         elif item.name == "filter":
             text = "corpus stage: the units' WORKDIRs -> filtered.jsonl"
         else:
-            text = f"corpus stage: FILTERED -> OUT/{item.output.split('/')[0]}"
+            units = "".join(f" {n.upper()}..." for n in item.inputs if n != "filtered.jsonl")
+            text = f"corpus stage: FILTERED{units} -> OUT/{item.output.split('/')[0]}"
         p = stages.add_parser(item.name, help=text, description=text, formatter_class=_Help)
         p.add_argument("inputs", nargs="+", metavar="INPUT")
         p.add_argument("-o", "--output", required=True, metavar="OUT")
@@ -411,6 +432,8 @@ def _add_stage(sub: argparse._SubParsersAction) -> None:
             _add_encoder_options(p)
         if item.name == "report":
             p.add_argument("--gold", metavar="DIR", help="folder of gold DOC_ID.align files")
+        if item.name == "filter":
+            p.add_argument("--decisions", metavar="FILE", help="review decisions to apply")
         p.set_defaults(func=_run_stage)
     p = stages.add_parser(
         "stamp",
@@ -434,12 +457,14 @@ def _run_stage(args: argparse.Namespace) -> int:
 
     cfg = _config(args, _encoder_overrides(args))
     gold = getattr(args, "gold", None)
+    decisions = getattr(args, "decisions", None)
     run_one(
         stage(args.stage),
         [Path(p) for p in args.inputs],
         Path(args.output),
         cfg,
         Path(gold) if gold else None,
+        Path(decisions) if decisions else None,
     )
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from corpus.errors import AlignmentError, InputError
 from corpus.formats import format_link, read_alignments
 from corpus.records import Link
 
-__all__ = ["Scores", "merge_within_units", "read_pairs", "score_alignments"]
+__all__ = ["Scores", "judge_links", "merge_within_units", "read_pairs", "score_alignments"]
 
 Alignment = Sequence[Link]
 
@@ -136,6 +136,31 @@ def score_alignments(pairs: Iterable[tuple[Alignment, Alignment]]) -> Scores:
         gold_links=n_gold,
         pred_links=n_pred,
     )
+
+
+def judge_links(gold_links: Alignment, pred_links: Alignment) -> list[str]:
+    """The verdict on each predicted link of one document, as the scores above count it.
+
+    "right": identical to a gold link (an exact and a strict hit); "partly":
+    not identical, but lax precision accepts it (its target ids overlap the
+    gold targets of its source ids); "wrong": neither. So over a document the
+    "right" links are the exact hits and "right" + "partly" the lax-right links
+    of :func:`score_alignments`. A link empty on both sides is "wrong".
+    """
+    gold = {_key(k) for k in gold_links if k.src or k.tgt}
+    targets: dict[int, set[int]] = defaultdict(set)
+    for src, tgt in gold:
+        for s in src:
+            targets[s].update(tgt)
+    out = []
+    for link in pred_links:
+        if (link.src or link.tgt) and _key(link) in gold:
+            out.append("right")
+        elif any(t in targets.get(s, ()) for s in link.src for t in link.tgt):
+            out.append("partly")
+        else:
+            out.append("wrong")
+    return out
 
 
 def merge_within_units(

@@ -47,6 +47,13 @@ the first one that fails (see :data:`FILTERS`)::
 
 Duplicates are found among the pairs that pass every other filter, in input
 order, so the first occurrence is kept.
+
+Review decisions (a person's verdicts from the report's document view, see
+:class:`~corpus.records.Decision`) come last and overrule the filters::
+
+    review           a person marked the pair wrong
+    (kept)           a person marked the pair right: kept even if a filter
+                     rejected it (``Pair.overruled`` keeps that filter's reason)
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ from corpus.embed.retrieval import knn_mean_near, margin_scores
 from corpus.errors import AlignmentError, ConfigError
 from corpus.han import is_han
 from corpus.numbers import number_mismatch
-from corpus.records import Link, Pair, Sentence
+from corpus.records import Decision, Link, Pair, Sentence
 
 __all__ = [
     "FILTERS",
@@ -75,6 +82,7 @@ __all__ = [
     "normalise_text",
     "near_dup_key",
     "score_links",
+    "stale_decisions",
     "text_scores",
 ]
 
@@ -314,6 +322,7 @@ REASONS: tuple[str, ...] = tuple(f.reason for f in FILTERS) + (
     "boilerplate",
     "duplicate",
     "near_duplicate",
+    "review",
 )
 
 
@@ -342,7 +351,9 @@ def _recurring(pairs: Sequence[Pair], min_docs: int) -> set[bytes]:
     return {key for key, seen in docs.items() if len(seen) >= min_docs}
 
 
-def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
+def apply_filters(
+    pairs: Iterable[Pair], cfg: FilterConfig, decisions: Iterable[Decision] = ()
+) -> list[Pair]:
     """Set ``reason`` on every pair (in place) and return them all, in input order.
 
     Per-pair filters run in :data:`FILTERS` order and the first failure is the
@@ -356,26 +367,43 @@ def apply_filters(pairs: Iterable[Pair], cfg: FilterConfig) -> list[Pair]:
     ``cfg.near_dedup``). A reason set by an earlier run is overwritten, so
     re-filtering saved pairs with new thresholds is safe. Uses only saved
     scores: nothing is embedded or aligned.
+
+    ``decisions`` overrule the filters for the pairs they match (same
+    :attr:`~corpus.records.Pair.review_key`; the later of two on one pair
+    counts): "wrong" rejects the pair with reason "review" (it is then no
+    earlier occurrence for the duplicate filters), "right" keeps it whatever
+    the filters said, with their reason in ``overruled``. ``review`` is set to
+    the verdict on every matched pair and cleared on the others.
     """
+    verdicts = {d.key: d.verdict for d in decisions}
     out = list(pairs)
     common = _recurring(out, cfg.boilerplate_docs) if cfg.boilerplate_docs else set()
     seen_exact: set[tuple[str, str]] = set()
     seen_near: set[str] = set()
     for pair in out:
+        pair.review = verdicts.get(pair.review_key)
+        pair.overruled = None
         pair.reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
-        if pair.reason is not None:
+        if pair.review == "wrong":
+            pair.reason = "review"
             continue
-        if common and ({_line_key(pair.zh), _line_key(pair.en)} & common):
+        if pair.reason is None and common and ({_line_key(pair.zh), _line_key(pair.en)} & common):
             pair.reason = "boilerplate"
-            continue
         exact = (pair.zh, pair.en)
-        if cfg.dedup and exact in seen_exact:
-            pair.reason = "duplicate"
-            continue
         near = near_dup_key(pair)
-        if cfg.near_dedup and near in seen_near:
+        if pair.reason is None and cfg.dedup and exact in seen_exact:
+            pair.reason = "duplicate"
+        elif pair.reason is None and cfg.near_dedup and near in seen_near:
             pair.reason = "near_duplicate"
-            continue
-        seen_exact.add(exact)
-        seen_near.add(near)
+        if pair.review == "right":
+            pair.overruled, pair.reason = pair.reason, None
+        if pair.reason is None:
+            seen_exact.add(exact)
+            seen_near.add(near)
     return out
+
+
+def stale_decisions(decisions: Iterable[Decision], pairs: Iterable[Pair]) -> list[Decision]:
+    """The decisions that match no pair of ``pairs`` (their link is gone or its text changed)."""
+    keys = {p.review_key for p in pairs}
+    return [d for d in decisions if d.key not in keys]

@@ -18,7 +18,8 @@ The gold alignment format (``.align``: one link per line ``[0,1]:[0]``, with an
 optional score ``[0,1]:[0]:0.8123``; ``[5]:[]`` and ``[]:[7]`` are null links)
 is read and written here too, as are the rows of the published dataset
 (:func:`pair_record`, :func:`read_dataset`) and the sentence-per-line files of
-``corpus align`` (:func:`read_lines`).
+``corpus align`` (:func:`read_lines`). The review decisions file that the
+report downloads is read in :mod:`corpus.decisions`.
 
 A reader given a file of another format or version raises
 :class:`~corpus.errors.CorpusError` naming the file (the stage keys change
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.decisions import decision_of, decision_row
 from corpus.errors import AlignmentError, CorpusError, InputError
 from corpus.records import (
     BuildStats,
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 #: Work-file format name -> version. Bump a version when its rows change.
-FORMATS = {"sentences": 2, "alignment": 2, "scored": 2, "filtered": 2}
+FORMATS = {"sentences": 2, "alignment": 2, "scored": 2, "filtered": 3}
 
 
 def _header(name: str) -> dict[str, Any]:
@@ -286,8 +288,9 @@ def read_alignment(path: Path) -> list[tuple[str, list[Link]]]:
 
 
 def pair_to_row(pair: Pair) -> dict[str, Any]:
-    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`)."""
-    return {
+    """A JSON-ready dict of ``pair`` (the inverse of :func:`row_to_pair`); ``review`` and
+    ``overruled`` appear only on a pair a person reviewed."""
+    row: dict[str, Any] = {
         "doc_id": pair.doc_id,
         "zh": pair.zh,
         "en": pair.en,
@@ -296,6 +299,10 @@ def pair_to_row(pair: Pair) -> dict[str, Any]:
         "scores": dict(pair.scores),
         "reason": pair.reason,
     }
+    if pair.review is not None:
+        row["review"] = pair.review
+        row["overruled"] = pair.overruled
+    return row
 
 
 def row_to_pair(row: Mapping[str, Any]) -> Pair:
@@ -309,6 +316,8 @@ def row_to_pair(row: Mapping[str, Any]) -> Pair:
             en_ids=tuple(int(i) for i in row["en_ids"]),
             scores={str(k): float(v) for k, v in row.get("scores", {}).items()},
             reason=row.get("reason"),
+            review=row.get("review"),
+            overruled=row.get("overruled"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AlignmentError(
@@ -346,6 +355,8 @@ def _stats_row(stats: BuildStats) -> dict[str, Any]:
         ],
         "repeated": [list(r) for r in stats.repeated],
         "notes": list(stats.notes),
+        "decisions": stats.decisions,
+        "stale": [decision_row(d) for d in stats.stale],
     }
 
 
@@ -378,6 +389,8 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
         skipped=[Skipped(s["source"], s["reason"], s["code"]) for s in stats_row["skipped"]],
         repeated=[(str(a), str(b)) for a, b in stats_row["repeated"]],
         notes=[str(n) for n in stats_row["notes"]],
+        decisions=int(stats_row["decisions"]),
+        stale=[decision_of(path, i, d) for i, d in enumerate(stats_row["stale"])],
     )
     info = {k: v for k, v in info_row.items() if k != "kind"}
     return info, stats, [row_to_pair(row) for row in rows]
@@ -424,13 +437,14 @@ _INT_COLUMNS = {"zh_chars", "en_chars", "en_words", "num_mismatch"}
 
 def columns(with_reason: bool = False) -> list[tuple[str, str]]:
     """(name, type) of every dataset column, in order. Types: ``translation`` (a
-    ``{"en", "zh"}`` pair), ``string``, ``int32``, ``float64``, ``list<int32>``.
+    ``{"en", "zh"}`` pair), ``string``, ``int32``, ``float64``, ``bool``, ``list<int32>``.
 
     Columns: translation; doc_id; zh_ids, en_ids (0-based sentence ids within
     the document); link ("1-2": zh count first); score_cosine and score_margin
     (None when the aligner gave none); len_ratio (en / zh content characters);
-    zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch; and,
-    for rejected rows, reason.
+    zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch;
+    reviewed (a person's review decision was applied to the pair); and, for
+    rejected rows, reason.
     """
     cols = [
         ("translation", "translation"),
@@ -440,6 +454,7 @@ def columns(with_reason: bool = False) -> list[tuple[str, str]]:
         ("link", "string"),
     ]
     cols += [(c, "int32" if c in _INT_COLUMNS else "float64") for c in SCORE_COLUMNS]
+    cols.append(("reviewed", "bool"))
     return cols + [("reason", "string")] if with_reason else cols
 
 
@@ -482,6 +497,7 @@ def pair_record(pair: Pair, with_reason: bool = False) -> dict[str, Any]:
     for col, key in SCORE_COLUMNS.items():
         value = pair.scores.get(key)
         row[col] = None if value is None else (int(value) if col in _INT_COLUMNS else float(value))
+    row["reviewed"] = pair.review is not None
     if with_reason:
         row["reason"] = pair.reason
     return row

@@ -219,6 +219,7 @@ def _card(
             "- `zh_chars`, `en_chars`, `en_words`, `han_share`, `latin_share`, `num_mismatch`: "
             "the other measures the filters used"
         ),
+        "- `reviewed`: a person's review decision (from the build report) was applied to the pair",
         "",
         "## Splits",
         "",

@@ -164,7 +164,10 @@ class Pair:
 
     ``scores`` maps a score name (e.g. "cosine", "margin", "len_ratio") to its
     value; ``reason`` is ``None`` for a kept pair, else the code of the filter
-    that rejected it.
+    that rejected it ("review" when a person's decision did). ``review`` is the
+    person's verdict applied to it ("right" or "wrong", see :class:`Decision`),
+    ``None`` when nobody reviewed it; ``overruled`` is the filters' own reason
+    for a pair a "right" verdict re-admitted (``None`` otherwise).
     """
 
     doc_id: str
@@ -174,11 +177,46 @@ class Pair:
     en_ids: tuple[int, ...]
     scores: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
+    review: str | None = None
+    overruled: str | None = None
 
     @property
     def link(self) -> str:
         """The link type, zh count first, e.g. "1-2"."""
         return f"{len(self.zh_ids)}-{len(self.en_ids)}"
+
+    @property
+    def review_key(self) -> tuple[str, tuple[int, ...], tuple[int, ...], str, str]:
+        """The :attr:`Decision.key` of a decision on this pair: (doc_id, zh_ids, en_ids, zh, en)."""
+        return (self.doc_id, self.zh_ids, self.en_ids, self.zh, self.en)
+
+
+#: The verdicts a review decision can give: the pair is wrong (rejected, reason
+#: "review") or right (kept, re-admitted if the filters rejected it).
+VERDICTS = ("right", "wrong")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's verdict on one pair, as downloaded from the report's document view.
+
+    It names the pair by document, sentence ids and both texts, so it applies to
+    a later build exactly when that build has the same link with the same texts
+    (a rebuild that leaves the document's links alone); otherwise it is stale.
+    ``verdict`` is one of :data:`VERDICTS`.
+    """
+
+    doc_id: str
+    zh_ids: tuple[int, ...]
+    en_ids: tuple[int, ...]
+    zh: str
+    en: str
+    verdict: str
+
+    @property
+    def key(self) -> tuple[str, tuple[int, ...], tuple[int, ...], str, str]:
+        """What a pair must match: (doc_id, zh_ids, en_ids, zh, en)."""
+        return (self.doc_id, self.zh_ids, self.en_ids, self.zh, self.en)
 
 
 # --------------------------------------------------------------------------- build
@@ -246,7 +284,9 @@ class BuildStats:
     could not be used; ``repeated``: ``(doc_id, same_as)`` for documents dropped
     because an identical one was already in the corpus; ``notes``: input
     warnings, one line each; ``signature``: the build's reproducibility
-    signature (:func:`corpus.publish.signature`).
+    signature (:func:`corpus.publish.signature`); ``decisions``: how many review
+    decisions the build was given; ``stale``: those that matched no pair of the
+    build (their link or its text changed), so were not applied.
     """
 
     documents: Sequence[DocCounts]
@@ -254,3 +294,5 @@ class BuildStats:
     repeated: Sequence[tuple[str, str]] = ()
     signature: str = ""
     notes: Sequence[str] = ()
+    decisions: int = 0
+    stale: Sequence[Decision] = ()

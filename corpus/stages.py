@@ -117,16 +117,16 @@ CORPUS_STAGES: tuple[Stage, ...] = (
         ("sentences.jsonl", "scored.jsonl"),
         filter_corpus,
         ("filters",),
-        "filter.2",
+        "filter.3",
         scope="corpus",
     ),
     Stage(
         "report",
         "report/report.json",
-        ("filtered.jsonl",),
+        ("filtered.jsonl", "sentences.jsonl"),
         report_corpus,
         ALL_SECTIONS,
-        "report.2",
+        "report.3",
         scope="corpus",
         owns=("report",),
     ),
@@ -136,7 +136,7 @@ CORPUS_STAGES: tuple[Stage, ...] = (
         ("filtered.jsonl",),
         publish_dataset,
         ALL_SECTIONS,
-        "dataset.2",
+        "dataset.3",
         scope="corpus",
         owns=("dataset", "rejected", "export"),
     ),
@@ -210,10 +210,13 @@ def corpus_keys(
     cfg: Config,
     encoder_id: str,
     gold: Path | None,
+    decisions: Path | None = None,
 ) -> dict[str, str]:
     """The key of each corpus stage's output: the keys of the unit files it reads (in build
     order, read from the ``.key`` files that :func:`run_unit` left in the work folders
-    ``works``), the inputs skipped before any unit was made, its settings and the gold folder."""
+    ``works``), its settings, and for the filter step the inputs skipped before any unit was
+    made and the content of the review decisions file, for the report the gold folder. So a
+    changed decisions file reruns filter, report and dataset and nothing else."""
     keys: dict[str, str] = {}
     for item in CORPUS_STAGES:
         upstream = []
@@ -224,6 +227,7 @@ def corpus_keys(
                 upstream.extend(_read_key(w / name) for w in works)
         if item.name == "filter":
             upstream.extend(f"{s.source}:{s.code}:{s.reason}" for s in skipped)
+            upstream.append(_digest(decisions) if decisions is not None else "")
         if item.name == "report":
             upstream.append(_folder_digest(gold))
         keys[item.output] = _key(*_own_parts(item, cfg, encoder_id), *upstream)
@@ -344,12 +348,14 @@ def run_corpus(
     skipped: Sequence[Skipped],
     gold: Path | None,
     force: bool = False,
+    decisions: Path | None = None,
 ) -> tuple[bool, list[str]]:
     """Bring the corpus stages' outputs in ``out_dir`` up to date: (whether any was rebuilt,
     the folders of an earlier build that were removed).
 
     ``works`` are the work folders of the units that built, in build order;
-    ``keys`` come from :func:`corpus_keys`. When the filter step finds no
+    ``keys`` come from :func:`corpus_keys`; ``decisions`` is the review
+    decisions file the filter step applies. When the filter step finds no
     document at all, the later steps are not run (there is nothing to report
     or publish) and the folders they wrote in an earlier build (OUT/report,
     OUT/dataset) are removed, so that no earlier build's dataset passes for
@@ -370,7 +376,13 @@ def run_corpus(
         target = out if item.name == "filter" else out_dir
         item.run(
             StageRun(
-                target, cfg, sources=tuple(works), inputs=inputs, skipped=tuple(skipped), gold=gold
+                target,
+                cfg,
+                sources=tuple(works),
+                inputs=inputs,
+                skipped=tuple(skipped),
+                gold=gold,
+                decisions=decisions,
             )
         )
         _mark(out, keys[item.output])
@@ -395,14 +407,22 @@ def _has_documents(filtered: Path) -> bool:
 
 
 def run_one(
-    item: Stage, given: Sequence[Path], out: Path, cfg: Config, gold: Path | None = None
+    item: Stage,
+    given: Sequence[Path],
+    out: Path,
+    cfg: Config,
+    gold: Path | None = None,
+    decisions: Path | None = None,
 ) -> None:
     """Run one stage on the files ``given`` (what ``corpus stage NAME INPUT... -o OUT`` does).
 
     ``given`` are: for the first unit stage, the unit's input files; for a later
     unit stage, the files it reads, in table order; for the filter step, the
-    units' work folders; for the other corpus steps, filtered.jsonl (``out`` is
-    then the build folder OUT). No key is written (make tracks file times).
+    units' work folders; for the other corpus steps, filtered.jsonl followed
+    by the unit files the step reads (the report: every unit's sentences.jsonl,
+    in build order); ``out`` is then the build folder OUT. ``decisions``: the
+    review decisions file of the filter step. No key is written (make tracks
+    file times).
     """
     if item.scope == "unit" and item.inputs:
         if len(given) != len(item.inputs):
@@ -411,9 +431,11 @@ def run_one(
         inputs = dict(zip(item.inputs, given, strict=True))
         sources: tuple[Path, ...] = ()
     elif item.scope == "corpus" and item.name != "filter":
-        if len(given) != 1:
-            raise ConfigError(f"stage {item.name} takes FILTERED, got {len(given)} path(s)")
-        inputs, sources = {"filtered.jsonl": given[0]}, ()
+        unit_files = [n for n in item.inputs if n != "filtered.jsonl"]
+        if not given or (not unit_files and len(given) != 1):
+            names = "FILTERED" + "".join(f" {n.upper()}..." for n in unit_files)
+            raise ConfigError(f"stage {item.name} takes {names}, got {len(given)} path(s)")
+        inputs, sources = {"filtered.jsonl": given[0]}, tuple(p.parent for p in given[1:])
     else:
         inputs, sources = {}, tuple(given)
 
@@ -422,4 +444,14 @@ def run_one(
 
         return load_encoder(cfg.embed)
 
-    item.run(StageRun(out, cfg, sources=sources, inputs=inputs, encoder=encoder, gold=gold))
+    item.run(
+        StageRun(
+            out,
+            cfg,
+            sources=sources,
+            inputs=inputs,
+            encoder=encoder,
+            gold=gold,
+            decisions=decisions,
+        )
+    )

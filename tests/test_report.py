@@ -17,7 +17,16 @@ from matplotlib.image import imread
 from corpus.config import Config
 from corpus.filters import apply_filters, score_links
 from corpus.publish import write_dataset
-from corpus.records import BuildStats, DocCounts, Drop, Link, Pair, Sentence, Skipped
+from corpus.records import (
+    BuildStats,
+    DocCounts,
+    DocSentences,
+    Drop,
+    Link,
+    Pair,
+    Sentence,
+    Skipped,
+)
 from corpus.report import write_report
 from corpus.storage import read_jsonl
 
@@ -60,10 +69,11 @@ def sents(lang: str, texts: list[str]) -> list[Sentence]:
     return [Sentence(lang, i, 0, t) for i, t in enumerate(texts)]
 
 
-def corpus_pairs() -> tuple[BuildStats, list[Pair]]:
+def corpus_pairs() -> tuple[BuildStats, list[Pair], list[DocSentences]]:
     """Three documents: a good one, one with a hostile title line, one whose links all fail."""
     pairs: list[Pair] = []
     docs = []
+    sentences = []
     for d, cosines in enumerate([(0.7, 0.6, 0.5), (0.45, 0.3, 0.28), (0.1, 0.12, 0.2)]):
         doc_id = f"mod-{d}" if d != 1 else f"mod-{HOSTILE}"
         zh = [t + ("" if d == 0 else f"(第{d}稿)") for t in ZH]
@@ -71,6 +81,9 @@ def corpus_pairs() -> tuple[BuildStats, list[Pair]]:
         if d == 1:
             zh[2], en[2] = zh[2] + HOSTILE, en[2] + " " + HOSTILE
         links = [Link((i,), (i,), c) for i, c in enumerate(cosines)] + [Link((3,), ())]
+        sentences.append(
+            DocSentences(doc_id, f"{doc_id}.txt", sents("zh", zh), sents("en", en), {})
+        )
         pairs += score_links(
             doc_id,
             sents("zh", zh),
@@ -95,7 +108,7 @@ def corpus_pairs() -> tuple[BuildStats, list[Pair]]:
         signature="zh-en-corpus:0.1.0|test",
         notes=["validation: 10% of 3 documents requested, 0 given"],
     )
-    return stats, pairs
+    return stats, pairs, sentences
 
 
 class _Checker(HTMLParser):
@@ -130,11 +143,11 @@ class _Checker(HTMLParser):
 
 @pytest.fixture
 def built(tmp_path: Path) -> tuple[Path, BuildStats, list[Pair], dict]:
-    stats, pairs = corpus_pairs()
+    stats, pairs, docs = corpus_pairs()
     kept = [p for p in pairs if p.reason is None]
     rejected = [p for p in pairs if p.reason is not None]
     write_dataset(kept, rejected, tmp_path, Config(), {"input_hash": "0" * 64, "splitter": "t"})
-    data = write_report(stats, pairs, tmp_path, Config(), gold=GOLD)
+    data = write_report(stats, pairs, docs, tmp_path, Config(), gold=GOLD)
     return tmp_path, stats, pairs, data
 
 
@@ -156,8 +169,16 @@ def test_html_is_well_formed_and_self_contained(built: tuple) -> None:
     headings = re.findall(r"<h2>(.*?)</h2>", text)
     assert headings[:2] == ["Funnel", "Link types"]
     assert "Coverage per document" in headings and "Alignment quality against gold" in headings
-    # nothing is fetched from elsewhere: no links, scripts or remote images
-    assert not re.search(r"""(src|href)=["'](?!data:)""", text)
+    # nothing is fetched from elsewhere: links only within the page, images as data: URIs,
+    # document data only from the shard files beside it
+    assert not re.search(r"""(src|href)=["'](?!data:|#)""", text)
+    assert not re.search(
+        r"https?:|//[a-z]", text.split('id="report-index"')[1].split("</script>")[0]
+    )
+    shards = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
+    for name in shards["documents"]["shards"]:
+        assert re.fullmatch(r"docs/[0-9a-f]{16}\.js", name)
+        assert (out / "report" / name).is_file()
 
 
 def test_every_embedded_image_decodes(built: tuple) -> None:
@@ -179,9 +200,10 @@ def test_every_embedded_image_decodes(built: tuple) -> None:
 def test_input_text_is_escaped(built: tuple) -> None:
     out, *_ = built
     text, checker = parse(out)
-    assert "<script" not in text.lower()
-    assert checker.tags["script"] == 0
+    assert HOSTILE not in text and "<script>alert" not in text.lower()
+    assert checker.tags["script"] == 2  # the embedded index and the page's own script
     assert "&lt;script&gt;" in text
+    assert "\\u003cscript\\u003e" in text  # in the embedded index (a document id)
     assert any(HOSTILE in t for t in checker.text)  # shown to the reader as text
     assert not list((out / "report").rglob("*script*"))  # never used as a path
 
@@ -234,21 +256,23 @@ def test_samples_around_the_cosine_threshold(built: tuple) -> None:
 
 
 def test_gold_scores_shown_only_when_given(tmp_path: Path) -> None:
-    stats, pairs = corpus_pairs()
-    data = write_report(stats, pairs, tmp_path, Config())
+    stats, pairs, docs = corpus_pairs()
+    data = write_report(stats, pairs, docs, tmp_path, Config())
     assert data["gold"] is None
     text, _ = parse(tmp_path)
     assert "Alignment quality against gold" not in text
-    write_report(stats, pairs, tmp_path, Config(), gold=GOLD)
+    write_report(stats, pairs, docs, tmp_path, Config(), gold=GOLD)
     text, _ = parse(tmp_path)
     assert '<td>strict</td><td class="n">0.900</td>' in text
 
 
 def test_rebuilt_report_drops_stale_plots_and_handles_no_pairs(tmp_path: Path) -> None:
-    stats, pairs = corpus_pairs()
-    write_report(stats, pairs, tmp_path, Config())
+    stats, pairs, docs = corpus_pairs()
+    write_report(stats, pairs, docs, tmp_path, Config())
     assert (tmp_path / "report" / "plots" / "margin.png").is_file()
-    data = write_report(BuildStats([]), [], tmp_path, Config())
+    assert len(list((tmp_path / "report" / "docs").glob("*.js"))) == 1
+    data = write_report(BuildStats([]), [], [], tmp_path, Config())
+    assert not list((tmp_path / "report" / "docs").glob("*.js"))  # the old shard is gone
     assert data["funnel"]["links"]["total"] == 0 and data["coverage"] == []
     assert sorted(p.name for p in (tmp_path / "report" / "plots").iterdir()) == [
         "cosine.png",

@@ -1,0 +1,78 @@
+"""Write a build's report: OUT/report/report.html, report.json, plots/*.png, docs/*.js."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from corpus._version import __version__
+from corpus.config import Config
+from corpus.records import BuildStats, DocSentences, Pair
+from corpus.report.explorer import GoldLinks, remove_old_shards, write_explorer
+from corpus.report.html import page
+from corpus.report.numbers import bounds, coverage, funnel, review, samples
+from corpus.report.plots import PLOT_NAMES, plots
+from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+__all__ = ["write_report"]
+
+
+def write_report(
+    stats: BuildStats,
+    pairs: Sequence[Pair],
+    documents: Iterable[DocSentences],
+    out_dir: str | os.PathLike[str],
+    cfg: Config,
+    gold: Mapping[str, float | int] | None = None,
+    gold_links: GoldLinks | None = None,
+) -> dict[str, Any]:
+    """Write OUT/report/{report.html, report.json, plots/*.png, docs/*.js}; returns the JSON data.
+
+    ``pairs`` are all scored pairs after :func:`corpus.filters.apply_filters`
+    (kept: ``reason is None``), ``documents`` the sentences of the documents of
+    ``stats`` (repeats left out), both in build order. ``gold`` is the flat
+    dict of :meth:`corpus.evaluate.Scores.as_dict` (exact_p ... lax_f1,
+    gold_links, pred_links) when gold alignments were given, and
+    ``gold_links(doc_id)`` a document's gold links (None without) for the
+    document views. ``out_dir`` is the build folder OUT; file names are fixed
+    or hashes, nothing from the input becomes a path.
+    """
+    folder = Path(out_dir) / "report"
+    fun = funnel(stats, pairs)
+    cov = coverage(stats, pairs)
+    limits = bounds(cfg)
+    index = write_explorer(documents, pairs, folder, gold_links)
+    data: dict[str, Any] = {
+        "version": __version__,
+        "signature": stats.signature,
+        "funnel": fun,
+        "thresholds": limits,
+        "filters": dataclasses.asdict(cfg.filters),
+        "coverage": cov,
+        "skipped": [
+            {"source": s.source, "reason": s.reason, "code": s.code} for s in stats.skipped
+        ],
+        "repeated": [{"doc_id": d, "same_as": s} for d, s in stats.repeated],
+        "notes": list(stats.notes),
+        "samples": samples(pairs, cfg),
+        "gold": dict(gold) if gold else None,
+        "review": review(stats, pairs),
+        "documents": {
+            "fields": index["fields"],
+            "rows": index["documents"],
+            "shards": index["shards"],
+        },
+    }
+    pngs = plots(pairs, cov, fun["links"]["by_type"], limits)
+    data["plots"] = [f"plots/{name}.png" for name in pngs]
+    for name, png in pngs.items():
+        atomic_write_bytes(folder / "plots" / f"{name}.png", png)
+    for name in set(PLOT_NAMES) - set(pngs):  # left by an earlier build
+        (folder / "plots" / f"{name}.png").unlink(missing_ok=True)
+    atomic_write_json(folder / "report.json", data)
+    atomic_write_text(folder / "report.html", page(data, pngs, index))
+    remove_old_shards(folder, index)
+    return data
