@@ -97,22 +97,20 @@ class Side:
         if segment is not None:
             self.spans.append((start, len(self.text), segment))
 
-    def segment_at(self, pos: int) -> int:
-        """The segment of the character at ``pos``; -1 for furniture or separators."""
-        for start, end, seg in self.spans:
-            if start <= pos < end:
-                return seg
-        return -1
+    def segments(self) -> list[tuple[int, str]]:
+        """(id, text) of the segments written, in order."""
+        return [(seg, self.text[a:b]) for a, b, seg in self.spans]
 
 
 @dataclass
 class CaseDoc:
-    """A document of a case: its name (doc_id) and both sides as written."""
+    """A document of a case: its name (doc_id), each side's segments as (id, text) in the
+    order written, and the ids of the segments present on both sides."""
 
     name: str
-    zh: Side
-    en: Side
-    both: set[int]  # segments present on both sides
+    zh_segments: list[tuple[int, str]]
+    en_segments: list[tuple[int, str]]
+    both: set[int]
 
 
 def wmt_documents(eval_dir: Path, min_segments: int = 4) -> list[tuple[str, list[str], list[str]]]:
@@ -197,32 +195,41 @@ def make_case(
         en_side = _write_side(en_segs, "en", rng, regroup, fur_en)
         both = {i for i in range(len(zh)) if zh_segs[i] is not None and en_segs[i] is not None}
         if kind == "page":  # one file: the Chinese article, then the English one
-            full = zh_side.text + "\n\n" + en_side.text
-            shift = len(zh_side.text) + 2
-            (folder / f"{name}.txt").write_text(full + "\n", encoding="utf-8")
-            zh_side = Side(full, zh_side.spans)
-            en_side = Side(full, [(a + shift, b + shift, seg) for a, b, seg in en_side.spans])
+            text = zh_side.text + "\n\n" + en_side.text + "\n"
+            (folder / f"{name}.txt").write_text(text, encoding="utf-8")
         else:
             (folder / f"{name}.zh.txt").write_text(zh_side.text + "\n", encoding="utf-8")
             (folder / f"{name}.en.txt").write_text(en_side.text + "\n", encoding="utf-8")
-        out.append(CaseDoc(name, zh_side, en_side, both))
+        out.append(CaseDoc(name, zh_side.segments(), en_side.segments(), both))
     return out
 
 
-def _sentence_spans(text: str, sentences: list[str]) -> list[tuple[int, int]]:
-    """Where each sentence (a slice of the text, in order) stands in ``text``."""
-    out, pos = [], 0
-    for sentence in sentences:
-        start = text.find(sentence, pos)
-        if start < 0:
-            raise ValueError(f"sentence not found in its document: {sentence[:40]!r}")
-        out.append((start, start + len(sentence)))
-        pos = start + len(sentence)
-    return out
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
 
 
-def _segments(side: Side, spans: list[tuple[int, int]], ids: list[int]) -> set[int]:
-    return {side.segment_at(p) for i in ids for p in range(*spans[i]) if not side.text[p].isspace()}
+class _Locator:
+    """Which segments a side's sentences come from, found by content (white space ignored), so
+    that what a reader changed between the words (line breaks, spacing) does not matter."""
+
+    def __init__(self, segments: list[tuple[int, str]]) -> None:
+        self.text = ""
+        self.owner: list[int] = []
+        for seg, text in segments:
+            piece = _squeeze(text)
+            self.text += piece
+            self.owner += [seg] * len(piece)
+        self.pos = 0
+
+    def find(self, sentence: str) -> set[int]:
+        """Segments of the next occurrence of ``sentence`` after the last one found; {-1} if it
+        is in no segment (furniture)."""
+        piece = _squeeze(sentence)
+        at = self.text.find(piece, self.pos) if piece else -1
+        if at < 0:
+            return {-1}
+        self.pos = at + len(piece)
+        return set(self.owner[at : at + len(piece)])
 
 
 def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
@@ -230,16 +237,17 @@ def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
     on the documents ``docs``; also the number of kept pairs made of furniture only and of
     wrong pairs."""
     by_name = {d.name: d for d in docs}
-    spans: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    owners: dict[str, tuple[list[set[int]], list[set[int]]]] = {}
     for path in (out / "work").glob("*/sentences.jsonl"):
         for line in path.read_text(encoding="utf-8").splitlines()[1:]:
             row = json.loads(line)
             if row["kind"] != "document" or row["doc_id"] not in by_name:
                 continue
             doc = by_name[row["doc_id"]]
-            spans[row["doc_id"]] = (
-                _sentence_spans(doc.zh.text, [s[1] for s in row["zh"]]),
-                _sentence_spans(doc.en.text, [s[1] for s in row["en"]]),
+            zh, en = _Locator(doc.zh_segments), _Locator(doc.en_segments)
+            owners[row["doc_id"]] = (
+                [zh.find(s[1]) for s in row["zh"]],
+                [en.find(s[1]) for s in row["en"]],
             )
     rows = [
         r
@@ -248,11 +256,10 @@ def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
     ]
     right = kept = furniture = wrong = 0
     for row in rows:
-        doc = by_name[row["doc_id"]]
-        zh_spans, en_spans = spans[row["doc_id"]]
-        zs = _segments(doc.zh, zh_spans, row["zh_ids"])
-        es = _segments(doc.en, en_spans, row["en_ids"])
-        chars = sum(1 for ch in row["translation"]["zh"] if not ch.isspace())
+        zh_of, en_of = owners[row["doc_id"]]
+        zs = set().union(*(zh_of[i] for i in row["zh_ids"]))
+        es = set().union(*(en_of[i] for i in row["en_ids"]))
+        chars = len(_squeeze(row["translation"]["zh"]))
         kept += chars
         if zs == es and -1 not in zs:
             right += chars
@@ -260,12 +267,7 @@ def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
             furniture += 1
         else:
             wrong += 1
-    gold = sum(
-        b - a - sum(1 for ch in d.zh.text[a:b] if ch.isspace())
-        for d in docs
-        for a, b, s in d.zh.spans
-        if s in d.both
-    )
+    gold = sum(len(_squeeze(t)) for d in docs for seg, t in d.zh_segments if seg in d.both)
     p = right / kept if kept else 0.0
     r = right / gold if gold else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
