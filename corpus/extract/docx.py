@@ -60,19 +60,31 @@ def _outline(element: Any) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _is_heading(paragraph: Any) -> bool:
-    level = _outline(paragraph._p)
-    style, seen = paragraph.style, 0
-    while style is not None and seen < 20:  # a style chain; 20 against a loop
-        if _HEADING_NAME.search(style.name or ""):
-            return True
-        if level is None:
-            level = _outline(style.element)
-        style, seen = style.base_style, seen + 1
-    return level is not None and level < 9
+def _heading_styles(document: Any) -> set[str | None]:
+    """The ids of the paragraph styles that are headings (``None`` for paragraphs without a
+    style when the default paragraph style is one)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    out: set[str | None] = set()
+    for style in document.styles:
+        if style.type != WD_STYLE_TYPE.PARAGRAPH:
+            continue
+        level, current, seen = None, style, 0
+        while current is not None and seen < 20:  # a style chain; 20 against a loop
+            if _HEADING_NAME.search(current.name or ""):
+                level = 0
+                break
+            if level is None:
+                level = _outline(current.element)
+            current, seen = current.base_style, seen + 1
+        if level is not None and level < 9:
+            out.add(style.style_id)
+            if style == document.styles.default(WD_STYLE_TYPE.PARAGRAPH):
+                out.add(None)
+    return out
 
 
-def _items(container: Any) -> Iterator[tuple[str, str]]:
+def _items(container: Any, headings: set[str | None]) -> Iterator[tuple[str, str]]:
     """(kind, text) of a body's or cell's paragraphs and tables, in order."""
     from docx.table import Table
 
@@ -84,12 +96,14 @@ def _items(container: Any) -> Iterator[tuple[str, str]]:
                     if id(cell._tc) in seen:
                         continue
                     seen.add(id(cell._tc))
-                    for _, text in _items(cell):
+                    for _, text in _items(cell, headings):
                         yield "body", text
         else:
             text = clean_text(item.text)
             if text:
-                yield ("heading" if _is_heading(item) else "body"), text
+                level = _outline(item._p)
+                heading = item._p.style in headings if level is None else level < 9
+                yield ("heading" if heading else "body"), text
 
 
 def read_docx(data: bytes, source: str, cfg: ExtractConfig) -> Extracted:
@@ -104,7 +118,7 @@ def read_docx(data: bytes, source: str, cfg: ExtractConfig) -> Extracted:
         document = docx.Document(io.BytesIO(data))
         blocks = []
         chars = 0
-        for kind, text in _items(document):
+        for kind, text in _items(document, _heading_styles(document)):
             chars += len(text)
             if chars > 2 * cfg.max_doc_chars:
                 raise too_much_text(source, cfg)

@@ -4,8 +4,9 @@ Decoding (:func:`decode_html`): a byte-order mark, else the charset the page
 declares (``<meta charset>``, ``<meta http-equiv="Content-Type">`` or an XML
 declaration, in its first 4 KB; labels mapped as browsers map them: GB2312
 and GBK are read as GB18030, ISO-8859-1 as cp1252, Big5 as Big5-HKSCS), else
-the project's detection (:func:`~corpus.extract.decode.decode_bytes`). A page
-whose bytes do not fit its declared charset is detected instead, with a note.
+UTF-8 if the bytes are valid UTF-8, else the project's detection
+(:func:`~corpus.extract.decode.decode_bytes`). A page whose bytes do not fit
+its declared charset is detected instead, with a note.
 
 Parsing (:func:`parse_html`): lxml's HTML parser, which knows only HTML's own
 named entities, never loads a DTD or anything from the network, and stops at
@@ -93,8 +94,13 @@ def decode_html(data: bytes, source: str) -> Decoded:
     """The text of HTML bytes and the encoding used (see the module docstring); notes say
     when the declared charset was wrong. InputError as for :func:`decode_bytes`."""
     found = _DECLARED.search(data, 0, 4096)
-    if data.startswith(_BOMS) or not found:
+    if data.startswith(_BOMS):
         return decode_bytes(data, source)
+    if not found:
+        try:  # (decode_bytes would check a large page's every character for mojibake: slow)
+            return Decoded(data.decode("utf-8"), "utf-8")
+        except UnicodeDecodeError:
+            return decode_bytes(data, source)
     label = found.group(1).decode("ascii").lower()
     codec = _LABELS.get(label, label)
     try:
