@@ -23,14 +23,43 @@ from corpus.errors import ConfigError
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    """Bounds on what a reader takes in (hostile or huge files are skipped, never fatal)."""
+    """Bounds on what a reader takes in (hostile or huge files are skipped, never fatal).
 
-    max_file_bytes: int = 256 * 1024 * 1024  # larger input files are skipped as too_large
+    Each bound is far above what a real document needs and low enough that a build
+    of hostile files stays within memory (docs/bad-input.md has the measurements):
+
+    - ``max_file_bytes``: larger input files are skipped unread (256 MiB).
+    - ``max_doc_chars``: most characters of text on one side of a document (each
+      language of a bilingual page). 10,000,000 is three times the English text
+      of *War and Peace* (about 3.2 million characters); a file holding more is
+      skipped as too_long.
+    - ``max_html_elements``: most elements an HTML page (or EPUB chapter) may
+      have. Main-text extraction takes about 0.3-0.4 ms and 3 KB per element
+      (make bench: 80,000 elements in 32 s, +232 MB); 100,000 is 15 times the
+      longest real page we have (the Lua manual, 6,900 elements, 2 s).
+    - ``max_zip_members``: most members a DOCX or EPUB may list (read from the
+      archive's end record before anything is opened); real ones have tens to
+      a few thousand.
+    - ``max_unzipped_bytes``: most bytes all the members read from one DOCX or
+      EPUB may inflate to, counted while inflating (declared sizes are checked
+      first, actual sizes as the bytes come out).
+    - ``max_zip_ratio``: most a member may inflate relative to its compressed
+      size once it is past 1 MiB (real XML parts 2-14 times, e.g. the Aptos
+      DOCX's document.xml 12; deflate's most, a zip bomb, about 1,000).
+    """
+
+    max_file_bytes: int = 256 * 1024 * 1024
+    max_doc_chars: int = 10_000_000
+    max_html_elements: int = 100_000
+    max_zip_members: int = 10_000
+    max_unzipped_bytes: int = 256 * 1024 * 1024
+    max_zip_ratio: int = 200
 
     def validate(self) -> None:
         """ConfigError for a bound below 1."""
-        if self.max_file_bytes < 1:
-            raise ConfigError(f"extract.max_file_bytes must be >= 1, got {self.max_file_bytes}")
+        for f in fields(self):
+            if getattr(self, f.name) < 1:
+                raise ConfigError(f"extract.{f.name} must be >= 1, got {getattr(self, f.name)}")
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ One module per job: :mod:`~corpus.extract.decode` (bytes to text, what a file
 really is), :mod:`~corpus.extract.paragraphs`, :mod:`~corpus.extract.script`
 (which language), :mod:`~corpus.extract.furniture` (menus and notices in plain
 text), :mod:`~corpus.extract.documents` (blocks to documents), one module per
-reader (:mod:`~corpus.extract.text`, :mod:`~corpus.extract.records` for jsonl
-and parquet), and :mod:`~corpus.extract.discover` (input forms, reader table).
+reader (:mod:`~corpus.extract.text`, :mod:`~corpus.extract.html`,
+:mod:`~corpus.extract.epub`, :mod:`~corpus.extract.docx`,
+:mod:`~corpus.extract.records` for jsonl and parquet), bounded zip reading and
+safe XML parsing for them (:mod:`~corpus.extract.safezip`,
+:mod:`~corpus.extract.safexml`), and :mod:`~corpus.extract.discover` (input
+forms, reader table).
 """
 
 from corpus.extract.decode import Decoded, decode_bytes, read_text, sniff

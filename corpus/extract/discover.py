@@ -26,6 +26,9 @@ from corpus.config import ExtractConfig
 from corpus.errors import InputError
 from corpus.extract.decode import read_bytes, sniff
 from corpus.extract.documents import document_from_blocks, page_document
+from corpus.extract.docx import read_docx
+from corpus.extract.epub import read_epub
+from corpus.extract.html import read_html
 from corpus.extract.records import read_jsonl_documents, read_parquet_documents
 from corpus.extract.text import read_txt
 from corpus.records import Document, Extracted, Skipped
@@ -49,9 +52,13 @@ Reader = Callable[[bytes, str, ExtractConfig], Extracted]
 #: Extension -> (reader, the format its bytes must show: see decode.sniff).
 READERS: dict[str, tuple[Reader, str]] = {
     ".txt": (read_txt, "text"),
+    ".html": (read_html, "text"),
+    ".htm": (read_html, "text"),
+    ".epub": (read_epub, "zip"),
+    ".docx": (read_docx, "zip"),
 }
 #: Extensions a single file may have when it holds both languages.
-PAGE_FORMATS = (".txt",)
+PAGE_FORMATS = (".txt", ".html", ".htm")
 #: Extensions of files holding many documents.
 RECORD_FORMATS = (".jsonl", ".parquet")
 
@@ -165,12 +172,26 @@ def read_file(path: Path, cfg: ExtractConfig | None = None) -> Extracted:
     data = read_bytes(path, cfg.max_file_bytes)
     kind, what = sniff(data)
     if kind != expected:
-        if expected == "text":
+        if expected == "text" and ext == ".txt":
             raise InputError(path, f"binary file ({what}), not text", "binary")
+        if expected == "text":
+            raise InputError(path, f"named {ext} but its bytes are {what}, not text", "mislabelled")
         raise InputError(
             path, f"named {ext} but its bytes are {what}, not {expected.upper()}", "mislabelled"
         )
     return reader(data, str(path), cfg)
+
+
+def _check_size(source: Path | str, texts: Iterable[str], cfg: ExtractConfig, what: str) -> None:
+    """InputError (``too_long``) if ``texts`` hold more than ``cfg.max_doc_chars`` characters."""
+    chars = sum(len(t) for t in texts)
+    if chars > cfg.max_doc_chars:
+        raise InputError(
+            source,
+            f"{what} has {chars:,} characters of text, more than {cfg.max_doc_chars:,} "
+            "(extract.max_doc_chars)",
+            "too_long",
+        )
 
 
 def read_any(path: Path, cfg: ExtractConfig | None = None) -> Extracted:
@@ -184,8 +205,12 @@ def read_any(path: Path, cfg: ExtractConfig | None = None) -> Extracted:
 
 
 def read_pair(zh_path: Path, en_path: Path, cfg: ExtractConfig | None = None) -> Document:
-    """The document made of ``NAME.zh.EXT`` and ``NAME.en.EXT``; doc_id is NAME."""
+    """The document made of ``NAME.zh.EXT`` and ``NAME.en.EXT``; doc_id is NAME. InputError
+    naming a side that holds more than ``extract.max_doc_chars`` characters of text."""
+    cfg = cfg or ExtractConfig()
     zh, en = read_file(zh_path, cfg), read_file(en_path, cfg)
+    for path, side in ((zh_path, zh), (en_path, en)):
+        _check_size(path, (b.text for b in side.blocks), cfg, "the file")
     name = pair_name(zh_path)
     same = zh_path.suffix == en_path.suffix and zh_path.parent == en_path.parent
     source = (
@@ -198,8 +223,13 @@ def read_pair(zh_path: Path, en_path: Path, cfg: ExtractConfig | None = None) ->
 
 
 def read_page(path: Path, cfg: ExtractConfig | None = None) -> Document:
-    """The document on one bilingual page ``NAME.EXT``; doc_id is NAME."""
-    return page_document(path.stem, str(path), read_file(path, cfg))
+    """The document on one bilingual page ``NAME.EXT``; doc_id is NAME. InputError if one
+    language of the page holds more than ``extract.max_doc_chars`` characters of text."""
+    cfg = cfg or ExtractConfig()
+    doc = page_document(path.stem, str(path), read_file(path, cfg))
+    for lang, name in (("zh", "its Chinese"), ("en", "its English")):
+        _check_size(path, (p.text for p in doc.side(lang)), cfg, f"the page ({name} side)")
+    return doc
 
 
 def _documents(
