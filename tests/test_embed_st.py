@@ -236,8 +236,18 @@ def test_a_model_id_is_read_from_the_local_hugging_face_cache_only(
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0123abcd", encoding="utf-8")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    seen: list[bool] = []
+    real = huggingface_hub.snapshot_download
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(huggingface_hub.constants.HF_HUB_OFFLINE)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", spy)
     folder, name = resolve("someorg/tiny-model")
     assert folder == repo / "snapshots" / "0123abcd" and name == "tiny-model"
+    assert seen == [True] and huggingface_hub.constants.HF_HUB_OFFLINE is False
     enc = get_encoder(EmbedConfig(encoder="st:someorg/tiny-model"))
     np.testing.assert_allclose(enc.encode(EN, "en"), get_encoder(_cfg(model_dir)).encode(EN, "en"))
     with pytest.raises(EncoderError, match="hf download someorg/absent"):

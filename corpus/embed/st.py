@@ -89,7 +89,8 @@ def _cached_snapshot(repo_id: str) -> Path:
     except ImportError:
         raise EncoderError(missing_model_message(repo_id, "no such folder")) from None
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        with _offline():
+            return Path(snapshot_download(repo_id, local_files_only=True))
     except (LocalEntryNotFoundError, HFValidationError, OSError):
         raise EncoderError(
             missing_model_message(
@@ -150,6 +151,10 @@ def version_of(spec: str, cfg: EmbedConfig) -> str:
     sentence-transformers and transformers versions and the language prefixes. Device and
     precision are not part of it (see docs/encoders.md)."""
     folder, name = resolve(spec)
+    return _version(folder, name, cfg)
+
+
+def _version(folder: Path, name: str, cfg: EmbedConfig) -> str:
     prefix = (
         "prefix-" + hashlib.sha256(json.dumps(cfg.prefix, sort_keys=True).encode()).hexdigest()[:8]
         if cfg.prefix
@@ -182,14 +187,32 @@ def pick_device(setting: str, torch: Any) -> str:
 
 
 @contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    """transformers' "Loading weights" bar off while a model loads (restored afterwards)."""
+def _offline() -> Iterator[None]:
+    """The Hugging Face libraries in offline mode (``HF_HUB_OFFLINE=1``: any HTTP request they
+    try raises) for the duration, and the previous mode restored afterwards."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        yield
+        return
+    was = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = was
+
+
+@contextmanager
+def _loading() -> Iterator[None]:
+    """Offline, and transformers' "Loading weights" bar off, while a model loads."""
     from transformers.utils import logging as hf_logging
 
     was = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        yield
+        with _offline():
+            yield
     finally:
         if was:
             hf_logging.enable_progress_bar()
@@ -211,8 +234,8 @@ class SentenceTransformerEncoder:
     name = "st"
 
     def __init__(self, spec: str, cfg: EmbedConfig) -> None:
-        folder, _ = resolve(spec)
-        self.version = version_of(spec, cfg)
+        folder, name = resolve(spec)
+        self.version = _version(folder, name, cfg)
         try:
             import torch
             from safetensors import SafetensorError
@@ -224,7 +247,7 @@ class SentenceTransformerEncoder:
         self.device = pick_device(cfg.device, torch)
         self.half = cfg.half and self.device.startswith("cuda")
         try:
-            with _no_progress_bars():
+            with _loading():
                 model = SentenceTransformer(
                     str(folder), device=self.device, local_files_only=True, trust_remote_code=False
                 )
