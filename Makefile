@@ -48,9 +48,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
-# The tests also exercise the optional LASER backend (torch 2.13.0, CPU build) and the Ray engine.
+# The tests also exercise the optional LASER and sentence-transformers (st) backends (torch
+# 2.13.0, CPU build) and the Ray engine.
 $(TEST_STAMP): $(STAMP)
-	$(PIP_INSTALL) -e '.[dev,laser,ray]'
+	$(PIP_INSTALL) -e '.[dev,laser,ray,st]'
 	touch $@
 
 # --- stages ----------------------------------------------------------------

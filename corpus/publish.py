@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape
 from corpus import formats
 from corpus._version import __version__
 from corpus.config import Config, PublishConfig
+from corpus.embed import encoder_label
 from corpus.errors import ConfigError, CorpusError, InputError
 from corpus.formats import features, features_yaml, pair_record, pair_to_row
 from corpus.records import Pair
@@ -92,12 +93,14 @@ def signature(cfg: Config, info: Mapping[str, str]) -> str:
     """A sacrebleu-style reproducibility signature of a build.
 
     ``zh-en-corpus:VERSION|encoder:NAME|splitter:NAME|align:HASH|filters:HASH|input:HASH``;
-    the align/filters hashes cover every value of those config sections.
+    the align/filters hashes cover every value of those config sections. An ``st:PATH``
+    encoder part is named ``st:NAME@DIGEST`` (:func:`corpus.embed.encoder_label`), never by
+    its local path.
     """
     return "|".join(
         [
             f"zh-en-corpus:{__version__}",
-            f"encoder:{cfg.embed.encoder}",
+            f"encoder:{encoder_label(cfg.embed.encoder)}",
             f"splitter:{info.get('splitter', 'unknown')}",
             f"align:{cfg.section_hash('align')}",
             f"filters:{cfg.section_hash('filters')}",
@@ -194,7 +197,7 @@ def _card(
         "",
         "## How it was built",
         "",
-        f"- encoder: `{esc(cfg.embed.encoder)}`",
+        f"- encoder: `{esc(encoder_label(cfg.embed.encoder))}`",
         f"- sentence splitter: `{esc(info.get('splitter', 'unknown'))}`",
         "- aligner settings: "
         + ", ".join(f"`{k}={v}`" for k, v in dataclasses.asdict(cfg.align).items()),

