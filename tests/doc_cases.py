@@ -32,6 +32,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 CASES = ("clean", "split", "web", "page")
+#: The formats of the ``formats`` case, one per document in turn (srt/vtt: a subtitle pair).
+FORMATS = ("txt", "html", "docx", "epub", "pdf", "srt", "vtt")
 
 # Web furniture, in both languages: none of these has its translation on the other side of
 # the same document (each document draws its two sides' lines from opposite halves).
@@ -204,6 +206,67 @@ def make_case(
     return out
 
 
+def make_formats_case(
+    eval_dir: Path, folder: Path, limit: int = 0
+) -> tuple[list[CaseDoc], dict[str, list[str]]]:
+    """The documents of the ``clean`` case, each written in one of :data:`FORMATS` in turn
+    (both sides in that format; HTML pages in a news template with web furniture, PDFs with a
+    running header and page numbers, subtitles with the two sides cut into cues at different
+    places but sharing their segments' times). Returns the documents and, per format, the names
+    of its documents."""
+    from tests import doc_fixtures, webfixtures
+
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = wmt_documents(eval_dir)
+    docs = docs[:limit] if limit else docs
+    font = doc_fixtures.cjk_font(folder, "".join(z for _, zh, _ in docs for z in zh))
+    out, by_format = [], {f: [] for f in FORMATS}
+    for n, (name, zh, en) in enumerate(docs):
+        fmt = FORMATS[n % len(FORMATS)]
+        by_format[fmt].append(name)
+        spans = doc_fixtures.cue_times(en, 0.06)  # the speech's timing: one for both sides
+        for lang, segs in (("zh", zh), ("en", en)):
+            path = folder / f"{name}.{lang}.{fmt}"
+            if fmt == "txt":
+                path.write_text("\n\n".join(segs) + "\n", encoding="utf-8")
+            elif fmt == "html":
+                related = [z for _, other, _ in docs[n + 1 : n + 4] for z in other[:1]]
+                page, _ = webfixtures.news_page(lang, segs, related, "html5", seed=n)
+                path.write_text(page, encoding="utf-8")
+            elif fmt == "docx":
+                _write_docx(path, segs)
+            elif fmt == "epub":
+                half = max(1, len(segs) // 2)
+                chapters = [
+                    (f"c{i}.xhtml", webfixtures.chapter_xhtml(part[0], part[1:], lang))
+                    for i, part in enumerate((segs[:half], segs[half:]))
+                    if part
+                ]
+                webfixtures.write_epub(path, lang, chapters)
+            elif fmt == "pdf":
+                doc_fixtures.write_pdf(
+                    path, font, segs[0], segs[1:], f"wmt22 {name}", chinese=lang == "zh"
+                )
+            else:
+                width = 9 if lang == "zh" else 5
+                cues = doc_fixtures.split_cues(segs, spans, width, chinese=lang == "zh")
+                (doc_fixtures.write_srt if fmt == "srt" else doc_fixtures.write_vtt)(path, cues)
+        ids = list(enumerate(zh)), list(enumerate(en))
+        out.append(CaseDoc(name, ids[0], ids[1], set(range(len(zh)))))
+    return out, by_format
+
+
+def _write_docx(path: Path, segments: list[str]) -> None:
+    """A DOCX with python-docx: the first segment as the title, one paragraph per segment."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(segments[0], style="Title")
+    for segment in segments[1:]:
+        document.add_paragraph(segment)
+    document.save(str(path))
+
+
 def _squeeze(text: str) -> str:
     return "".join(text.split())
 
@@ -234,8 +297,8 @@ class _Locator:
 
 def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
     """Pair precision, recall and F1 (zh characters) of the kept pairs of the build in ``out``
-    on the documents ``docs``; also the number of kept pairs made of furniture only and of
-    wrong pairs."""
+    on the documents ``docs`` (the build's other documents are not counted); also the number
+    of kept pairs made of furniture only and of wrong pairs."""
     by_name = {d.name: d for d in docs}
     owners: dict[str, tuple[list[set[int]], list[set[int]]]] = {}
     for path in (out / "work").glob("*/sentences.jsonl"):
@@ -255,6 +318,7 @@ def pair_f1(out: Path, docs: list[CaseDoc]) -> dict[str, float | int]:
         for r in pq.read_table(f).to_pylist()
     ]
     right = kept = furniture = wrong = 0
+    rows = [r for r in rows if r["doc_id"] in by_name]
     for row in rows:
         zh_of, en_of = owners[row["doc_id"]]
         zs = set().union(*(zh_of[i] for i in row["zh_ids"]))

@@ -3,7 +3,8 @@
 
 :func:`ingest` writes ``data`` into a fresh folder as a bilingual page
 (``page.txt``), as both sides of a pair (``pair.zh.txt`` + ``pair.en.txt``,
-the two halves of ``data``) and as a ``.jsonl`` file, then runs decoding,
+the two halves of ``data``) and as a ``.jsonl`` file (and hands it to the gzip,
+SRT and WebVTT readers as it is and, for WebVTT, after a ``WEBVTT`` line), then runs decoding,
 extraction, splitting and the pipeline's per-unit stages (split, embed with
 the FAKE encoder, align, score) on them. It returns
 normally when every input was either used or refused with a
@@ -19,6 +20,8 @@ from pathlib import Path
 from corpus.config import Config, ExtractConfig
 from corpus.errors import CorpusError
 from corpus.extract import decode_bytes, read_jsonl_documents, read_page, read_pair
+from corpus.extract.gunzip import gunzip
+from corpus.extract.subtitles import read_srt, read_vtt
 from corpus.formats import read_sentences
 from corpus.pipeline import discover_units
 from corpus.records import Document, Skipped
@@ -51,6 +54,10 @@ def _refused_or_used(call: Callable[[], object]) -> None:
 def ingest(data: bytes, folder: Path) -> None:
     """Run every ingestion path on ``data`` inside the empty folder ``folder`` (see module doc)."""
     _refused_or_used(lambda: decode_bytes(data, "fuzz"))
+    _refused_or_used(lambda: gunzip(data, "fuzz.gz", 1 << 20, 50))
+    for read in (read_srt, read_vtt):
+        _refused_or_used(lambda read=read: read(data, "fuzz"))
+    _refused_or_used(lambda: read_vtt(b"WEBVTT\n\n" + data, "fuzz"))
     page = folder / "page.txt"
     page.write_bytes(data)
     _refused_or_used(lambda: read_page(page, ExtractConfig()))

@@ -73,6 +73,9 @@ def _command(inp: Path, out: Path, cache: Path, *extra: str) -> list[str]:
         "-q",
         "--set",
         f"embed.cache_dir={cache}",
+        # every unit is a rotation of the same five sentences: not boilerplate here
+        "--set",
+        "filters.boilerplate_docs=0",
         *extra,
     ]
 

@@ -6,10 +6,12 @@ really is), :mod:`~corpus.extract.paragraphs`, :mod:`~corpus.extract.script`
 text), :mod:`~corpus.extract.documents` (blocks to documents), one module per
 reader (:mod:`~corpus.extract.text`, :mod:`~corpus.extract.html`,
 :mod:`~corpus.extract.epub`, :mod:`~corpus.extract.docx`,
-:mod:`~corpus.extract.records` for jsonl and parquet), bounded zip reading and
-safe XML parsing for them (:mod:`~corpus.extract.safezip`,
-:mod:`~corpus.extract.safexml`), and :mod:`~corpus.extract.discover` (input
-forms, reader table).
+:mod:`~corpus.extract.pdf` with its bounded worker :mod:`~corpus.extract.pdf_worker`,
+:mod:`~corpus.extract.subtitles` for SRT and WebVTT, :mod:`~corpus.extract.records`
+for jsonl and parquet), bounded zip reading and safe XML parsing for them
+(:mod:`~corpus.extract.safezip`, :mod:`~corpus.extract.safexml`),
+:mod:`~corpus.extract.gunzip` (``.gz`` inputs, bounded), and
+:mod:`~corpus.extract.discover` (input forms, reader table).
 """
 
 from corpus.extract.decode import Decoded, decode_bytes, read_text, sniff

@@ -9,6 +9,9 @@ folders are ignored):
 - ``NAME.EXT`` for EXT in :data:`PAGE_FORMATS`: one page holding both languages.
   doc_id is NAME.
 - ``.jsonl`` / ``.parquet``: one document per line / row (:mod:`corpus.extract.records`).
+- any of these names with ``.gz`` appended (``NAME.zh.txt.gz``, ``NAME.jsonl.gz``):
+  read as the name without ``.gz`` after bounded decompression
+  (:mod:`corpus.extract.gunzip`).
 
 A reader is ``reader(data, source, cfg) -> Extracted``; before it runs, the
 bytes are checked against what the name says (:func:`~corpus.extract.decode.sniff`),
@@ -24,12 +27,15 @@ from pathlib import Path
 
 from corpus.config import ExtractConfig
 from corpus.errors import InputError
-from corpus.extract.decode import read_bytes, sniff
+from corpus.extract.decode import sniff
 from corpus.extract.documents import document_from_blocks, page_document
 from corpus.extract.docx import read_docx
 from corpus.extract.epub import read_epub
+from corpus.extract.gunzip import GZ, inner, read_input
 from corpus.extract.html import read_html
+from corpus.extract.pdf import read_pdf
 from corpus.extract.records import read_jsonl_documents, read_parquet_documents
+from corpus.extract.subtitles import read_srt, read_vtt
 from corpus.extract.text import read_txt
 from corpus.records import Document, Extracted, Skipped
 
@@ -56,6 +62,9 @@ READERS: dict[str, tuple[Reader, str]] = {
     ".htm": (read_html, "text"),
     ".epub": (read_epub, "zip"),
     ".docx": (read_docx, "zip"),
+    ".pdf": (read_pdf, "pdf"),
+    ".srt": (read_srt, "text"),
+    ".vtt": (read_vtt, "text"),
 }
 #: Extensions a single file may have when it holds both languages.
 PAGE_FORMATS = (".txt", ".html", ".htm")
@@ -69,8 +78,9 @@ _SIDES = ("zh", "en")
 
 
 def _side(path: Path) -> tuple[str, str, str] | None:
-    """(NAME, side, EXT) of ``NAME.zh.EXT`` / ``NAME.en.EXT`` with EXT a known format, else None."""
-    name = path.name
+    """(NAME, side, EXT) of ``NAME.zh.EXT`` / ``NAME.en.EXT`` (``.gz`` appended or not) with
+    EXT a known format, else None."""
+    name = inner(path).name
     for ext in READERS:
         for side in _SIDES:
             end = f".{side}{ext}"
@@ -112,7 +122,10 @@ def _expected() -> str:
     sides = "/".join(e.lstrip(".") for e in READERS)
     pages = "/".join(e.lstrip(".") for e in PAGE_FORMATS)
     records = ", ".join(RECORD_FORMATS)
-    return f"expected NAME.zh.EXT + NAME.en.EXT (EXT: {sides}), NAME.{pages} or {records}"
+    return (
+        f"expected NAME.zh.EXT + NAME.en.EXT (EXT: {sides}), NAME.{pages} or {records}, "
+        f"each also as {GZ}"
+    )
 
 
 def discover(inputs: Sequence[Path]) -> list[Item]:
@@ -136,7 +149,8 @@ def discover(inputs: Sequence[Path]) -> list[Item]:
             out.append(_pair(entry, *side, seen))
             continue
         seen.add(entry.resolve())
-        if entry.suffix in PAGE_FORMATS or entry.suffix in RECORD_FORMATS:
+        suffix = inner(entry).suffix
+        if suffix in PAGE_FORMATS or suffix in RECORD_FORMATS:
             out.append((entry,))
         else:
             out.append(Skipped(str(entry), f"not an input file ({_expected()})", "unsupported"))
@@ -145,7 +159,7 @@ def discover(inputs: Sequence[Path]) -> list[Item]:
 
 def _pair(entry: Path, name: str, side: str, ext: str, seen: set[Path]) -> Item:
     other = "en" if side == "zh" else "zh"
-    partners = [entry.with_name(f"{name}.{other}{e}") for e in READERS]
+    partners = [entry.with_name(f"{name}.{other}{e}{gz}") for e in READERS for gz in ("", GZ)]
     partners = [p for p in partners if p.is_file() and p.resolve() not in seen]
     seen.add(entry.resolve())
     seen.update(p.resolve() for p in partners)
@@ -164,12 +178,12 @@ def _pair(entry: Path, name: str, side: str, ext: str, seen: set[Path]) -> Item:
 def read_file(path: Path, cfg: ExtractConfig | None = None) -> Extracted:
     """What the reader of ``path``'s format gets out of it; InputError naming the file when
     it cannot be read, is larger than ``cfg.max_file_bytes``, or its bytes are not the
-    format its name says."""
+    format its name says (for ``X.gz``: the decompressed bytes and X's format)."""
     found = _side(path)
-    ext = found[2] if found else path.suffix
+    ext = found[2] if found else inner(path).suffix
     cfg = cfg or ExtractConfig()
     reader, expected = READERS[ext]
-    data = read_bytes(path, cfg.max_file_bytes)
+    data = read_input(path, cfg)
     kind, what = sniff(data)
     if kind != expected:
         if expected == "text" and ext == ".txt":
@@ -197,11 +211,11 @@ def _check_size(source: Path | str, texts: Iterable[str], cfg: ExtractConfig, wh
 def read_any(path: Path, cfg: ExtractConfig | None = None) -> Extracted:
     """:func:`read_file` for a file of a known format; any other file is read as plain text."""
     found = _side(path)
-    ext = found[2] if found else path.suffix
+    ext = found[2] if found else inner(path).suffix
     if ext in READERS:
         return read_file(path, cfg)
     cfg = cfg or ExtractConfig()
-    return read_txt(read_bytes(path, cfg.max_file_bytes), str(path), cfg)
+    return read_txt(read_input(path, cfg), str(path), cfg)
 
 
 def read_pair(zh_path: Path, en_path: Path, cfg: ExtractConfig | None = None) -> Document:
@@ -212,11 +226,10 @@ def read_pair(zh_path: Path, en_path: Path, cfg: ExtractConfig | None = None) ->
     for path, side in ((zh_path, zh), (en_path, en)):
         _check_size(path, (b.text for b in side.blocks), cfg, "the file")
     name = pair_name(zh_path)
-    same = zh_path.suffix == en_path.suffix and zh_path.parent == en_path.parent
+    zh_ext, en_ext = zh_path.name[len(name) + 3 :], en_path.name[len(name) + 3 :]
+    same = zh_ext == en_ext and zh_path.parent == en_path.parent
     source = (
-        str(zh_path.with_name(f"{name}.{{zh,en}}{zh_path.suffix}"))
-        if same
-        else f"{zh_path} + {en_path}"
+        str(zh_path.with_name(f"{name}.{{zh,en}}{zh_ext}")) if same else f"{zh_path} + {en_path}"
     )
     notes = [f"{zh_path.name}: {n}" for n in zh.notes] + [f"{en_path.name}: {n}" for n in en.notes]
     return document_from_blocks(name, source, zh, en, str(zh_path), str(en_path), notes)
@@ -226,7 +239,7 @@ def read_page(path: Path, cfg: ExtractConfig | None = None) -> Document:
     """The document on one bilingual page ``NAME.EXT``; doc_id is NAME. InputError if one
     language of the page holds more than ``extract.max_doc_chars`` characters of text."""
     cfg = cfg or ExtractConfig()
-    doc = page_document(path.stem, str(path), read_file(path, cfg))
+    doc = page_document(inner(path).stem, str(path), read_file(path, cfg))
     for lang, name in (("zh", "its Chinese"), ("en", "its English")):
         _check_size(path, (p.text for p in doc.side(lang)), cfg, f"the page ({name} side)")
     return doc
@@ -238,10 +251,11 @@ def _documents(
     if len(item) == 2:
         return [read_pair(item[0], item[1], cfg)]
     path = item[0]
-    if path.suffix == ".jsonl":
-        return read_jsonl_documents(path)
-    if path.suffix == ".parquet":
-        return read_parquet_documents(path)
+    suffix = inner(path).suffix
+    if suffix == ".jsonl":
+        return read_jsonl_documents(path, cfg)
+    if suffix == ".parquet":
+        return read_parquet_documents(path, cfg=cfg)
     return [read_page(path, cfg)]
 
 

@@ -8,9 +8,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from corpus.config import ExtractConfig
 from corpus.errors import InputError
-from corpus.extract.decode import read_decoded
+from corpus.extract.decode import decode_bytes
 from corpus.extract.documents import document_from_texts
+from corpus.extract.gunzip import GZ, read_input
 from corpus.records import Document, Skipped
 
 __all__ = ["read_jsonl_documents", "read_parquet_documents"]
@@ -18,12 +20,15 @@ __all__ = ["read_jsonl_documents", "read_parquet_documents"]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def read_jsonl_documents(path: Path) -> Iterator[Document | Skipped]:
-    """Documents of a ``.jsonl`` file; each bad line is a :class:`Skipped` naming ``file:line``.
+def read_jsonl_documents(
+    path: Path, cfg: ExtractConfig | None = None
+) -> Iterator[Document | Skipped]:
+    """Documents of a ``.jsonl`` (or ``.jsonl.gz``) file; each bad line is a :class:`Skipped`
+    naming ``file:line``.
 
-    Raises :class:`InputError` if the file itself cannot be read.
+    Raises :class:`InputError` if the file itself cannot be read or passes a bound of ``cfg``.
     """
-    decoded = read_decoded(path)
+    decoded = decode_bytes(read_input(path, cfg or ExtractConfig()), str(path))
     for number, line in enumerate(decoded.text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -69,19 +74,25 @@ def _record_document(
         return Skipped(where, exc.problem, exc.code)
 
 
-def read_parquet_documents(path: Path, batch_rows: int = 256) -> Iterator[Document | Skipped]:
+def read_parquet_documents(
+    path: Path, batch_rows: int = 256, cfg: ExtractConfig | None = None
+) -> Iterator[Document | Skipped]:
     """Documents of a ``.parquet`` shard with string columns ``id``, ``zh``, ``en`` (others ignored).
 
     Read ``batch_rows`` rows at a time, so memory does not grow with the
-    shard. Each bad row is a :class:`Skipped` naming ``file:N`` (N = 1-based
-    row). Raises :class:`InputError` if the file is not readable Parquet or
-    lacks one of the columns.
+    shard (a ``.parquet.gz`` is decompressed into memory first, within the
+    bounds of ``cfg``). Each bad row is a :class:`Skipped` naming ``file:N``
+    (N = 1-based row). Raises :class:`InputError` if the file is not readable
+    Parquet or lacks one of the columns.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    source: Path | pa.BufferReader = path
+    if path.name.endswith(GZ):
+        source = pa.BufferReader(read_input(path, cfg or ExtractConfig()))
     try:
-        shard = pq.ParquetFile(path)
+        shard = pq.ParquetFile(source)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(path, f"not a readable Parquet file ({exc})", "unreadable") from None
     missing = [c for c in ("id", "zh", "en") if c not in shard.schema_arrow.names]
