@@ -1,4 +1,4 @@
-"""The shape of the package: no import cycle, the public API."""
+"""The shape of the package: no import cycle, no module too long to read, the public API."""
 
 from __future__ import annotations
 
@@ -77,6 +77,20 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def test_no_import_cycle_in_the_package() -> None:
     cycle = _cycle(_graph())
     assert cycle is None, " -> ".join(cycle or [])
+
+
+# A module longer than this does more than one job: split it (as corpus/align/,
+# corpus/extract/ and corpus/cli/ were) before adding to it.
+MAX_MODULE_LINES = 550
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
 
 
 def test_engines_import_the_stage_table_never_the_pipeline() -> None:
