@@ -192,6 +192,7 @@ class FilterConfig:
 
     min_cosine: float = 0.25
     min_margin: float = 0.8
+    min_p_correct: float = 0.0  # calibrated probability that the link is right (0 = off)
     min_zh_chars: int = 2
     min_en_chars: int = 4
     max_zh_chars: int = 400
@@ -212,6 +213,8 @@ class FilterConfig:
                 raise ConfigError(f"filters.{key} must be in [0, 1], got {getattr(self, key)}")
         if not -1.0 <= self.min_cosine <= 1.0:
             raise ConfigError(f"filters.min_cosine must be in [-1, 1], got {self.min_cosine}")
+        if not 0.0 <= self.min_p_correct <= 1.0:
+            raise ConfigError(f"filters.min_p_correct must be in [0, 1], got {self.min_p_correct}")
         for key in (
             "min_margin",
             "min_zh_chars",

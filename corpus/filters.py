@@ -40,6 +40,7 @@ the first one that fails (see :data:`FILTERS`)::
     number_mismatch  num_mismatch > max_num_mismatch
     low_cosine       cosine < min_cosine
     low_margin       margin < min_margin (skipped when min_margin == 0)
+    low_p_correct    p_correct < min_p_correct (see corpus.confidence; off when 0)
     boilerplate      a side recurs in at least boilerplate_docs documents (corpus-wide)
     duplicate        same zh and en text as an earlier kept pair (corpus-wide)
     near_duplicate   same text as an earlier kept pair after normalisation
@@ -315,6 +316,12 @@ FILTERS: tuple[Filter, ...] = (
         _margin_ok,
         (("margin", "min", "min_margin"),),
         "link ratio-margin below min_margin (off when 0)",
+    ),
+    Filter(
+        "low_p_correct",
+        lambda p, c: c.min_p_correct <= 0 or _s(p, "p_correct") >= c.min_p_correct,
+        (("p_correct", "min", "min_p_correct"),),
+        "calibrated probability that the link is right below min_p_correct (off when 0)",
     ),
 )
 

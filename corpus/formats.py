@@ -424,6 +424,7 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
 SCORE_COLUMNS: dict[str, str] = {
     "score_cosine": "cosine",
     "score_margin": "margin",
+    "p_correct": "p_correct",
     "len_ratio": "len_ratio",
     "zh_chars": "zh_chars",
     "en_chars": "en_chars",
@@ -441,7 +442,8 @@ def columns(with_reason: bool = False) -> list[tuple[str, str]]:
 
     Columns: translation; doc_id; zh_ids, en_ids (0-based sentence ids within
     the document); link ("1-2": zh count first); score_cosine and score_margin
-    (None when the aligner gave none); len_ratio (en / zh content characters);
+    (None when the aligner gave none); p_correct (the calibrated probability that
+    the link is exactly right, see :mod:`corpus.confidence`); len_ratio (en / zh content characters);
     zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch;
     reviewed (a person's review decision was applied to the pair); and, for
     rejected rows, reason.

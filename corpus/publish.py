@@ -33,6 +33,7 @@ from xml.sax.saxutils import escape
 
 from corpus import formats
 from corpus._version import __version__
+from corpus.confidence import model_for
 from corpus.config import Config, PublishConfig
 from corpus.embed import encoder_label
 from corpus.errors import ConfigError, CorpusError, InputError
@@ -186,6 +187,7 @@ def _card(
         + ", ".join(f"{s}: {len(ps)}" for s, ps in splits.items())
         + ")",
         f"- rejected pairs: {len(rejected)} (in `../rejected/`, each with its reason)",
+        *_precision_lines(kept, cfg.embed.encoder),
         "",
         "| link type (zh-en) | kept pairs |",
         "|---|---|",
@@ -217,6 +219,10 @@ def _card(
             "- `score_margin`: ratio margin (cosine over the mean cosine of the k nearest "
             "neighbours on the other side, within the document)"
         ),
+        (
+            "- `p_correct`: calibrated probability that the pair is exactly a gold link (same "
+            "sentences on both sides), from a model fitted on held-out gold alignments"
+        ),
         "- `len_ratio`: English / Chinese content characters (no spaces or punctuation)",
         (
             "- `zh_chars`, `en_chars`, `en_words`, `han_share`, `latin_share`, `num_mismatch`: "
@@ -242,6 +248,25 @@ def _card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _precision_lines(kept: Sequence[Pair], encoder: str) -> list[str]:
+    """The card's expected-precision lines: mean ``p_correct`` of the kept pairs and the
+    expected number of wrong ones (none when no pair has a ``p_correct``)."""
+    probs = [p.scores["p_correct"] for p in kept if "p_correct" in p.scores]
+    if not probs:
+        return []
+    expected = sum(probs) / len(probs)
+    model = model_for(encoder)
+    fitted = (
+        f"model fitted for `{model.encoder}` on {', '.join(model.fitted_on)}"
+        if model.encoder == encoder
+        else f"model fitted for `{model.encoder}`, not calibrated for `{_md_escape(encoder)}`"
+    )
+    return [
+        f"- expected precision (mean `p_correct` of the kept pairs): {expected:.3f} ({fitted})",
+        f"- expected wrong pairs: {round(len(probs) * (1 - expected))} of {len(probs)}",
+    ]
 
 
 def _md_escape(text: str) -> str:

@@ -107,7 +107,7 @@ UNIT_STAGES: tuple[Stage, ...] = (
         ("sentences.jsonl", "embeddings.npz", "alignment.jsonl"),
         score_unit,
         (),
-        "score.5",
+        "score.6",
     ),
 )
 CORPUS_STAGES: tuple[Stage, ...] = (

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from corpus._version import __version__
 from corpus.align import align_embedded
+from corpus.confidence import link_p_correct
 from corpus.config import Config
 from corpus.decisions import read_decisions
 from corpus.embed import Encoder
@@ -164,8 +165,14 @@ def score_unit(run: StageRun) -> None:
         )
     vectors = read_embeddings(run.inputs["embeddings.npz"], len(docs))
     pairs: list[Pair] = []
+    encoder = run.cfg.embed.encoder
     for doc, (_, links), (zh_vecs, en_vecs) in zip(docs, aligned, vectors, strict=True):
         extra = embedding_scores(zh_vecs, en_vecs, links)
+        zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+        for scores, p in zip(
+            extra, link_p_correct(links, zh_vecs, en_vecs, zh, en, encoder), strict=True
+        ):
+            scores["p_correct"] = p
         pairs.extend(score_links(doc.doc_id, doc.zh, doc.en, links, extra))
     write_scored(run.out, pairs)
 

@@ -94,13 +94,21 @@ def add_align(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--src-lang", default="zh", help="language of the source side")
     parser.add_argument("--tgt-lang", default="en", help="language of the target side")
     parser.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    parser.add_argument(
+        "--details",
+        metavar="FILE",
+        help="also write one JSON object per link, in order: src_ids, tgt_ids, src, tgt, "
+        "cosine, margin, p_correct (the calibrated probability that the link is right); "
+        "with --src-dir/--tgt-dir a folder: DIR/NAME.jsonl beside each OUT/NAME.align",
+    )
     add_config_options(parser)
     add_encoder_options(parser)
     parser.set_defaults(func=_run_align)
 
 
-def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
-    """(source, target, output) files for the single or the batch form; ConfigError on misuse."""
+def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path, Path | None]]:
+    """(source, target, output, details or None) files for the single or the batch form;
+    ConfigError on misuse."""
     if args.src_dir or args.tgt_dir:
         if not (args.src_dir and args.tgt_dir) or args.src or args.tgt:
             raise ConfigError("give either SRC TGT or both --src-dir and --tgt-dir")
@@ -113,10 +121,26 @@ def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
         )
         if not names:
             raise ConfigError(f"{src_dir}: no source files")
-        return [(src_dir / n, tgt_dir / n, out / f"{n.removesuffix('.txt')}.align") for n in names]
+        details = Path(args.details) if args.details else None
+        return [
+            (
+                src_dir / n,
+                tgt_dir / n,
+                out / f"{n.removesuffix('.txt')}.align",
+                details / f"{n.removesuffix('.txt')}.jsonl" if details else None,
+            )
+            for n in names
+        ]
     if not (args.src and args.tgt):
         raise ConfigError("give SRC and TGT files, or --src-dir and --tgt-dir")
-    return [(Path(args.src), Path(args.tgt), Path(args.output))]
+    return [
+        (
+            Path(args.src),
+            Path(args.tgt),
+            Path(args.output),
+            Path(args.details) if args.details else None,
+        )
+    ]
 
 
 def _run_align(args: argparse.Namespace) -> int:
@@ -127,9 +151,19 @@ def _run_align(args: argparse.Namespace) -> int:
     jobs = _align_jobs(args)
     encoder = load_encoder(cfg.embed, cache=not args.no_cache)
     failed = 0
-    for src, tgt, out in jobs:
+    for src, tgt, out, details in jobs:
         try:
-            links = align_file(src, tgt, out, encoder, cfg.align, args.src_lang, args.tgt_lang)
+            links = align_file(
+                src,
+                tgt,
+                out,
+                encoder,
+                cfg.align,
+                args.src_lang,
+                args.tgt_lang,
+                details,
+                cfg.embed.encoder,
+            )
         except CorpusError as exc:
             if len(jobs) == 1:
                 raise
