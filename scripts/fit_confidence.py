@@ -34,6 +34,7 @@ from corpus import confidence  # noqa: E402
 
 SETS = ("mac-dev", "bible-001", "wmt22-merged", "wmt22-web")
 THRESHOLDS = (0.5, 0.7, 0.9)
+KEYS = ("x", "y", "null", "cos", "score")
 # L2 penalty of the fit: of 0.1, 1, 10 and 100, the one with the lowest worst-fold ECE
 # (chosen on the held-out folds themselves, so the folds are not quite unseen).
 L2 = 10.0
@@ -79,7 +80,8 @@ def _documents(
 
 
 def collect(eval_dir: Path, encoder_name: str) -> dict[str, dict[str, np.ndarray]]:
-    """Per set: features ``x``, labels ``y``, ``null`` (link has an empty side), ``cos``."""
+    """Per set: features ``x``, labels ``y``, ``null`` (link has an empty side), ``cos`` (the
+    rescaled cosine feature) and ``score`` (the link's cosine, as in the .align file)."""
     from corpus.align import align_embedded
     from corpus.config import AlignConfig, EmbedConfig
     from corpus.embed import get_encoder
@@ -89,7 +91,7 @@ def collect(eval_dir: Path, encoder_name: str) -> dict[str, dict[str, np.ndarray
     cfg = AlignConfig()
     out: dict[str, dict[str, np.ndarray]] = {}
     for name in SETS:
-        xs, ys, nulls, cos = [], [], [], []
+        xs, ys, nulls, cos, score = [], [], [], [], []
         for src, tgt, sl, tl, gold, units in _documents(eval_dir, name):
             s, t = encoder.encode(src, sl), encoder.encode(tgt, tl)
             links = align_embedded(src, tgt, s, t, encoder, cfg, sl, tl)
@@ -101,11 +103,13 @@ def collect(eval_dir: Path, encoder_name: str) -> dict[str, dict[str, np.ndarray
             ys.append([(link.src, link.tgt) in truth for link in links])
             nulls.append([not (link.src and link.tgt) for link in links])
             cos.append(x[:, confidence.FEATURES.index("cos")])
+            score.append([link.score for link in links])
         out[name] = {
             "x": np.concatenate(xs),
             "y": np.concatenate(ys).astype(float),
             "null": np.concatenate(nulls),
             "cos": np.concatenate(cos),
+            "score": np.concatenate(score),
         }
         print(f"{name}: {len(out[name]['y'])} links, {out[name]['y'].mean():.3f} right", flush=True)
     return out
@@ -151,19 +155,27 @@ def held_out(data: dict[str, dict[str, np.ndarray]]) -> None:
 
 
 def _against_cosine(p: np.ndarray, d: dict[str, np.ndarray]) -> None:
-    """Pairs kept at p_correct >= 0.9 against the cosine threshold of the same precision."""
+    """The two curves: pairs kept at each p_correct threshold and their measured precision,
+    against the most pairs any threshold on the cosine (raw, or rescaled to the document's
+    chance level) keeps at that precision or better."""
     pairs = ~d["null"]
-    keep = (p >= 0.9) & pairs
-    precision = d["y"][keep].mean()
-    best = 0
-    for c in np.unique(d["cos"][pairs]):
-        kept = pairs & (d["cos"] >= c)
-        if d["y"][kept].mean() >= precision:
-            best = max(best, int(kept.sum()))
-    print(
-        f"  mac-dev pairs: p_correct >= 0.9 keeps {keep.sum()} of {pairs.sum()} at measured "
-        f"precision {precision:.3f}; the best rescaled-cosine threshold at that precision keeps {best}"
-    )
+    print(f"  mac-dev, {pairs.sum()} pairs: p_correct threshold -> kept at measured precision;")
+    print("  the best cosine / rescaled-cosine threshold at that precision keeps")
+    for threshold in (0.5, 0.7, 0.8, 0.9, 0.95):
+        keep = (p >= threshold) & pairs
+        precision = d["y"][keep].mean()
+        best = []
+        for score in ("score", "cos"):
+            kept = [
+                int((pairs & (d[score] >= c)).sum())
+                for c in np.unique(d[score][pairs])
+                if d["y"][pairs & (d[score] >= c)].mean() >= precision
+            ]
+            best.append(max(kept, default=0))
+        print(
+            f"  p >= {threshold}: {keep.sum()} at {precision:.3f} | cosine: {best[0]} | "
+            f"rescaled cosine: {best[1]}"
+        )
 
 
 def write(data: dict[str, dict[str, np.ndarray]], encoder_name: str) -> None:
@@ -190,7 +202,7 @@ def main() -> None:
     cached = Path(args.features) if args.features else None
     if cached and cached.exists():
         flat = np.load(cached)
-        data = {n: {k: flat[f"{n}/{k}"] for k in ("x", "y", "null", "cos")} for n in SETS}
+        data = {n: {k: flat[f"{n}/{k}"] for k in KEYS} for n in SETS}
     else:
         data = collect(Path(args.eval_dir), args.encoder)
         if cached:
