@@ -261,7 +261,8 @@ def _precision_lines(kept: Sequence[Pair], encoder: str) -> list[str]:
     fitted = (
         f"model fitted for `{model.encoder}` on {', '.join(model.fitted_on)}"
         if model.encoder == encoder
-        else f"model fitted for `{model.encoder}`, not calibrated for `{_md_escape(encoder)}`"
+        else f"model fitted for `{model.encoder}`, not calibrated for "
+        f"`{_md_escape(encoder_label(encoder))}`"
     )
     return [
         f"- expected precision (mean `p_correct` of the kept pairs): {expected:.3f} ({fitted})",

@@ -144,3 +144,25 @@ def test_the_dataset_card_and_filter_use_p_correct(tmp_path: Path, fake_encoder)
     ]
     assert reasons and set(reasons) <= {"low_p_correct", "unaligned"}
     assert "low_p_correct" in reasons
+
+
+def test_reliability_bins_links_against_gold() -> None:
+    from corpus.records import Pair
+    from corpus.report.numbers import reliability
+
+    def pair(doc: str, zh: tuple[int, ...], en: tuple[int, ...], p: float) -> Pair:
+        return Pair(doc, "", "", zh, en, {"p_correct": p})
+
+    pairs = [
+        pair("a", (0,), (0,), 0.95),  # right
+        pair("a", (1,), (1,), 0.92),  # wrong: gold has 1-2
+        pair("a", (2,), (), 0.15),  # wrong
+        pair("b", (0,), (0,), 0.99),  # no gold for b: not counted
+    ]
+    gold = {"a": [Link((0,), (0,)), Link((1,), (1, 2)), Link((2,), (3,))]}
+    cal = reliability(pairs, gold.get)
+    assert cal is not None and cal["links"] == 3
+    assert [(r["links"], r["right"]) for r in cal["bins"]] == [(1, 0.0), (2, 0.5)]
+    assert cal["bins"][1]["mean_p"] == pytest.approx(0.935)
+    assert cal["ece"] == pytest.approx((1 * 0.15 + 2 * abs(0.935 - 0.5)) / 3)
+    assert reliability(pairs, lambda doc: None) is None

@@ -226,7 +226,7 @@ def test_the_document_list_sorts(wmt_build: Path, page) -> None:
     assert [float(v) for v in _column(page, "coverage")] == sorted(cov, reverse=True)
     page.click("#doclist th[data-key=id]")
     assert _column(page, "id") == sorted(_column(page, "id"))
-    for key in ("rejected", "mean_cosine", "f1"):
+    for key in ("rejected", "mean_cosine", "mean_p_correct", "f1"):
         page.click(f"#doclist th[data-key={key}]")
         values = [float(v) for v in _column(page, key) if v != "–"]
         assert values and values == sorted(values), key

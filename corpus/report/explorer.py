@@ -18,10 +18,11 @@ One document (``DOC``)::
     {"id": doc_id,
      "zh": [[para, text] or [para, text, {"kind", "section", "start", "end"}], ...],
      "en": [...],                      # sentences; text stripped, as pairs join them
-     "links": [[zh_ids, en_ids, cosine, margin, reason, review, overruled, gold], ...],
+     "links": [[zh_ids, en_ids, cosine, margin, reason, review, overruled, gold, p_correct],
+               ...],
      "gold": [[zh_ids, en_ids], ...] or null}
 
-``cosine`` / ``margin`` are null for a link with an empty side; ``reason`` is
+``cosine`` / ``margin`` / ``p_correct`` are null for a link with an empty side; ``reason`` is
 null for a kept pair; ``review`` the applied verdict ("right"/"wrong") or
 null; ``gold`` the verdict of :func:`corpus.evaluate.judge_links` ("right",
 "partly", "wrong") or null when the document has no gold. The index row of a
@@ -66,6 +67,7 @@ FIELDS = (
     "reviewed",
     "coverage",
     "mean_cosine",
+    "mean_p_correct",
     "f1",
     "shard",
 )
@@ -118,7 +120,8 @@ def document_view(
     """(the document's view data, its summary) for :func:`write_explorer` (see the module doc).
 
     The summary has every :data:`FIELDS` value but ``shard``; ``mean_cosine``
-    is over the links with both sides (None without any), ``f1`` the exact F1
+    is over the links with both sides (None without any), ``mean_p_correct``
+    over the kept pairs (the document's expected precision; None without any), ``f1`` the exact F1
     against ``gold`` (None without gold).
     """
     links = [Link(p.zh_ids, p.en_ids) for p in pairs]
@@ -133,6 +136,7 @@ def document_view(
             p.review,
             p.overruled,
             verdict,
+            _score(p, "p_correct"),
         ]
         for p, verdict in zip(pairs, verdicts, strict=True)
     ]
@@ -146,6 +150,7 @@ def document_view(
     kept = [p for p in pairs if p.reason is None]
     cosines = [p.scores["cosine"] for p in pairs if p.zh_ids and p.en_ids and "cosine" in p.scores]
     used = sum(len(p.zh_ids) + len(p.en_ids) for p in kept)
+    probs = [p.scores["p_correct"] for p in kept if "p_correct" in p.scores]
     summary = {
         "id": doc.doc_id,
         "source": doc.source,
@@ -157,6 +162,7 @@ def document_view(
         "reviewed": sum(p.review is not None for p in pairs),
         "coverage": round(share(used, len(doc.zh) + len(doc.en)), 4),
         "mean_cosine": round(sum(cosines) / len(cosines), 4) if cosines else None,
+        "mean_p_correct": round(sum(probs) / len(probs), 4) if probs else None,
         "f1": round(score_alignments([(gold, links)]).exact[2], 4) if gold is not None else None,
     }
     return view, summary

@@ -209,6 +209,23 @@ def _overview(data: dict[str, Any], plots: Mapping[str, bytes]) -> list[str]:
         rest = {k: v for k, v in g.items() if not k.endswith(("_p", "_r", "_f1"))}
         if rest:
             parts.append(_table(["measure", "value"], list(rest.items())))
+    if data.get("reliability"):
+        cal = data["reliability"]
+        parts += [
+            "<h3>Reliability of p_correct</h3>",
+            f"<p>{cal['links']} links with gold; expected calibration error "
+            f"{cal['ece']:.3f} (0 = every bin's mean p_correct equals its share of right links)."
+            "</p>",
+            _table(
+                ["p_correct bin", "links", "mean p_correct", "share right"],
+                [
+                    (f"{r['bin'][0]:.1f}–{r['bin'][1]:.1f}", r["links"], r["mean_p"], r["right"])
+                    for r in cal["bins"]
+                ],
+            ),
+        ]
+        if "reliability" in plots:
+            parts.append(_img("reliability", plots["reliability"]))
     parts.append("<h2>Sample pairs</h2>")
     for title, rows in data["samples"].items():
         parts.append(f"<h3>{_e(title)}</h3>")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from corpus.config import Config
 from corpus.decisions import decision_row
 from corpus.filters import FILTERS
-from corpus.records import BuildStats, Decision, Pair
+from corpus.records import BuildStats, Decision, Link, Pair
 
 __all__ = ["bounds", "coverage", "funnel", "review", "samples", "share"]
 
@@ -185,3 +185,43 @@ def review(stats: BuildStats, pairs: Sequence[Pair]) -> dict[str, Any]:
         "marked_right": sum(p.review == "right" for p in reviewed),
         "readmitted": sum(p.review == "right" and p.overruled is not None for p in reviewed),
     }
+
+
+def reliability(
+    pairs: Sequence[Pair], gold_links: Callable[[str], list[Link] | None], bins: int = 10
+) -> dict[str, Any] | None:
+    """How well ``p_correct`` is calibrated against gold: every link (kept, rejected or null)
+    of the documents with gold, in ``bins`` equal-width bins of ``p_correct``, each with its
+    link count, mean ``p_correct`` and share of links that are exactly a gold link; and the
+    expected calibration error (sum of count share x |mean p - share right|). None when no
+    link with a ``p_correct`` has gold."""
+    gold_sets: dict[str, set[tuple[tuple[int, ...], tuple[int, ...]]] | None] = {}
+    seen: list[tuple[float, bool]] = []
+    for p in pairs:
+        if "p_correct" not in p.scores:
+            continue
+        if p.doc_id not in gold_sets:
+            links = gold_links(p.doc_id)
+            gold_sets[p.doc_id] = None if links is None else {(g.src, g.tgt) for g in links}
+        truth = gold_sets[p.doc_id]
+        if truth is not None:
+            seen.append((p.scores["p_correct"], (p.zh_ids, p.en_ids) in truth))
+    if not seen:
+        return None
+    rows: list[dict[str, Any]] = []
+    ece = 0.0
+    for b in range(bins):
+        inside = [(q, ok) for q, ok in seen if min(int(q * bins), bins - 1) == b]
+        if inside:
+            mean_p = sum(q for q, _ in inside) / len(inside)
+            right = sum(ok for _, ok in inside) / len(inside)
+            ece += len(inside) / len(seen) * abs(mean_p - right)
+            rows.append(
+                {
+                    "bin": [b / bins, (b + 1) / bins],
+                    "links": len(inside),
+                    "mean_p": mean_p,
+                    "right": right,
+                }
+            )
+    return {"links": len(seen), "ece": ece, "bins": rows}

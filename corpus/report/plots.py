@@ -11,7 +11,7 @@ from corpus.records import Pair
 
 __all__ = ["PLOT_NAMES", "plots"]
 
-PLOT_NAMES = ("cosine", "margin", "len_ratio", "link_types", "coverage")
+PLOT_NAMES = ("cosine", "margin", "len_ratio", "link_types", "coverage", "reliability")
 
 
 def _png(fig: Any) -> bytes:
@@ -80,12 +80,41 @@ def _bar(labels: Sequence[str], values: Sequence[float], xlabel: str, ylabel: st
     return _png(fig)
 
 
+def _reliability(calibration: Mapping[str, Any]) -> bytes:
+    """Reliability diagram: per bin of p_correct, the share of links right against the mean
+    p_correct (points on the diagonal are calibrated), point size by link count."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.0, 4.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="#999999", linewidth=1, label="calibrated")
+    rows = calibration["bins"]
+    ax.scatter(
+        [r["mean_p"] for r in rows],
+        [r["right"] for r in rows],
+        s=[12 + 200 * r["links"] / calibration["links"] for r in rows],
+        color="#4f81bd",
+        label="links (size: count)",
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean p_correct in the bin")
+    ax.set_ylabel("share of links exactly right (gold)")
+    ax.legend(fontsize=7, loc="upper left")
+    return _png(fig)
+
+
 def plots(
-    pairs: Sequence[Pair], cov: list[dict], link_types: Mapping[str, int], bounds: list[dict]
+    pairs: Sequence[Pair],
+    cov: list[dict],
+    link_types: Mapping[str, int],
+    bounds: list[dict],
+    calibration: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """The PNGs by name (a subset of :data:`PLOT_NAMES`): histograms of cosine, length ratio
-    and (when scored) margin with the thresholds of ``bounds`` drawn, link-type counts, and
-    the coverage of the 40 lowest documents of ``cov`` (sorted lowest first)."""
+    and (when scored) margin with the thresholds of ``bounds`` drawn, link-type counts, the
+    coverage of the 40 lowest documents of ``cov`` (sorted lowest first), and with gold the
+    reliability diagram of ``calibration`` (see :func:`corpus.report.numbers.reliability`)."""
     out = {
         "cosine": _histogram(pairs, "cosine", bounds),
         "len_ratio": _histogram(pairs, "len_ratio", bounds, log=True),
@@ -104,4 +133,6 @@ def plots(
             "share of sentences in kept pairs",
             "document (lowest 40)",
         )
+    if calibration:
+        out["reliability"] = _reliability(calibration)
     return out

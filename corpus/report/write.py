@@ -13,7 +13,7 @@ from corpus.config import Config
 from corpus.records import BuildStats, DocSentences, Pair
 from corpus.report.explorer import GoldLinks, remove_old_shards, write_explorer
 from corpus.report.html import page
-from corpus.report.numbers import bounds, coverage, funnel, review, samples
+from corpus.report.numbers import bounds, coverage, funnel, reliability, review, samples
 from corpus.report.plots import PLOT_NAMES, plots
 from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
 
@@ -59,6 +59,7 @@ def write_report(
         "notes": list(stats.notes),
         "samples": samples(pairs, cfg),
         "gold": dict(gold) if gold else None,
+        "reliability": reliability(pairs, gold_links) if gold and gold_links else None,
         "review": review(stats, pairs),
         "documents": {
             "fields": index["fields"],
@@ -66,7 +67,7 @@ def write_report(
             "shards": index["shards"],
         },
     }
-    pngs = plots(pairs, cov, fun["links"]["by_type"], limits)
+    pngs = plots(pairs, cov, fun["links"]["by_type"], limits, data["reliability"])
     data["plots"] = [f"plots/{name}.png" for name in pngs]
     for name, png in pngs.items():
         atomic_write_bytes(folder / "plots" / f"{name}.png", png)

@@ -113,7 +113,8 @@
   const COLUMNS = [
     ["id", "document"], ["source", "source"], ["zh", "zh sentences"], ["en", "en sentences"],
     ["links", "links"], ["kept", "kept"], ["rejected", "rejected"], ["reviewed", "reviewed"],
-    ["coverage", "coverage"], ["mean_cosine", "mean cosine"], ["f1", "F1 (exact)"],
+    ["coverage", "coverage"], ["mean_cosine", "mean cosine"],
+    ["mean_p_correct", "expected precision"], ["f1", "F1 (exact)"],
   ].filter(function (c) { return cfg.gold || c[0] !== "f1"; });
   const PAGE = 500;
   const list = { key: "coverage", dir: 1, shown: PAGE };
@@ -296,6 +297,7 @@
       score.appendChild(bar);
       score.appendChild(el("span", "cos", fmt(link[2], 3)));
       if (link[3] !== null) score.appendChild(el("span", "margin", " m " + fmt(link[3], 2)));
+      if (link[8] != null) score.appendChild(el("span", "p-correct", " p " + fmt(link[8], 2)));
     }
     tr.appendChild(score);
     tr.appendChild(el("td", "verdict", verdictText(link)));
@@ -377,7 +379,8 @@
     const frag = document.createDocumentFragment();
     doc.links.forEach(function (link, k) { frag.appendChild(linkRow(doc, link, k)); });
     body.appendChild(frag);
-    current.weak = doc.links.map(function (l, k) { return [l[2], k]; })
+    // weakest first: by p_correct where the build has it, else by cosine
+    current.weak = doc.links.map(function (l, k) { return [l[8] != null ? l[8] : l[2], k]; })
       .filter(function (x) { return x[0] !== null; })
       .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; })
       .map(function (x) { return x[1]; });
@@ -393,7 +396,8 @@
     const k = current.weak[current.at];
     focusLink(k);
     $("weak-state").textContent = "weakest link " + (current.at + 1) + " of " +
-      current.weak.length + ": #" + (k + 1) + ", cosine " + fmt(current.doc.links[k][2], 3);
+      current.weak.length + ": #" + (k + 1) + ", cosine " + fmt(current.doc.links[k][2], 3) +
+      (current.doc.links[k][8] != null ? ", p_correct " + fmt(current.doc.links[k][8], 2) : "");
   });
   $("only-rejected").addEventListener("change", function (e) {
     $("links").classList.toggle("only-rejected", e.target.checked);
