@@ -7,7 +7,11 @@ form and the split, embed (FAKE encoder), align and score stages
 (tests/fuzz_harness.py): only a CorpusError may come out. A crash is shrunk by
 hypothesis, written to tests/fuzz_crashes/crash-<sha8>.bin
 (tests/test_fuzz_regressions.py replays every file there) and the script exits
-1. Prints the number of inputs tried.
+1. Then, for the other half of the time, real files of every container format
+(tests/fuzz_formats.py: HTML, DOCX, EPUB, PDF, SRT, WebVTT, gzip) are damaged at
+random (bytes flipped, truncated, a zip member truncated, XML nesting multiplied)
+and read as one-language files and as both sides of a document; a crash is kept
+as tests/fuzz_crashes/crash-<sha8>.<ext>. Prints the number of inputs tried.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.fuzz_formats import EXTS, ingest_file, mutate, seed_files  # noqa: E402
 from tests.fuzz_harness import ingest  # noqa: E402  (needs the path above)
 
 CRASHES = ROOT / "tests" / "fuzz_crashes"
@@ -147,9 +152,32 @@ def run(seconds: float, failing: list[bytes]) -> int:
     return tried
 
 
-def _save(data: bytes) -> Path:
+def run_formats(seconds: float, failing: list[tuple[bytes, str]]) -> int:
+    """Damage real files of every format until ``seconds`` have passed; return the number
+    tried. The input that crashed is appended to ``failing`` (with its extension)."""
+    import random
+
+    tried = 0
+    rng = random.Random()
+    with tempfile.TemporaryDirectory() as tmp:
+        seeds = seed_files(Path(tmp) / "seeds")
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ext = EXTS[tried % len(EXTS)]
+            data = mutate(seeds[ext], ext, rng)
+            tried += 1
+            with tempfile.TemporaryDirectory() as one:
+                try:
+                    ingest_file(data, ext, Path(one))
+                except BaseException:
+                    failing.append((data, ext))
+                    raise
+    return tried
+
+
+def _save(data: bytes, ext: str = "bin") -> Path:
     CRASHES.mkdir(exist_ok=True)
-    path = CRASHES / f"crash-{hashlib.sha256(data).hexdigest()[:8]}.bin"
+    path = CRASHES / f"crash-{hashlib.sha256(data).hexdigest()[:8]}.{ext}"
     path.write_bytes(data)
     return path
 
@@ -161,10 +189,12 @@ def main() -> int:
     logging.getLogger("corpus").setLevel(logging.ERROR)  # decoding notes are not crashes
     started = time.monotonic()
     failing: list[bytes] = []
+    failing_files: list[tuple[bytes, str]] = []
     try:
-        tried = run(args.seconds, failing)
+        tried = run(args.seconds / 2, failing)
+        tried += run_formats(args.seconds / 2, failing_files)
     except Exception as exc:  # noqa: BLE001 - any exception is the crash we look for
-        path = _save(failing[-1])
+        path = _save(*failing_files[-1]) if failing_files else _save(failing[-1])
         print(f"fuzz: crash {type(exc).__name__}: {exc}", file=sys.stderr)
         print(
             f"fuzz: kept the shrunk input as {path.relative_to(ROOT)}; add it to git: "
@@ -173,7 +203,10 @@ def main() -> int:
         )
         return 1
     elapsed = time.monotonic() - started
-    print(f"fuzz: {tried} inputs through every ingestion path in {elapsed:.0f} s, no crash")
+    print(
+        f"fuzz: {tried} inputs (random bytes, then damaged files of every format) through "
+        f"every ingestion path in {elapsed:.0f} s, no crash"
+    )
     return 0
 
 

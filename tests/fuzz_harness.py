@@ -42,7 +42,8 @@ def _check_document(doc: Document) -> None:
             assert sentence.text in paras[sentence.para]
 
 
-def _refused_or_used(call: Callable[[], object]) -> None:
+def refused_or_used(call: Callable[[], object]) -> None:
+    """Run ``call``: a CorpusError is a refusal (fine), a Document must pass the checks."""
     try:
         result = call()
     except CorpusError:
@@ -53,19 +54,19 @@ def _refused_or_used(call: Callable[[], object]) -> None:
 
 def ingest(data: bytes, folder: Path) -> None:
     """Run every ingestion path on ``data`` inside the empty folder ``folder`` (see module doc)."""
-    _refused_or_used(lambda: decode_bytes(data, "fuzz"))
-    _refused_or_used(lambda: gunzip(data, "fuzz.gz", 1 << 20, 50))
+    refused_or_used(lambda: decode_bytes(data, "fuzz"))
+    refused_or_used(lambda: gunzip(data, "fuzz.gz", 1 << 20, 50))
     for read in (read_srt, read_vtt):
-        _refused_or_used(lambda read=read: read(data, "fuzz"))
-    _refused_or_used(lambda: read_vtt(b"WEBVTT\n\n" + data, "fuzz"))
+        refused_or_used(lambda read=read: read(data, "fuzz"))
+    refused_or_used(lambda: read_vtt(b"WEBVTT\n\n" + data, "fuzz"))
     page = folder / "page.txt"
     page.write_bytes(data)
-    _refused_or_used(lambda: read_page(page, ExtractConfig()))
+    refused_or_used(lambda: read_page(page, ExtractConfig()))
     half = len(data) // 2
     zh, en = folder / "pair.zh.txt", folder / "pair.en.txt"
     zh.write_bytes(data[:half])
     en.write_bytes(data[half:])
-    _refused_or_used(lambda: read_pair(zh, en, ExtractConfig()))
+    refused_or_used(lambda: read_pair(zh, en, ExtractConfig()))
     jsonl = folder / "docs.jsonl"
     jsonl.write_bytes(data)
     try:
