@@ -106,6 +106,16 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class WarcPage:
+    """An HTML response record of a WARC file: its target URL, ``source`` (``WARC_PATH::URL``)
+    and the HTML payload's bytes (what the HTML reader reads)."""
+
+    url: str
+    source: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Sentence:
     """One sentence; ``para`` is the index of the paragraph it came from, whose ``kind``,
     ``section`` and time span (``start``/``end``, seconds) it inherits."""
