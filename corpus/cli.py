@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from corpus import cli_pairs
 from corpus._version import __version__
 from corpus.config import Config, describe, load_config
 from corpus.errors import ConfigError, CorpusError
@@ -280,7 +281,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         "one [SECTION] table each):\n" + describe(),
         formatter_class=_Help,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input file or folder")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="input file or folder")
+    cli_pairs.add_build_option(parser)
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     _add_config_options(parser)
     _add_encoder_options(parser)
@@ -352,6 +354,9 @@ def _run_build(args: argparse.Namespace) -> int:
     from corpus.pipeline import build
 
     cfg = _config(args, _encoder_overrides(args))
+    pair = cli_pairs.check_build_args(args)
+    if not pair and not args.inputs:
+        raise ConfigError("corpus build needs INPUT... or --pair ZH_DIR EN_DIR")
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.address and args.engine != "ray":
@@ -370,6 +375,8 @@ def _run_build(args: argparse.Namespace) -> int:
         engine=engine,
         progress=progress,
         decisions=Path(args.decisions) if args.decisions else None,
+        pair=pair,
+        min_doc_score=args.min_doc_score,
     )
     for item in summary.skipped:
         _warn(f"skipped {item.source}: {item.reason}")
@@ -648,4 +655,5 @@ ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_export,
     _add_publish,
     _add_stage,
+    cli_pairs.add_pair_docs_parser,
 ]

@@ -21,9 +21,8 @@ is read and written here too, as are the rows of the published dataset
 ``corpus align`` (:func:`read_lines`). The review decisions file that the
 report downloads is read in :mod:`corpus.decisions`.
 
-A reader given a file of another format or version raises
-:class:`~corpus.errors.CorpusError` naming the file (the stage keys change
-with the format version, so a build rewrites such files on its own).
+A reader given a file of another format or version raises CorpusError naming
+the file (stage keys change with the format version: a build rewrites them).
 """
 
 from __future__ import annotations
@@ -435,7 +434,7 @@ SCORE_COLUMNS: dict[str, str] = {
 _INT_COLUMNS = {"zh_chars", "en_chars", "en_words", "num_mismatch"}
 
 
-def columns(with_reason: bool = False) -> list[tuple[str, str]]:
+def columns(with_reason: bool = False, paired: bool = False) -> list[tuple[str, str]]:
     """(name, type) of every dataset column, in order. Types: ``translation`` (a
     ``{"en", "zh"}`` pair), ``string``, ``int32``, ``float64``, ``bool``, ``list<int32>``.
 
@@ -443,8 +442,8 @@ def columns(with_reason: bool = False) -> list[tuple[str, str]]:
     the document); link ("1-2": zh count first); score_cosine and score_margin
     (None when the aligner gave none); len_ratio (en / zh content characters);
     zh_chars, en_chars, en_words; han_share, latin_share; num_mismatch;
-    reviewed (a person's review decision was applied to the pair); and, for
-    rejected rows, reason.
+    reviewed (a person's review decision was applied to the pair); for a paired crawl
+    zh_source, en_source, doc_score (documents, pairing score); for rejected rows, reason.
     """
     cols = [
         ("translation", "translation"),
@@ -455,10 +454,11 @@ def columns(with_reason: bool = False) -> list[tuple[str, str]]:
     ]
     cols += [(c, "int32" if c in _INT_COLUMNS else "float64") for c in SCORE_COLUMNS]
     cols.append(("reviewed", "bool"))
+    cols += [("zh_source", "string"), ("en_source", "string"), ("doc_score", "float64")] * paired
     return cols + [("reason", "string")] if with_reason else cols
 
 
-def features(with_reason: bool = False) -> Any:
+def features(with_reason: bool = False, paired: bool = False) -> Any:
     """The ``datasets.Features`` of a dataset row (see :func:`columns`)."""
     import datasets
 
@@ -469,13 +469,13 @@ def features(with_reason: bool = False) -> Any:
             return datasets.Sequence(datasets.Value(kind[5:-1]))
         return datasets.Value(kind)
 
-    return datasets.Features({name: feature(kind) for name, kind in columns(with_reason)})
+    return datasets.Features({name: feature(kind) for name, kind in columns(with_reason, paired)})
 
 
-def features_yaml(with_reason: bool = False) -> list[dict[str, Any]]:
+def features_yaml(with_reason: bool = False, paired: bool = False) -> list[dict[str, Any]]:
     """The features as the dataset card's ``dataset_info.features`` list (the Hub's YAML form)."""
     out: list[dict[str, Any]] = []
-    for name, kind in columns(with_reason):
+    for name, kind in columns(with_reason, paired):
         if kind == "translation":
             out.append({"name": name, "dtype": {"translation": {"languages": ["en", "zh"]}}})
         elif kind.startswith("list<"):
@@ -485,8 +485,9 @@ def features_yaml(with_reason: bool = False) -> list[dict[str, Any]]:
     return out
 
 
-def pair_record(pair: Pair, with_reason: bool = False) -> dict[str, Any]:
-    """One dataset row of ``pair`` (see :func:`features`)."""
+def pair_record(pair: Pair, with_reason: bool = False, doc: Mapping | None = None) -> dict:
+    """One dataset row of ``pair`` (see :func:`features`); ``doc``: a paired crawl's
+    ``zh_source``, ``en_source`` and ``doc_score`` of the pair's document."""
     row: dict[str, Any] = {
         "translation": {"en": pair.en, "zh": pair.zh},
         "doc_id": pair.doc_id,
@@ -498,6 +499,8 @@ def pair_record(pair: Pair, with_reason: bool = False) -> dict[str, Any]:
         value = pair.scores.get(key)
         row[col] = None if value is None else (int(value) if col in _INT_COLUMNS else float(value))
     row["reviewed"] = pair.review is not None
+    if doc is not None:
+        row.update({k: doc[k] for k in ("zh_source", "en_source", "doc_score")})
     if with_reason:
         row["reason"] = pair.reason
     return row

@@ -25,6 +25,7 @@ import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from corpus.config import ExtractConfig
 from corpus.errors import InputError
@@ -44,9 +45,9 @@ def is_warc(path: Path) -> bool:
     return path.name.endswith(WARC_SUFFIXES) and not path.name.startswith(".")
 
 
-def _payload_problem(record: object) -> str | None:
+def _payload_problem(record: Any) -> str | None:
     """Why a response record is not a page, or None."""
-    http = getattr(record, "http_headers", None)
+    http = record.http_headers
     if http is None:
         return "response without HTTP headers"
     status = http.get_statuscode() or "?"
@@ -125,12 +126,12 @@ def read_warc(path: Path, cfg: ExtractConfig | None = None) -> Iterator[WarcPage
         )
 
 
-def _page(path: Path, record: object) -> WarcPage | Skipped:
+def _page(path: Path, record: Any) -> WarcPage | Skipped:
     """The page of one response record, or why it is not one."""
-    headers = getattr(record, "rec_headers")
+    headers = record.rec_headers
     url = headers.get_header("WARC-Target-URI") or "(no WARC-Target-URI)"
     source = f"{path}::{url}"
-    payload = getattr(record, "content_stream")().read()
+    payload = record.content_stream().read()
     left = getattr(getattr(record, "raw_stream", None), "limit", 0) or 0
     if left > 0:
         return Skipped(
