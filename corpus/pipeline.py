@@ -136,7 +136,7 @@ def build(
     progress: bool = False,
     decisions: Path | None = None,
     pair: tuple[Path, Path] | None = None,
-    min_doc_score: float = 0.5,
+    min_doc_score: float = 0.1,
 ) -> BuildSummary:
     """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
 

@@ -17,7 +17,7 @@ from typing import Any
 from corpus.config import ExtractConfig
 from corpus.embed import Encoder
 from corpus.pairing.files import read_manifest, unpaired_path, write_build_inputs, write_pairs
-from corpus.pairing.match import match
+from corpus.pairing.match import MIN_SCORE, match
 from corpus.pairing.sides import load_sides
 from corpus.records import DocPair, Leftover, Skipped
 
@@ -46,7 +46,7 @@ def pair_folders(
     en_dir: Path,
     encoder: Encoder,
     cfg: ExtractConfig | None = None,
-    threshold: float = 0.5,
+    threshold: float = MIN_SCORE,
     exclude: Path | None = None,
 ) -> Pairing:
     """Pair the documents of ``zh_dir`` and ``en_dir`` (see :mod:`corpus.pairing.sides` and
@@ -62,7 +62,7 @@ def prepare_build(
     out_dir: Path,
     encoder: Encoder,
     cfg: ExtractConfig | None = None,
-    threshold: float = 0.5,
+    threshold: float = MIN_SCORE,
 ) -> tuple[Path, dict[str, Any], list[Skipped]]:
     """Pair the two folders for ``corpus build --pair``: writes ``out_dir/pairs/`` (see
     :mod:`corpus.pairing.files`) and returns (the folder of paired inputs to build, the

@@ -25,8 +25,10 @@
    across builds.
 5. Assignment (:func:`assign`): competitive linking — candidates best first,
    a pair is taken when neither document is taken yet and its score is at
-   least the threshold (default 0.5: more likely a pair than not); the rest
-   stay unpaired, each with its best candidate.
+   least the threshold (default :data:`MIN_SCORE`, 0.1, chosen on the tuning
+   crawl: the one-to-one constraint already removes most wrong candidates, so a
+   low probability suffices); the rest stay unpaired, each with its best
+   candidate.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from corpus.records import CrawlDoc, DocPair, Leftover
 __all__ = [
     "FEATURES",
     "MAX_SENTENCES",
+    "MIN_SCORE",
     "WEIGHTS",
     "Candidate",
     "DocVectors",
@@ -59,15 +62,17 @@ __all__ = [
 ]
 
 #: Sentences of a document that are embedded (evenly sampled beyond this).
-MAX_SENTENCES = 64
+MAX_SENTENCES = 200
 #: Cosine two sentences need to count as linked (mutual nearest neighbours).
 LINK_COSINE = 0.5
 #: Usual English / Chinese ratio of non-space characters (median of wmt22's 181 documents: 2.74).
 EN_PER_ZH = 2.74
 #: Feature names, in the order of :data:`WEIGHTS`.
-FEATURES = ("cosine", "linked", "length", "anchors", "url")
+FEATURES = ("cosine", "linked", "covered", "length", "anchors", "url")
 #: Logistic model (bias first, then one weight per feature): see the module docstring.
-WEIGHTS = (-14.0, 8.0, 16.0, -1.5, 2.0, 3.0)
+WEIGHTS = (-10.16, 4.13, 7.22, 6.12, 1.63, 0.49, 2.0)
+#: Default least score of a pair (see the module docstring).
+MIN_SCORE = 0.1
 #: Candidates kept per document and direction.
 TOP_K = 8
 _BLOCK = 1024
@@ -75,11 +80,12 @@ _BLOCK = 1024
 
 @dataclass(frozen=True)
 class DocVectors:
-    """One side's document vectors (rows L2-normalised, float32) and each document's sentence
-    vectors (at most :data:`MAX_SENTENCES` rows, boilerplate left out)."""
+    """One side's document vectors (rows L2-normalised, float32), each document's sentence
+    vectors (at most :data:`MAX_SENTENCES` rows, boilerplate left out) and those sentences."""
 
     docs: np.ndarray
     sentences: list[np.ndarray]
+    texts: list[list[str]]
 
 
 def _sample(sentences: Sequence[str], limit: int) -> list[str]:
@@ -108,7 +114,7 @@ def doc_vectors(docs: Sequence[CrawlDoc], lang: str, encoder: Encoder) -> DocVec
         if len(own):
             mean = own.mean(axis=0)
             out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return DocVectors(out, per_doc)
+    return DocVectors(out, per_doc, kept)
 
 
 def _top(a: np.ndarray, b: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,17 +150,18 @@ def candidates(
     return out
 
 
-def linked_share(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of the sentences of the two documents that are mutual nearest neighbours with a
-    cosine of at least :data:`LINK_COSINE` (2 x links / (len(a) + len(b))); 0 for an empty side."""
+def linked_share(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """How much of two documents' sentences link: mutual nearest neighbours with a cosine of
+    at least :data:`LINK_COSINE`, as (links over the mean length, links over the shorter
+    side's length: furniture left on one page does not dilute it); (0, 0) for an empty side."""
     if not len(a) or not len(b):
-        return 0.0
+        return 0.0, 0.0
     sims = a @ b.T
     best_b = sims.argmax(axis=1)
     best_a = sims.argmax(axis=0)
     rows = np.arange(len(a))
-    links = (best_a[best_b] == rows) & (sims[rows, best_b] >= LINK_COSINE)
-    return 2.0 * float(links.sum()) / (len(a) + len(b))
+    links = float(((best_a[best_b] == rows) & (sims[rows, best_b] >= LINK_COSINE)).sum())
+    return 2.0 * links / (len(a) + len(b)), links / min(len(a), len(b))
 
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -165,11 +172,11 @@ def _numbers(text: str) -> set[str]:
     return {m.replace(",", "") for m in _NUMBER.findall(text)}
 
 
-def anchors_found(zh: CrawlDoc, en: CrawlDoc) -> float:
+def anchors_found(zh: Sequence[str], en: Sequence[str]) -> float:
     """Share of the anchors — numbers in digits on either side, Latin tokens (names,
     acronyms) of the Chinese side — that the other side has too; 0.5 when there are none."""
-    zh_text = unicodedata.normalize("NFKC", "\n".join(zh.sentences))
-    en_text = unicodedata.normalize("NFKC", "\n".join(en.sentences))
+    zh_text = unicodedata.normalize("NFKC", "\n".join(zh))
+    en_text = unicodedata.normalize("NFKC", "\n".join(en))
     zh_nums, en_nums = _numbers(zh_text), _numbers(en_text)
     zh_names = {t.lower() for t in _LATIN.findall(zh_text)}
     en_words = {t.lower() for t in _LATIN.findall(en_text)}
@@ -180,8 +187,8 @@ def anchors_found(zh: CrawlDoc, en: CrawlDoc) -> float:
     return hits / total
 
 
-def _chars(doc: CrawlDoc) -> int:
-    return sum(len("".join(s.split())) for s in doc.sentences)
+def _chars(sentences: Sequence[str]) -> int:
+    return sum(len("".join(s.split())) for s in sentences)
 
 
 _URL_MARKS = (
@@ -204,19 +211,24 @@ def url_key(url: str) -> str:
 
 
 def features(
-    zh: CrawlDoc, en: CrawlDoc, cosine: float, zh_sents: np.ndarray, en_sents: np.ndarray
+    zh: CrawlDoc,
+    en: CrawlDoc,
+    cosine: float,
+    zh_vecs: tuple[np.ndarray, Sequence[str]],
+    en_vecs: tuple[np.ndarray, Sequence[str]],
 ) -> list[float]:
-    """The :data:`FEATURES` of a candidate pair: document cosine, linked share, length term
+    """The :data:`FEATURES` of a candidate pair: document cosine, linked shares, length term
     (``|log(ratio / EN_PER_ZH)|``), anchors found, URL evidence (1 when both are WARC pages
-    whose :func:`url_key` agree while the URLs differ, else 0)."""
-    zc, ec = _chars(zh), _chars(en)
+    whose :func:`url_key` agree while the URLs differ, else 0). ``zh_vecs``/``en_vecs``: each
+    side's sentence vectors and sentences, boilerplate left out (see :class:`DocVectors`)."""
+    zc, ec = _chars(zh_vecs[1]), _chars(en_vecs[1])
     length = abs(math.log(max(ec, 1) / max(zc, 1) / EN_PER_ZH))
     same_url = bool(zh.url and en.url and zh.url != en.url and url_key(zh.url) == url_key(en.url))
     return [
         cosine,
-        linked_share(zh_sents, en_sents),
+        *linked_share(zh_vecs[0], en_vecs[0]),
         min(length, 3.0),
-        anchors_found(zh, en),
+        anchors_found(zh_vecs[1], en_vecs[1]),
         1.0 if same_url else 0.0,
     ]
 
@@ -266,13 +278,14 @@ def scored_candidates(
     zv, ev = doc_vectors(zh, "zh", encoder), doc_vectors(en, "en", encoder)
     out = []
     for (i, j), cos in sorted(candidates(zv.docs, ev.docs).items()):
-        feats = features(zh[i], en[j], cos, zv.sentences[i], ev.sentences[j])
+        zs, es = (zv.sentences[i], zv.texts[i]), (ev.sentences[j], ev.texts[j])
+        feats = features(zh[i], en[j], cos, zs, es)
         out.append(Candidate(i, j, tuple(feats), score(feats)))
     return out
 
 
 def match(
-    zh: Sequence[CrawlDoc], en: Sequence[CrawlDoc], encoder: Encoder, threshold: float = 0.5
+    zh: Sequence[CrawlDoc], en: Sequence[CrawlDoc], encoder: Encoder, threshold: float = MIN_SCORE
 ) -> tuple[list[DocPair], list[Leftover]]:
     """The translation pairs among ``zh`` and ``en`` (best first) and the documents left
     without a partner (zh first, in input order), each with its best candidate and score."""
