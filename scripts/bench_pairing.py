@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.crawl_cases import (  # noqa: E402  (needs the path above)
     make_crawl,
-    paired_case_docs,
     pair_scores,
+    paired_case_docs,
     write_pairs_folder,
 )
 from tests.doc_cases import pair_f1  # noqa: E402
@@ -120,9 +120,9 @@ def end_to_end(eval_dir: Path, tmp: Path) -> None:
     given_f1 = pair_f1(tmp / "out-given", list(given.values()))
     print(
         f"end to end (test crawl, held-out): build --pair pair F1 {crawl_f1['f1']:.4f} "
-        f"(P {crawl_f1['precision']:.4f} R {crawl_f1['recall']:.4f}, {crawl_s:.0f} s) vs. given "
-        f"as NAME.zh/NAME.en pairs {given_f1['f1']:.4f} (P {given_f1['precision']:.4f} "
-        f"R {given_f1['recall']:.4f}, {given_s:.0f} s): ratio "
+        f"(P {crawl_f1['p']:.4f} R {crawl_f1['r']:.4f}, {crawl_s:.0f} s) vs. given "
+        f"as NAME.zh/NAME.en pairs {given_f1['f1']:.4f} (P {given_f1['p']:.4f} "
+        f"R {given_f1['r']:.4f}, {given_s:.0f} s): ratio "
         f"{crawl_f1['f1'] / max(given_f1['f1'], 1e-9):.4f}"
     )
 

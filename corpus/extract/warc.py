@@ -135,7 +135,10 @@ def _page(path: Path, record: Any) -> WarcPage | Skipped:
     left = getattr(getattr(record, "raw_stream", None), "limit", 0) or 0
     if left > 0:
         return Skipped(
-            source, f"truncated WARC record ({left:,} bytes of its block missing)", "unreadable"
+            source,
+            f"truncated WARC record (its Content-Length says {left:,} bytes more than the file "
+            "holds)",
+            "unreadable",
         )
     problem = _payload_problem(record)
     if problem is not None:
