@@ -43,7 +43,12 @@ def add_pair_docs_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--encoder", metavar="NAME", help="sentence encoder (as corpus build)")
     parser.add_argument("--config", metavar="FILE", help="TOML config file")
     parser.add_argument(
-        "--set", metavar="SECTION.KEY=VALUE", action="append", default=[], dest="overrides"
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one config key, e.g. --set extract.max_file_bytes=1000000 (repeatable)",
     )
     parser.set_defaults(func=run)
 

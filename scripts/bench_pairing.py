@@ -111,19 +111,28 @@ def end_to_end(eval_dir: Path, tmp: Path) -> None:
         for f in sorted((tmp / "out-pair" / "dataset" / "data").glob("*.parquet"))
         for r in pq.read_table(f).to_pylist()
     ]
-    crawl_f1 = pair_f1(tmp / "out-pair", paired_case_docs(rows, crawl))
+    found = paired_case_docs(rows, crawl)
+    # true pairs the pairing missed count in the gold (recall) under names no row has
+    paired_names = {crawl.owner[str(r["zh_source"])][0] for r in rows}
+    missed = [
+        crawl.docs[crawl.owner[zh][0]]
+        for zh in crawl.truth
+        if crawl.owner[zh][0] not in paired_names
+    ]
+    crawl_f1 = pair_f1(tmp / "out-pair", found + missed)
     write_pairs_folder(eval_dir, tmp / "e2e-pairs", "test", seed=1)
     start = time.perf_counter()
     build([tmp / "e2e-pairs"], tmp / "out-given", cfg)
     given_s = time.perf_counter() - start
-    given = {n: d for n, d in crawl.docs.items() if any(o[0] == n for o in crawl.owner.values())}
-    given_f1 = pair_f1(tmp / "out-given", list(given.values()))
+    given = [crawl.docs[crawl.owner[zh][0]] for zh in crawl.truth]  # the two-sided documents
+    given_f1 = pair_f1(tmp / "out-given", given)
     print(
         f"end to end (test crawl, held-out): build --pair pair F1 {crawl_f1['f1']:.4f} "
         f"(P {crawl_f1['p']:.4f} R {crawl_f1['r']:.4f}, {crawl_s:.0f} s) vs. given "
         f"as NAME.zh/NAME.en pairs {given_f1['f1']:.4f} (P {given_f1['p']:.4f} "
         f"R {given_f1['r']:.4f}, {given_s:.0f} s): ratio "
-        f"{crawl_f1['f1'] / max(given_f1['f1'], 1e-9):.4f}"
+        f"{crawl_f1['f1'] / max(given_f1['f1'], 1e-9):.4f}; {len(missed)} true pairs missed, "
+        f"wrong pairs' rows {crawl_f1['wrong_pairs']} vs {given_f1['wrong_pairs']}"
     )
 
 

@@ -110,7 +110,7 @@ def make_crawl(
 def write_pairs_folder(eval_dir: Path, folder: Path, part: str = "all", seed: int = 0) -> None:
     """The same pages as :func:`make_crawl` (same seed), written as ``NAME.zh.html`` +
     ``NAME.en.html`` for every document present on both sides."""
-    crawl = make_crawl(eval_dir, folder / "crawl", part, seed)
+    crawl = make_crawl(eval_dir, folder.with_name(folder.name + "-crawl"), part, seed)
     folder.mkdir(parents=True, exist_ok=True)
     for zh, en in crawl.truth.items():
         name = crawl.owner[zh][0]
