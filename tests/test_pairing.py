@@ -289,3 +289,22 @@ def test_warc_gzip_bomb_is_bounded(tmp_path: Path) -> None:
     assert [(p.zh, p.en) for p in result.pairs] == [
         (f"{en / 'c.warc'}::http://s.cn/zh/1.html", f"{en / 'c.warc'}::http://s.cn/en/1.html")
     ]
+
+
+def test_adding_a_crawl_file_builds_only_the_new_pair(tmp_path: Path) -> None:
+    zh, en = _crawl(tmp_path)
+    cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}"])
+    out = tmp_path / "out"
+    fake = FakeNumberEncoder()
+    first = build([], out, cfg, encoder=fake, pair=(zh, en))  # type: ignore[arg-type]
+    assert first.units == 2 and first.stages_rebuilt == 8
+    (en / "w.txt").write_text(_doc(EN, 300), encoding="utf-8")  # c.txt's partner arrives
+    second = build([], out, cfg, encoder=fake, pair=(zh, en))  # type: ignore[arg-type]
+    assert second.units == 3
+    assert second.stages_rebuilt == 4  # the new unit's four stages; the others are reused
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest["counts"] == {
+        "paired": 3,
+        "unpaired_zh": 0,
+        "unpaired_en": 1,
+    }
