@@ -29,6 +29,7 @@ from corpus.engines import Engine, Serial
 from corpus.errors import CorpusError
 from corpus.extract import discover, pair_name
 from corpus.formats import read_filtered
+from corpus.pairing.files import MANIFEST
 from corpus.records import Skipped, Unit
 from corpus.stages import (
     CORPUS_STAGES,
@@ -134,6 +135,8 @@ def build(
     engine: Engine | None = None,
     progress: bool = False,
     decisions: Path | None = None,
+    pair: tuple[Path, Path] | None = None,
+    min_doc_score: float = 0.1,
 ) -> BuildSummary:
     """Build the corpus of ``inputs`` into ``out_dir``, reusing every stage that is up to date.
 
@@ -150,7 +153,9 @@ def build(
     process; see :mod:`corpus.engines`); the rows do not depend on it.
     ``decisions`` is a file of review decisions (downloaded from the report's
     document view) that the filter step applies; it is read before any work, so
-    a bad file stops the build with an InputError naming it.
+    a bad file stops the build with an InputError naming it. ``pair`` = (ZH_DIR, EN_DIR):
+    a crawl whose documents are paired first (:func:`corpus.pairing.prepare_build`; then
+    ``inputs`` are not used; pairs score at least ``min_doc_score``), the dataset gaining zh_source, en_source and doc_score.
     """
     from tqdm import tqdm
 
@@ -165,7 +170,25 @@ def build(
         read_decisions(decisions)
     with output_lock(out_dir):
         _remove_stale_temp_files(out_dir)
-        units, skipped = discover_units(inputs, exclude=out_dir)
+        manifest = out_dir / MANIFEST
+        pair_skipped: list[Skipped] = []
+        if pair is not None:
+            from corpus.embed import load_encoder
+            from corpus.pairing import prepare_build
+
+            folder, _, pair_skipped = prepare_build(
+                pair[0],
+                pair[1],
+                out_dir,
+                encoder or load_encoder(cfg.embed),
+                cfg.extract,
+                min_doc_score,
+            )
+            inputs = [folder]
+        else:
+            manifest.unlink(missing_ok=True)
+        units, skipped = discover_units(inputs, exclude=None if pair else out_dir)
+        skipped = pair_skipped + skipped
         if not units:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
             raise CorpusError(f"nothing to build ({reasons})")
@@ -183,7 +206,9 @@ def build(
                 good.append((unit, work))
             else:
                 skipped.append(failure)
-        keys = corpus_keys([w for _, w in good], skipped, cfg, ident, gold, decisions)
+        keys = corpus_keys(
+            [w for _, w in good], skipped, cfg, ident, gold, decisions, manifest if pair else None
+        )
         corpus_rebuilt, removed = run_corpus(
             [w for _, w in good], out_dir, cfg, keys, skipped, gold, force, decisions
         )

@@ -141,6 +141,7 @@ def _card(
     info: Mapping[str, str],
     notes: Sequence[str],
     files: Mapping[str, list[str]],
+    pairing: Mapping[str, Any] | None = None,
 ) -> str:
     import yaml
 
@@ -161,7 +162,7 @@ def _card(
                 "data_files": [{"split": s, "path": files[s]} for s in splits],
             }
         ],
-        "dataset_info": {"features": features_yaml()},
+        "dataset_info": {"features": features_yaml(paired=pairing is not None)},
     }
     kinds = Counter(p.link for p in kept)
     reasons = Counter(p.reason for p in rejected)
@@ -188,6 +189,7 @@ def _card(
         + ")",
         f"- rejected pairs: {len(rejected)} (in `../rejected/`, each with its reason)",
         *_precision_lines(kept, cfg.embed.encoder),
+        *_pairing_lines(pairing),
         "",
         "| link type (zh-en) | kept pairs |",
         "|---|---|",
@@ -229,6 +231,15 @@ def _card(
             "the other measures the filters used"
         ),
         "- `reviewed`: a person's review decision (from the build report) was applied to the pair",
+        *(
+            [
+                "- `zh_source`, `en_source`: the two documents the pair's document was paired "
+                "from; `doc_score`: their pairing score (probability that they translate each "
+                "other, see docs/crawls.md)"
+            ]
+            if pairing is not None
+            else []
+        ),
         "",
         "## Splits",
         "",
@@ -270,6 +281,18 @@ def _precision_lines(kept: Sequence[Pair], encoder: str) -> list[str]:
     ]
 
 
+def _pairing_lines(pairing: Mapping[str, Any] | None) -> list[str]:
+    """The card's counts of a paired crawl (``corpus build --pair``)."""
+    if pairing is None:
+        return []
+    counts = pairing["counts"]
+    return [
+        f"- document pairs found in the crawl: {counts['paired']} (documents left without a "
+        f"partner: {counts['unpaired_zh']} Chinese, {counts['unpaired_en']} English; "
+        "listed in the report)"
+    ]
+
+
 def _md_escape(text: str) -> str:
     """Text safe inside a Markdown line of the card (no HTML, no line breaks, no backticks)."""
     text = re.sub(r"[\r\n]+", " ", text).replace("`", "'")
@@ -282,6 +305,7 @@ def write_dataset(
     out_dir: str | os.PathLike[str],
     cfg: Config,
     info: Mapping[str, str],
+    pairing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring).
 
@@ -291,7 +315,9 @@ def write_dataset(
     removed: ``datasets`` cannot load an empty parquet file). ``cfg`` gives
     the publish settings and everything the card reports; ``info`` carries
     what the config does not know: "input_hash" (SHA-256 of the inputs) and
-    "splitter" (name and version of the sentence splitter). Every file is
+    "splitter" (name and version of the sentence splitter); ``pairing``, the manifest of a
+    paired crawl (:func:`corpus.pairing.read_manifest`), adds the columns zh_source,
+    en_source, doc_score and the pairing counts to the card. Every file is
     written atomically; parquet files of an earlier build that this build did
     not write are removed so ``load_dataset`` never mixes builds. Returns a
     summary: {"splits": {split: rows}, "rejected": n, "notes": [...],
@@ -302,9 +328,12 @@ def write_dataset(
     out = Path(out_dir)
     data_dir = out / "dataset" / "data"
     atomic_write_jsonl(out / "rejected" / "rejected.jsonl", [pair_to_row(p) for p in rejected])
+    paired = pairing is not None
+    docs = {e["doc_id"]: e for e in pairing["pairs"]} if pairing is not None else {}
+    unknown = dict.fromkeys(("zh_source", "en_source", "doc_score"))
     _write_parquet(
-        [pair_record(p, with_reason=True) for p in rejected],
-        features(True),
+        [pair_record(p, True, docs.get(p.doc_id, unknown) if paired else None) for p in rejected],
+        features(True, paired),
         out / "rejected" / "rejected.parquet",
     )
     if not kept:
@@ -315,9 +344,12 @@ def write_dataset(
             f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written"
         )
     splits, notes = split_by_document(kept, cfg.publish)
-    feats = features()
+    feats = features(paired=paired)
     written: dict[str, list[str]] = {}
-    records = {split: [pair_record(p) for p in pairs] for split, pairs in splits.items()}
+    records = {
+        split: [pair_record(p, doc=docs.get(p.doc_id, unknown) if paired else None) for p in pairs]
+        for split, pairs in splits.items()
+    }
     digest = hashlib.sha256(
         json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
     ).hexdigest()[:12]
@@ -335,7 +367,8 @@ def write_dataset(
         if old.name not in fresh:
             old.unlink()
     atomic_write_text(
-        out / "dataset" / "README.md", _card(splits, rejected, cfg, info, notes, written)
+        out / "dataset" / "README.md",
+        _card(splits, rejected, cfg, info, notes, written, pairing),
     )
     write_exports(splits, out / "export")
     return {

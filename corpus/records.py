@@ -106,6 +106,51 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class WarcPage:
+    """An HTML response record of a WARC file: its target URL, ``source`` (``WARC_PATH::URL``)
+    and the HTML payload's bytes (what the HTML reader reads)."""
+
+    url: str
+    source: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CrawlDoc:
+    """One document of a crawl, in one language, before pairing: ``source`` (the path as
+    given, or ``WARC_PATH::URL``), ``lang``, its sentences (page furniture left out), the
+    file it came from (None for a WARC page), the page's URL and HTML bytes (WARC pages)."""
+
+    source: str
+    lang: str
+    sentences: tuple[str, ...]
+    path: Path | None = None
+    url: str | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class DocPair:
+    """Two documents found to translate each other, and the pairing score (see
+    :mod:`corpus.pairing.match`: a probability that they are a translation pair)."""
+
+    zh: str
+    en: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A document left without a partner: its best candidate on the other side ("" when it
+    had none) and that candidate's score."""
+
+    source: str
+    lang: str
+    best: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Sentence:
     """One sentence; ``para`` is the index of the paragraph it came from, whose ``kind``,
     ``section`` and time span (``start``/``end``, seconds) it inherits."""

@@ -211,12 +211,14 @@ def corpus_keys(
     encoder_id: str,
     gold: Path | None,
     decisions: Path | None = None,
+    pairing: Path | None = None,
 ) -> dict[str, str]:
     """The key of each corpus stage's output: the keys of the unit files it reads (in build
     order, read from the ``.key`` files that :func:`run_unit` left in the work folders
     ``works``), its settings, and for the filter step the inputs skipped before any unit was
     made and the content of the review decisions file, for the report the gold folder. So a
-    changed decisions file reruns filter, report and dataset and nothing else."""
+    changed decisions file reruns filter, report and dataset and nothing else. ``pairing``: a
+    paired crawl's manifest, which the report and dataset steps read."""
     keys: dict[str, str] = {}
     for item in CORPUS_STAGES:
         upstream = []
@@ -230,6 +232,8 @@ def corpus_keys(
             upstream.append(_digest(decisions) if decisions is not None else "")
         if item.name == "report":
             upstream.append(_folder_digest(gold))
+        if item.name in ("report", "dataset"):
+            upstream.append(_digest(pairing) if pairing is not None else "")
         keys[item.output] = _key(*_own_parts(item, cfg, encoder_id), *upstream)
     return keys
 

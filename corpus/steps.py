@@ -288,13 +288,15 @@ def _splitter_name() -> str:
 
 
 def publish_dataset(run: StageRun) -> None:
-    """Dataset step: filtered.jsonl -> OUT/dataset, OUT/rejected and OUT/export (``run.out`` = OUT)."""
+    """Dataset step: filtered.jsonl -> OUT/dataset, OUT/rejected and OUT/export (``run.out`` = OUT);
+    a paired crawl's manifest (OUT/pairs/pairs.json) adds its columns."""
+    from corpus.pairing import read_manifest
     from corpus.publish import write_dataset
 
     info, _, pairs = read_filtered(run.inputs["filtered.jsonl"])
     kept = [p for p in pairs if p.reason is None]
     rejected = [p for p in pairs if p.reason is not None]
-    write_dataset(kept, rejected, run.out, run.cfg, info)
+    write_dataset(kept, rejected, run.out, run.cfg, info, read_manifest(run.out))
 
 
 def report_corpus(run: StageRun) -> None:
@@ -302,6 +304,7 @@ def report_corpus(run: StageRun) -> None:
     work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT)."""
     from dataclasses import replace
 
+    from corpus.pairing import read_manifest
     from corpus.publish import signature
     from corpus.report import write_report
 
@@ -314,7 +317,9 @@ def report_corpus(run: StageRun) -> None:
         path = gold / f"{safe_name(doc_id)}.align" if gold is not None else None
         return read_alignments(path) if path is not None and path.is_file() else None
 
-    write_report(stats, pairs, _kept_documents(run.sources), run.out, run.cfg, scores, gold_links)
+    docs = _kept_documents(run.sources)
+    manifest = read_manifest(run.out)
+    write_report(stats, pairs, docs, run.out, run.cfg, scores, gold_links, manifest)
 
 
 def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:

@@ -257,16 +257,21 @@ def test_search_finds_a_sentence_on_either_side(scio_build: Path, page) -> None:
         assert query in page.inner_text("#links tr.focus")
 
 
-def test_next_weakest_link_walks_the_links_by_cosine(wmt_build: Path, page) -> None:
+def test_next_weakest_link_walks_the_links_by_p_correct(wmt_build: Path, page) -> None:
     _, _, pairs = read_filtered(wmt_build / "filtered.jsonl")
     doc = max({p.doc_id for p in pairs}, key=lambda d: sum(p.doc_id == d for p in pairs))
-    scored = sorted(p.scores["cosine"] for p in pairs if p.doc_id == doc and p.zh_ids and p.en_ids)
+    order = sorted(
+        (round(p.scores["p_correct"], 3), k)
+        for k, p in enumerate(q for q in pairs if q.doc_id == doc)
+        if p.zh_ids and p.en_ids
+    )
     _open(page, wmt_build, doc)
     seen = []
     for _ in range(3):
         page.click("#next-weak")
-        seen.append(float(page.inner_text("#links tr.focus td.score .cos")))
-    assert seen == [round(c, 3) for c in scored[:3]]
+        seen.append(float(page.inner_text("#links tr.focus td.score .p-correct").split()[-1]))
+    # shown to 2 decimals: the same links in the same order, each within rounding
+    assert seen == pytest.approx([p for p, _ in order[:3]], abs=0.0051)
 
 
 def test_gold_marks_agree_with_corpus_eval(

@@ -4,7 +4,8 @@ Exit status: 0 success (possibly with warnings), 1 nothing could be built or
 an operation failed, 2 bad usage or configuration.
 
 One module per group of subcommands (``build``: build and stage; ``text``: split, align,
-eval, encoder-eval; ``dataset``: export, publish); ``options`` holds what they share.
+eval, encoder-eval; ``dataset``: export, publish; ``pairs``: pair-docs and build's
+``--pair``); ``options`` holds what they share.
 Each subcommand is a pair of functions: ``add_NAME(subparsers)`` declares its
 arguments and sets ``func`` to ``_run_NAME(args) -> int``.
 """
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from corpus._version import __version__
-from corpus.cli import build, dataset, text
+from corpus.cli import build, dataset, pairs, text
 from corpus.cli.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Help, warn
 from corpus.errors import ConfigError, CorpusError
 
@@ -34,6 +35,7 @@ ADDERS: list[Callable[[argparse._SubParsersAction], None]] = [
     dataset.add_export,
     dataset.add_publish,
     build.add_stage,
+    pairs.add_pair_docs_parser,
 ]
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from corpus.cli import pairs
 from corpus.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -41,7 +42,8 @@ def add_build(sub: argparse._SubParsersAction) -> None:
         "one [SECTION] table each):\n" + describe(),
         formatter_class=Help,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input file or folder")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="input file or folder")
+    pairs.add_build_option(parser)
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     add_config_options(parser)
     add_encoder_options(parser)
@@ -87,6 +89,9 @@ def _run_build(args: argparse.Namespace) -> int:
     from corpus.pipeline import build
 
     cfg = config(args, encoder_overrides(args))
+    pair = pairs.check_build_args(args)
+    if not pair and not args.inputs:
+        raise ConfigError("corpus build needs INPUT... or --pair ZH_DIR EN_DIR")
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.address and args.engine != "ray":
@@ -105,6 +110,8 @@ def _run_build(args: argparse.Namespace) -> int:
         engine=engine,
         progress=progress,
         decisions=Path(args.decisions) if args.decisions else None,
+        pair=pair,
+        min_doc_score=args.min_doc_score,
     )
     for item in summary.skipped:
         warn(f"skipped {item.source}: {item.reason}")

@@ -63,6 +63,23 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
+def _pairing(pairing: Mapping[str, Any] | None) -> list[str]:
+    """A paired crawl's document pairs (linked to their views) and leftovers."""
+    if not pairing:
+        return []
+    pairs = [
+        (_DocLink(p["doc_id"]), p["zh_source"], p["en_source"], float(p["doc_score"]))
+        for p in pairing["pairs"]
+    ]
+    left = [(x["source"], x["lang"], x["best"], float(x["score"])) for x in pairing["unpaired"]]
+    return [
+        f"<h3>Document pairs ({len(pairs)})</h3>",
+        _table(["document", "zh", "en", "pairing score"], pairs),
+        f"<h3>Documents left without a partner ({len(left)})</h3>",
+        _table(["document", "language", "best candidate", "its score"], left),
+    ]
+
+
 def _img(name: str, png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{_e(name)}" src="data:image/png;base64,{data}">'
@@ -120,6 +137,7 @@ def _overview(data: dict[str, Any], plots: Mapping[str, bytes]) -> list[str]:
             "<h3>Notes</h3>",
             "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"]) + "</ul>",
         ]
+    parts += _pairing(data.get("pairing"))
     if data["skipped"]:
         parts += [
             "<h3>Skipped inputs</h3>",

@@ -28,6 +28,7 @@ def write_report(
     cfg: Config,
     gold: Mapping[str, float | int] | None = None,
     gold_links: GoldLinks | None = None,
+    pairing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write OUT/report/{report.html, report.json, plots/*.png, docs/*.js}; returns the JSON data.
 
@@ -37,7 +38,8 @@ def write_report(
     dict of :meth:`corpus.evaluate.Scores.as_dict` (exact_p ... lax_f1,
     gold_links, pred_links) when gold alignments were given, and
     ``gold_links(doc_id)`` a document's gold links (None without) for the
-    document views. ``out_dir`` is the build folder OUT; file names are fixed
+    document views. ``pairing``: a paired crawl's manifest (its pairs and leftovers are
+    listed). ``out_dir`` is the build folder OUT; file names are fixed
     or hashes, nothing from the input becomes a path.
     """
     folder = Path(out_dir) / "report"
@@ -60,6 +62,7 @@ def write_report(
         "samples": samples(pairs, cfg),
         "gold": dict(gold) if gold else None,
         "reliability": reliability(pairs, gold_links) if gold and gold_links else None,
+        "pairing": dict(pairing) if pairing else None,
         "review": review(stats, pairs),
         "documents": {
             "fields": index["fields"],
