@@ -12,6 +12,7 @@ chance level and so roughly encoder-independent, but not calibrated for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -207,9 +208,20 @@ def fit(features: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray
     return w
 
 
+def _data() -> str:
+    return resources.files("corpus.data").joinpath("confidence.json").read_text(encoding="utf-8")
+
+
+@cache
+def models_digest() -> str:
+    """A short hash of the shipped coefficients: part of the score stage's key, so a refit
+    rescores every unit."""
+    return hashlib.sha256(_data().encode()).hexdigest()[:12]
+
+
 @cache
 def _models() -> dict[str, Model]:
-    raw = json.loads(resources.files("corpus.data").joinpath("confidence.json").read_text())
+    raw = json.loads(_data())
     if raw.get("version") != VERSION or tuple(raw.get("features", ())) != FEATURES:
         raise RuntimeError("corpus/data/confidence.json does not match corpus.confidence")
     return {

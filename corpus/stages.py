@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.confidence import models_digest
 from corpus.config import Config
 from corpus.embed import Encoder
 from corpus.errors import AlignmentError, ConfigError, CorpusError, InputError
@@ -107,7 +108,7 @@ UNIT_STAGES: tuple[Stage, ...] = (
         ("sentences.jsonl", "embeddings.npz", "alignment.jsonl"),
         score_unit,
         (),
-        "score.6",
+        f"score.6+p_correct.{models_digest()}",
     ),
 )
 CORPUS_STAGES: tuple[Stage, ...] = (
