@@ -1,7 +1,7 @@
 """Benchmark: pair F1 of whole builds on documents with known answers (tests/doc_cases.py).
 
 Usage: python scripts/bench_documents.py [--eval-dir ../shared/eval] [--cases clean,split,web,page]
-       [--settings default,para0] [--limit N]
+       [--settings default,para0] [--limit N] [--no-formats | --formats-only]
 
 For each case (wmt22 documents written as two-file pairs with one segment per
 paragraph; paragraphed independently on the two sides; wrapped in web
@@ -106,8 +106,12 @@ def main() -> None:
     parser.add_argument("--settings", default="default,fixed,para0")
     parser.add_argument("--limit", type=int, default=0, help="documents per case (0: all)")
     parser.add_argument("--no-formats", action="store_true", help="skip the formats table")
+    parser.add_argument(
+        "--formats-only", action="store_true", help="only the formats table (no --cases builds)"
+    )
     args = parser.parse_args()
-    run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
+    if not args.formats_only:
+        run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
     if not args.no_formats:
         run_formats(args.eval_dir, args.limit)
 
