@@ -27,11 +27,9 @@ From the lines to blocks (:func:`blocks_from_pages`):
   two columns, left then right, between the lines that span both.
 - paragraphs: a new paragraph starts at a change of font size or weight, a
   vertical gap wider than 1.35 line pitches, a line that is not below the one
-  before (figure labels side by side), a first-line indent (also after a
-  one-line paragraph that ends a sentence: an indent from the left margin, the
-  leftmost start of a tenth of the lines), a list marker (• 1. (a) ...), or after
-  a line that ends short of the paragraph's right edge (after its first line, of
-  where most lines of the flow end) with sentence-end punctuation (or very short). A paragraph left open at the
+  before (figure labels side by side), a first-line indent, a list marker
+  (• 1. (a) ...), or after a line that ends short of the paragraph's right edge
+  with sentence-end punctuation (or very short). A paragraph left open at the
   end of a page or column (no end punctuation) continues in the first
   paragraph of the next one when that one is not indented (or, after a figure,
   in one of the next two that starts in lower case or Chinese), so paragraphs
@@ -385,16 +383,11 @@ def _metrics(pages: list[Page]) -> _Metrics:
 
 def _paragraphs(flow: list[Line], m: _Metrics) -> list[_Para]:
     """The paragraphs of one flow of lines (see the module docstring)."""
-    starts = Counter(round(line.x0) for line in flow)
-    # the left margin: the leftmost start of a tenth of the lines (not the most common start,
-    # which is the indent when most paragraphs are one line long)
-    left = min(x for x, n in starts.items() if n * 10 >= len(flow))
-    ends = sorted(line.x1 for line in flow)
-    right = ends[3 * len(ends) // 4]  # where most lines end (a wide heading does not count)
+    left = Counter(round(line.x0) for line in flow).most_common(1)[0][0]
     paras: list[_Para] = []
     for line in flow:
         para = paras[-1] if paras else None
-        if para is None or _breaks(para, line, (left, right), m):
+        if para is None or _breaks(para, line, left, m):
             paras.append(_Para([line], "list" if _MARKER.match(line.text) else "body"))
         else:
             para.lines.append(line)
@@ -403,11 +396,8 @@ def _paragraphs(flow: list[Line], m: _Metrics) -> list[_Para]:
     return paras
 
 
-def _breaks(para: _Para, line: Line, margins: tuple[float, float], m: _Metrics) -> bool:
-    """Whether ``line`` starts a new paragraph after ``para`` (see the module docstring);
-    ``margins``: the flow's left margin and where most of its lines end."""
+def _breaks(para: _Para, line: Line, left: float, m: _Metrics) -> bool:
     prev = para.lines[-1]
-    left, right = margins
     em = max(prev.size, line.size)
     if abs(prev.size - line.size) > 0.1 * em or prev.bold != line.bold:
         return True
@@ -417,11 +407,7 @@ def _breaks(para: _Para, line: Line, margins: tuple[float, float], m: _Metrics) 
         return True
     if para.kind != "list" and line.x0 > prev.x0 + 0.8 * em:
         return True
-    if len(para.lines) == 1 and prev.text[-1] in _ENDS and line.x0 > left + 0.8 * em:
-        return True  # a one-line paragraph ending a sentence, then a first-line indent
-    # the paragraph's right edge; after its first line only, the flow's (one line is not
-    # an edge: a short one-line paragraph would take the next paragraph in)
-    edge = max(line.x1, *(x.x1 for x in para.lines), right if len(para.lines) == 1 else 0.0)
+    edge = max(line.x1, *(x.x1 for x in para.lines))
     short = prev.x1 < edge - 2 * em
     return short and (prev.text[-1] in _ENDS or prev.x1 - left < 0.6 * (edge - left))
 
