@@ -100,7 +100,11 @@ def test_html_keeps_the_article_and_drops_menus_and_headline_lists(
 def test_short_chinese_article_keeps_its_paragraphs_not_a_whole_page_dump() -> None:
     # 110 Chinese characters of article: under trafilatura's 250-character minimum, which once
     # replaced the extraction by one paragraph of byline + share bar + article run together.
-    lines = ["请稍候，我查一下", "目前似乎只有这些了，我看看什么时候会补货。", "很遗憾，暂时没有计划。"]
+    lines = [
+        "请稍候，我查一下",
+        "目前似乎只有这些了，我看看什么时候会补货。",
+        "很遗憾，暂时没有计划。",
+    ]
     lines += ["点击屏幕顶部的“菜单”图标，然后点击“设置”。", "在“修复您的帐户”旁边，点击“修复”。"]
     lines += ["如果您有很多书，可能需要一点时间。", "请问还有什么我可以帮忙的吗？"]
     page, _ = news_page("zh", lines, ["订单严重迟到，但骑手已经在餐厅了。"], "html5", 0)
