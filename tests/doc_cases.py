@@ -219,7 +219,8 @@ def make_formats_case(
     folder.mkdir(parents=True, exist_ok=True)
     docs = wmt_documents(eval_dir)
     docs = docs[:limit] if limit else docs
-    font = doc_fixtures.cjk_font(folder, "".join(z for _, zh, _ in docs for z in zh))
+    # every character of both sides: a glyph missing from the font would be lost from the PDF
+    font = doc_fixtures.cjk_font(folder, "".join(s for _, zh, en in docs for s in zh + en))
     out, by_format = [], {f: [] for f in FORMATS}
     for n, (name, zh, en) in enumerate(docs):
         fmt = FORMATS[n % len(FORMATS)]

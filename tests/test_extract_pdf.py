@@ -179,6 +179,48 @@ def test_running_headers_and_page_numbers_repeat_and_go() -> None:
     ]
 
 
+def test_short_paragraphs_one_line_each_stay_apart() -> None:
+    # Most paragraphs one line long (short Chinese paragraphs, each with a first-line indent
+    # of 22 pt and 10 pt more space below): the most common line start is the indent and the
+    # commonest distance between lines is the one between paragraphs, yet each stays whole.
+    texts = [
+        ("是的，变化真的很大。", 78, 188),
+        ("我从 3 岁开始就超重，在 30 岁之前，我一直都这样。", 78, 363),
+        ("我的大多数家人和以前认识的绝大多数朋友还是像从前一样", 78, 364),
+        ("对我，他们对我", 56, 133),
+        ("真是太", 78, 111),  # a paragraph without its full stop
+        ("宽容了。", 78, 122),
+        ("不过，我跟有些家族成员的关系在我减肥后似乎更严重了。", 78, 350),
+    ]
+    y, lines = 700.0, []
+    for number, (text, x0, x1) in enumerate(texts):
+        lines.append(Line(x0, y, x1, y + 11, 11, False, text))
+        y -= 16 if number == 2 else 26
+    blocks = blocks_from_pages([Page(420, 842, tuple(lines))]).blocks
+    assert [b.text for b in blocks] == [
+        texts[0][0],
+        texts[1][0],
+        texts[2][0] + texts[3][0],
+        *(t for t, _, _ in texts[4:]),
+    ]
+
+
+def test_an_indented_block_stays_one_paragraph() -> None:
+    # an abstract set in from both margins: its lines start at the same indent and end at
+    # the block's own right edge, short of the body's
+    block = [
+        "Abstract. A purely peer-to-peer version of electronic cash would allow online",
+        "payments to be sent directly from one party to another without going through a",
+        "financial institution. Digital signatures provide part of the solution.",
+    ]
+    body = ["The body of the paper starts here and runs to the right margin of the page", "as"]
+    lines = [_line(700 - 14 * i, t, x0=146, x1=464) for i, t in enumerate(block)]
+    lines[-1] = _line(672, block[-1], x0=146, x1=420)
+    lines += [_line(640 - 14 * i, t, x0=108, x1=504) for i, t in enumerate(body)]
+    blocks = blocks_from_pages([Page(612, 792, tuple(lines))]).blocks
+    assert [b.text for b in blocks] == [" ".join(block), " ".join(body)]
+
+
 def test_list_items_headings_and_small_print_get_their_kinds() -> None:
     lines = [
         _line(760, "2. Method", x1=150, size=14),

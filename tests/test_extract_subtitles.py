@@ -188,3 +188,18 @@ def test_files_without_cues_are_input_errors(reader, data: bytes, code: str, pro
     with pytest.raises(InputError) as err:
         reader(data, "x")
     assert err.value.code == code and problem in err.value.problem
+
+
+def test_a_pause_between_cues_ends_a_sentence_without_punctuation() -> None:
+    # chat lines without their full stop: the 0.4 s pause ends the sentence, the 0.04 s
+    # cut between the two cues of one sentence does not
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,500\n请您查收邮件\n\n"
+        "2\n00:00:02,900 --> 00:00:04,000\n我在这等您，\n\n"
+        "3\n00:00:04,040 --> 00:00:05,000\n怎么样了？\n"
+    )
+    blocks = read_srt(text.encode(), "t.srt").blocks
+    assert [(b.text, b.start, b.end) for b in blocks] == [
+        ("请您查收邮件", 1.0, 2.5),
+        ("我在这等您，怎么样了？", 2.9, 5.0),
+    ]

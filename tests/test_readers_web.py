@@ -97,6 +97,23 @@ def test_html_keeps_the_article_and_drops_menus_and_headline_lists(
         assert "tracking" not in kept and "font:" not in kept  # scripts, JSON-LD, styles
 
 
+def test_short_chinese_article_keeps_its_paragraphs_not_a_whole_page_dump() -> None:
+    # 110 Chinese characters of article: under trafilatura's 250-character minimum, which once
+    # replaced the extraction by one paragraph of byline + share bar + article run together.
+    lines = [
+        "请稍候，我查一下",
+        "目前似乎只有这些了，我看看什么时候会补货。",
+        "很遗憾，暂时没有计划。",
+    ]
+    lines += ["点击屏幕顶部的“菜单”图标，然后点击“设置”。", "在“修复您的帐户”旁边，点击“修复”。"]
+    lines += ["如果您有很多书，可能需要一点时间。", "请问还有什么我可以帮忙的吗？"]
+    page, _ = news_page("zh", lines, ["订单严重迟到，但骑手已经在餐厅了。"], "html5", 0)
+    blocks = read_html(page.encode("utf-8"), "p.html", CFG).blocks
+    assert (blocks[0].text, blocks[0].kind) == (lines[0], "heading")
+    assert "".join(b.text for b in blocks[1:]) == "".join(lines[1:])  # nothing else
+    assert len(blocks) > 3 and all(b.kind == "body" for b in blocks[1:])  # paragraphs kept
+
+
 def test_gbk_page_reads_like_its_utf8_twin_with_or_without_its_meta_charset(news: list) -> None:
     _, zh, _ = news[1]
     page, _ = news_page("zh", zh, _related(news, 1, "zh"), "portal", 1, charset="gb2312")

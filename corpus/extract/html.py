@@ -21,7 +21,9 @@ comments out; ``<script>``/``<style>`` never reach the text), one block per
 heading ("heading"), paragraph or quote ("body"), list item ("list") or table
 cell ("body"); code blocks are left out (not prose). The page's text is never
 guessed from a fixed set of page-furniture phrases, so :func:`read_html` marks
-its result ``main_text``. :func:`all_blocks` is the same walk over every
+its result ``main_text``. A short Chinese article is not replaced by trafilatura's
+whole-page dump: its size threshold is counted in Chinese characters on a Chinese
+page (see :func:`_min_extracted_size`). :func:`all_blocks` is the same walk over every
 visible element of a tree (only ``<nav>`` and code left out): the EPUB reader's
 extraction, where a chapter has no furniture to remove.
 
@@ -43,6 +45,7 @@ from corpus.config import ExtractConfig
 from corpus.errors import InputError
 from corpus.extract.decode import Decoded, decode_bytes
 from corpus.extract.safexml import entity_text, refuse_doctype_entities
+from corpus.extract.script import counts
 from corpus.records import Block, Extracted
 
 __all__ = [
@@ -88,6 +91,8 @@ _NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f"
 _CJK_BREAK = re.compile(f"(?<=[{_CJK}])[^\\S\n]*\n\\s*(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
+_MIN_SIZE_EN = 250  # trafilatura's default MIN_EXTRACTED_SIZE
+_MIN_SIZE_ZH = 65  # the same in Chinese characters (see _min_extracted_size)
 
 
 def decode_html(data: bytes, source: str) -> Decoded:
@@ -333,6 +338,17 @@ def _join_cjk_lines(tree: etree._Element) -> None:
             element.tail = _CJK_BREAK.sub("", element.tail)
 
 
+def _min_extracted_size(tree: etree._Element) -> int:
+    """trafilatura's MIN_EXTRACTED_SIZE for this page: below it, trafilatura replaces its
+    extraction by a baseline dump of the whole page's text as one paragraph (menus, share
+    bar and article run together). Its 250 characters are English characters; a page
+    mostly in Chinese gets the same amount of text in Chinese characters, 250 / e^1.35 = 65
+    (English has e^1.35 characters per Chinese character, the aligner's length prior), so a
+    short Chinese article keeps its paragraphs rather than turning into the dump."""
+    c = counts(" ".join(tree.itertext()))
+    return _MIN_SIZE_ZH if c.han > c.words else _MIN_SIZE_EN
+
+
 def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
     """The main text of a parsed page as trafilatura finds it, one block per heading,
     paragraph, quote, list item or table cell, led by the page's title (trafilatura's
@@ -340,7 +356,10 @@ def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
     InputError (``no_text``) if it finds no main text."""
     import trafilatura
     from trafilatura.metadata import extract_title
+    from trafilatura.settings import use_config
 
+    settings = use_config()
+    settings.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(_min_extracted_size(tree)))
     _join_cjk_lines(tree)
     found = trafilatura.bare_extraction(
         tree,
@@ -351,6 +370,7 @@ def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
         include_links=True,
         with_metadata=False,
         deduplicate=False,
+        config=settings,
     )
     body = None if found is None or isinstance(found, dict) else found.body
     blocks = [] if body is None else _blocks(body, _TRAFILATURA, 0)

@@ -29,7 +29,11 @@ From the lines to blocks (:func:`blocks_from_pages`):
   vertical gap wider than 1.35 line pitches, a line that is not below the one
   before (figure labels side by side), a first-line indent, a list marker
   (• 1. (a) ...), or after a line that ends short of the paragraph's right edge
-  with sentence-end punctuation (or very short). A paragraph left open at the
+  with sentence-end punctuation (or very short). Two lines at the same indent
+  from the left margin (the leftmost start of a tenth of the lines) are one
+  block (an abstract) unless the first ends short of where the lines starting
+  there end, or is a one-line paragraph ending a sentence: so short paragraphs
+  of one line each, each with a first-line indent, stay apart. A paragraph left open at the
   end of a page or column (no end punctuation) continues in the first
   paragraph of the next one when that one is not indented (or, after a figure,
   in one of the next two that starts in lower case or Chinese), so paragraphs
@@ -383,11 +387,17 @@ def _metrics(pages: list[Page]) -> _Metrics:
 
 def _paragraphs(flow: list[Line], m: _Metrics) -> list[_Para]:
     """The paragraphs of one flow of lines (see the module docstring)."""
-    left = Counter(round(line.x0) for line in flow).most_common(1)[0][0]
+    starts = Counter(round(line.x0) for line in flow)
+    # the left margin: the leftmost start of a tenth of the lines (not the most common start,
+    # which is the indent when most paragraphs are one line long)
+    left = min(x for x, n in starts.items() if n * 10 >= len(flow))
+    edges: dict[int, float] = {}  # where the lines that start at x end, at most
+    for line in flow:
+        edges[round(line.x0)] = max(edges.get(round(line.x0), 0.0), line.x1)
     paras: list[_Para] = []
     for line in flow:
         para = paras[-1] if paras else None
-        if para is None or _breaks(para, line, left, m):
+        if para is None or _breaks(para, line, (left, edges), m):
             paras.append(_Para([line], "list" if _MARKER.match(line.text) else "body"))
         else:
             para.lines.append(line)
@@ -396,8 +406,12 @@ def _paragraphs(flow: list[Line], m: _Metrics) -> list[_Para]:
     return paras
 
 
-def _breaks(para: _Para, line: Line, left: float, m: _Metrics) -> bool:
+def _breaks(para: _Para, line: Line, margins: tuple[float, dict[int, float]], m: _Metrics) -> bool:
+    """Whether ``line`` starts a new paragraph after ``para`` (see the module docstring);
+    ``margins``: the flow's left margin, and per start (x0, rounded) the furthest end of the
+    flow's lines that start there."""
     prev = para.lines[-1]
+    left, edges = margins
     em = max(prev.size, line.size)
     if abs(prev.size - line.size) > 0.1 * em or prev.bold != line.bold:
         return True
@@ -407,6 +421,13 @@ def _breaks(para: _Para, line: Line, left: float, m: _Metrics) -> bool:
         return True
     if para.kind != "list" and line.x0 > prev.x0 + 0.8 * em:
         return True
+    if line.x0 > left + 0.8 * em and abs(line.x0 - prev.x0) <= 0.5 * em:
+        # two lines at the same indent: a block (an abstract, a quote) goes on, a new
+        # paragraph starts after a line ending short of where lines starting there end, or
+        # after a one-line paragraph ending a sentence
+        short = prev.x1 < edges[round(prev.x0)] - 2 * em
+        if short or (len(para.lines) == 1 and prev.text[-1] in _ENDS):
+            return True
     edge = max(line.x1, *(x.x1 for x in para.lines))
     short = prev.x1 < edge - 2 * em
     return short and (prev.text[-1] in _ENDS or prev.x1 - left < 0.6 * (edge - left))

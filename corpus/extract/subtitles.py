@@ -12,6 +12,11 @@ the last cue's end; several sentences in one cue each keep that cue's time.
 A file whose cues carry almost no sentence-end punctuation (fewer marks than
 a tenth of the cues; common in Chinese subtitles) gives one block per cue.
 
+A pause (a cue starting :data:`PAUSE` seconds or more after the cue before it
+ended) ends a sentence even without punctuation: the two sides of a talk pause
+at the same times, so a line without its full stop ("请您查收邮件") is not run
+into the next sentence on one side only.
+
 Texts of neighbouring cues are joined with nothing where either side is
 Chinese (Han or CJK punctuation), else with one space. Cue times that run
 backwards (a cue ending before it starts, or starting before the cue before
@@ -55,6 +60,11 @@ _TIMING = re.compile(rf"^\s*{_TIME}\s+-->\s+{_TIME}(?:\s.*)?$")
 _VTT_SIGNATURE = re.compile(r"WEBVTT(?:[ \t][^\n]*)?(?:\n|$)")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 _SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
+#: Seconds of silence between two cues that end a sentence. Subtitlers close
+#: gaps shorter than about half a second to two frames (83 ms at 24 fps: Netflix's timing
+#: guidelines; the TED files here leave 0.02-0.07 s between the cues of a sentence), so a
+#: gap of a quarter of a second is a pause in the speech, not the cut between two cues.
+PAUSE = 0.25
 
 
 @dataclass(frozen=True)
@@ -139,25 +149,40 @@ def blocks_from_cues(cues: list[Cue], source: str, notes: list[str]) -> Extracte
     if backwards is not None:
         notes.append(backwards)
         times = [(None, None)] * len(kept)
-    stream, spans = _running_text([t for _, t in kept])
     punctuated = len(_ENDS.findall(" ".join(t for _, t in kept))) * 10 >= len(kept)
     if not punctuated:
         blocks = [Block(t, "cue", 0, *times[i]) for i, (_, t) in enumerate(kept)]
         return Extracted(tuple(blocks), tuple(notes))
-    c = counts(stream)
+    c = counts(" ".join(t for _, t in kept))
     lang = "zh" if c.han >= c.words else "en"
     blocks = []
-    pos = first = 0
-    for sentence in split_sentences(stream, lang):
-        begin = stream.index(sentence, pos)
-        pos = begin + len(sentence)
-        while spans[first][1] <= begin:
-            first += 1
-        last = first
-        while last + 1 < len(spans) and spans[last + 1][0] < pos:
-            last += 1
-        blocks.append(Block(sentence, "cue", 0, times[first][0], times[last][1]))
+    for first, last in _spoken_runs(times):
+        stream, spans = _running_text([t for _, t in kept[first:last]])
+        pos = at = 0
+        for sentence in split_sentences(stream, lang):
+            begin = stream.index(sentence, pos)
+            pos = begin + len(sentence)
+            while spans[at][1] <= begin:
+                at += 1
+            end = at
+            while end + 1 < len(spans) and spans[end + 1][0] < pos:
+                end += 1
+            blocks.append(Block(sentence, "cue", 0, times[first + at][0], times[first + end][1]))
     return Extracted(tuple(blocks), tuple(notes))
+
+
+def _spoken_runs(times: list[tuple[float | None, float | None]]) -> list[tuple[int, int]]:
+    """(first, last + 1) cue indices of the runs of cues between pauses: a cue starting
+    :data:`PAUSE` seconds or more after the cue before it ended starts a run (no run
+    breaks when the times are unusable, None)."""
+    runs, first = [], 0
+    for i in range(1, len(times)):
+        start, end = times[i][0], times[i - 1][1]
+        if start is not None and end is not None and start - end >= PAUSE:
+            runs.append((first, i))
+            first = i
+    runs.append((first, len(times)))
+    return runs
 
 
 def _clean(text: str) -> str:
