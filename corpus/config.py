@@ -140,6 +140,7 @@ class AlignConfig:
     full_cells: int = 250_000  # grids up to this many cells are searched whole
     para_penalty: float = 0.5  # per paragraph boundary a link leaves unmatched (docs/align.md)
     anchor_power: float = 2.0  # para_penalty x (boundary agreement of the sides) ** this; 0 = off
+    time_gap: float = 0.25  # subtitles: a pause of both sides this long (s) is a paragraph break
     punct_weight: float = 0.08  # per ?/!/: class present on one side of a link only
     part_weight: float = 0.2  # per unit a merged sentence's own score falls short of part_floor
     part_floor: float = 0.3  # rescaled cosine each sentence of a merge should reach (docs/align.md)
@@ -164,6 +165,7 @@ class AlignConfig:
             "prune",
             "para_penalty",
             "anchor_power",
+            "time_gap",
             "punct_weight",
             "part_weight",
             "null_gain",

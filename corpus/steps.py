@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus._version import __version__
 from corpus.align import align_embedded
+from corpus.align.timeline import time_paragraphs
 from corpus.confidence import link_p_correct
 from corpus.config import Config
 from corpus.decisions import read_decisions
@@ -138,6 +139,11 @@ def align_unit(run: StageRun) -> None:
     encoder = run.encoder()
     aligned = []
     for doc, (zh_vecs, en_vecs) in zip(docs, vectors, strict=True):
+        zh_layout, en_layout = Layout.of(doc.zh), Layout.of(doc.en)
+        timed = time_paragraphs(doc.zh, doc.en, run.cfg.align.time_gap)
+        if timed is not None:  # subtitles: the shared pauses are the paragraph breaks
+            zh_layout = replace(zh_layout, paras=timed[0])
+            en_layout = replace(en_layout, paras=timed[1])
         links = align_embedded(
             [s.text for s in doc.zh],
             [s.text for s in doc.en],
@@ -147,8 +153,8 @@ def align_unit(run: StageRun) -> None:
             run.cfg.align,
             "zh",
             "en",
-            src_layout=Layout.of(doc.zh),
-            tgt_layout=Layout.of(doc.en),
+            src_layout=zh_layout,
+            tgt_layout=en_layout,
         )
         aligned.append((doc.doc_id, links))
     write_alignment(run.out, aligned)
