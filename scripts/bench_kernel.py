@@ -273,8 +273,8 @@ def main() -> None:
 
     print("DP only (vectors and joined runs embedded beforehand), numpy vs numba:")
     print(
-        f"{'set':6} {'kernel':6} {'wall s':>7} {'cpu s':>7} {'pass1':>7} {'pass2':>7}"
-        "  exact  strict  lax"
+        f"{'set':6} {'kernel':6} {'wall s':>7} {'cpu s':>7} {'pass1':>7} {'cpu':>6}"
+        f" {'pass2':>7} {'cpu':>6}  exact  strict  lax"
     )
     for which in ("mac",) if args.skip_bible else ("mac", "bible"):
         r = child("--part", "dp", "--which", which)
