@@ -195,3 +195,19 @@ def test_real_chapters_give_the_same_links(eval_dir, real_encoder) -> None:
         _agree(ref, align_sentences(zh, en, real_encoder, cfg))
         paras = ([i // 7 for i in range(len(zh))], [j // 9 for j in range(len(en))])
         _check_passes(zh, en, s, t, cfg, paras, True, real_encoder)
+
+
+def test_ctrl_c_waits_until_the_kernel_returns() -> None:
+    """A SIGINT while numba imports or compiles is held back, then raised as usual."""
+    import os
+    import signal
+
+    from corpus.align.search import _interrupts_deferred
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached = True
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -53,8 +53,12 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -91,16 +95,45 @@ def _pairsum(v: np.ndarray) -> np.ndarray:
 _COARSE_TYPES = [(1, 1), (1, 2), (2, 1), (2, 2)]
 
 
-def _dp(cfg: AlignConfig):  # type: ignore[no-untyped-def]
-    """The DP that ``cfg.kernel`` names: compiled (kernel.dp) or the numpy reference (dp.dp).
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT (Ctrl-C) held back until the block ends, then handled as it would have been.
 
-    numba is imported here, on first use, so that commands which never align do not pay
-    for its import (~0.5 s)."""
-    if cfg.kernel == "numpy":
-        return dp
-    from corpus.align import kernel
+    A KeyboardInterrupt raised inside numba's import or compiler leaves half-built
+    llvmlite objects whose finalisers print errors at exit, after "corpus: interrupted";
+    deferred, it arrives once the kernel is imported, compiled and has run. Python runs
+    signal handlers in the main thread only, so other threads need nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda *sig: caught.append(sig))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
+    elif caught and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
 
-    return kernel.dp
+
+def _compiled(name: str) -> Callable[..., Any]:
+    """``corpus.align.kernel.<name>``, imported on first use (numba's import costs ~0.5 s, so
+    commands that never align do not pay it) and run with interrupts deferred."""
+
+    def run(*args: Any) -> Any:
+        with _interrupts_deferred():
+            from corpus.align import kernel
+
+            return getattr(kernel, name)(*args)
+
+    return run
+
+
+def _dp(cfg: AlignConfig) -> Callable[..., Grid]:
+    """The DP that ``cfg.kernel`` names: compiled (kernel.dp) or the numpy reference (dp.dp)."""
+    return dp if cfg.kernel == "numpy" else _compiled("dp")
 
 
 def band(s: np.ndarray, t: np.ndarray, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -276,11 +309,7 @@ def align_vectors(
         None if turns is None else (turns[0][::-1], turns[1][::-1]),
     )
     bwd = run(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
-    cands = candidates
-    if cfg.kernel == "numba":
-        from corpus.align import kernel
-
-        cands = kernel.candidates
+    cands = candidates if cfg.kernel == "numpy" else _compiled("candidates")
     want_s, want_t, lo2, hi2 = cands(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = Spans(src, src_lang, s), Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
