@@ -153,6 +153,7 @@ class AlignConfig:
     rescore_margin: float = 0.2  # links within this of the best total count as uncertain
     rescore_weight: float = 1 / 3  # share of the rescore encoder's cosine in the mean
     rescore_chance: float = 0.7  # cosine of unrelated texts under the rescore encoder (e5)
+    kernel: str = "numba"  # DP passes: "numba" (compiled, corpus/align/kernel.py) or "numpy"
 
     def validate(self) -> None:
         """ConfigError for values out of range."""
@@ -180,6 +181,8 @@ class AlignConfig:
             raise ConfigError("align.rescore_margin must be >= 0 and align.rescore_weight in 0..1")
         if not -1 <= self.rescore_chance < 1:
             raise ConfigError(f"align.rescore_chance must be in [-1, 1), got {self.rescore_chance}")
+        if self.kernel not in ("numba", "numpy"):
+            raise ConfigError(f"align.kernel must be 'numba' or 'numpy', got {self.kernel!r}")
         if self.window < 1 or self.full_cells < 4:
             raise ConfigError("align.window must be >= 1 and align.full_cells >= 4")
 

