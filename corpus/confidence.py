@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -96,31 +95,16 @@ def link_features(
         knn_y = knn_mean_near(y, s, [links[k].src[0] for k in full], 4, WINDOW)
         margin = margin_scores(cos, knn_x, knn_y).astype(np.float64)
         rescaled = (cos - c0) / (1 - c0)
-        ratio = np.array(
-            [
-                math.log(
-                    _chars("".join(tgt[j] for j in links[k].tgt))
-                    / _chars("".join(src[i] for i in links[k].src))
-                )
-                for k in full
-            ]
-        )
+        src_chars = np.array([_chars("".join(src[i] for i in links[k].src)) for k in full])
+        tgt_chars = np.array([_chars("".join(tgt[j] for j in links[k].tgt)) for k in full])
+        ratio = np.log(tgt_chars / src_chars)
         out[full, FEATURES.index("cos")] = rescaled
         out[full, FEATURES.index("margin")] = np.clip(margin - 1, -1, 2)
         out[full, FEATURES.index("len_dev")] = np.minimum(
             np.abs(ratio - np.median(ratio)) / _LEN_STD, 3
         )
         out[full, FEATURES.index("part_gap")] = rescaled - _part_min(links, full, s, t, x, y, c0)
-        out[full, FEATURES.index("log_chars")] = [
-            math.log1p(
-                min(
-                    _chars("".join(src[i] for i in links[k].src)),
-                    _chars("".join(tgt[j] for j in links[k].tgt)),
-                )
-            )
-            / 5
-            for k in full
-        ]
+        out[full, FEATURES.index("log_chars")] = np.log1p(np.minimum(src_chars, tgt_chars)) / 5
         quality[full] = rescaled
         for k in full:
             size = (len(links[k].src), len(links[k].tgt))
