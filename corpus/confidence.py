@@ -39,9 +39,10 @@ FEATURES = (
     "neighbours",  # mean of the neighbouring links' rescaled cosines (0 for a null neighbour)
     "doc_mean",  # mean rescaled cosine of the document's non-null links
     "doc_null",  # share of the document's sentences in null links
+    "gap",  # the aligner's max-marginal gap (Link.gap, clipped to [-1, 1]; 0 when unknown)
 )
 #: Version of the features and of the data file's layout; a refit with other features bumps it.
-VERSION = 1
+VERSION = 2
 #: Neighbourhood searched for a null link's best partner and the margin's neighbours.
 WINDOW = 8
 _LEN_STD = 0.35
@@ -132,6 +133,7 @@ def link_features(
     out[:, FEATURES.index("doc_mean")] = float(quality[full].mean()) if full else 0.0
     null_sentences = sum(len(links[k].src) + len(links[k].tgt) for k in nulls)
     out[:, FEATURES.index("doc_null")] = null_sentences / (len(s) + len(t))
+    out[:, FEATURES.index("gap")] = [0.0 if x.gap is None else x.gap for x in links]
     out[:, 0] = 1.0
     return out
 

@@ -170,8 +170,8 @@ def merge_within_units(
 
     ``src_units[i]`` / ``tgt_units[j]`` name the unit of source sentence i /
     target sentence j. A link joins the previous (merged) link when every
-    sentence of both lies in the same single unit; the merged score is the mean.
-    Raises AlignmentError when a link names a sentence that has no unit.
+    sentence of both lies in the same single unit; the merged score is the mean, the
+    merged gap (if both have one) the smaller. Raises AlignmentError when a link names a sentence that has no unit.
     """
 
     def unit_of(link: Link) -> set[str]:
@@ -194,6 +194,7 @@ def merge_within_units(
                 tuple(sorted(prev.src + link.src)),
                 tuple(sorted(prev.tgt + link.tgt)),
                 (prev.score * n + link.score) / (n + 1),
+                None if prev.gap is None or link.gap is None else min(prev.gap, link.gap),
             )
             counts[-1] = n + 1
         else:

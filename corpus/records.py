@@ -191,11 +191,17 @@ class Layout:
 
 @dataclass(frozen=True)
 class Link:
-    """One alignment link: source ids, target ids (consecutive, possibly empty), score."""
+    """One alignment link: source ids, target ids (consecutive, possibly empty), score.
+
+    ``gap`` is the aligner's pass-1 max-marginal gap (:mod:`corpus.align.marginals`), set
+    on the links an aligner returns and None elsewhere (gold files, hand-made links); it
+    takes no part in equality.
+    """
 
     src: tuple[int, ...]
     tgt: tuple[int, ...]
     score: float = 0.0
+    gap: float | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:

@@ -99,7 +99,7 @@ UNIT_STAGES: tuple[Stage, ...] = (
         ("sentences.jsonl", "embeddings.npz"),
         align_unit,
         ("align",),
-        "align.13",
+        "align.14",
         True,
     ),
     Stage(

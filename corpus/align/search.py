@@ -124,9 +124,9 @@ def _compiled(name: str) -> Callable[..., Any]:
 
     def run(*args: Any) -> Any:
         with _interrupts_deferred():
-            from corpus.align import kernel
+            from corpus.align import kernel, marginals
 
-            return getattr(kernel, name)(*args)
+            return getattr(marginals if name == "link_gaps" else kernel, name)(*args)
 
     return run
 
@@ -267,8 +267,9 @@ def align_vectors(
     src_layout: Layout,
     tgt_layout: Layout,
     rescorer: Encoder | None = None,
-) -> list[tuple[int, int, int, int, float]]:
-    """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1, cos)."""
+) -> list[tuple[int, int, int, int, float, float]]:
+    """Steps 2-4 of the module docstring for embedded singles ``s``/``t``: (i0, i1, j0, j1,
+    cos, gap), gap as :func:`corpus.align.marginals.link_gaps`."""
     n, m = len(src), len(tgt)
     src_paras, tgt_paras = src_layout.paras, tgt_layout.paras
     types = link_types(cfg)
@@ -327,13 +328,15 @@ def align_vectors(
             et.add(rescorer, rt)
             mixed = Rescored(exact, es, et, cfg.rescore_weight, cfg.rescore_chance)
             grid = run(n, m, lo2, hi2, types, mixed, skip)
+    path = trace(grid, n, m, types)
+    gaps = _compiled("link_gaps")(fwd, bwd, n, m, types, approx, skip, path)
     out = []
-    for i0, i1, j0, j1 in trace(grid, n, m, types):
+    for (i0, i1, j0, j1), gap in zip(path, gaps.tolist(), strict=True):
         cos = 0.0
         if i1 > i0 and j1 > j0:
             c, _ = exact.cosine(i1, np.array([j1]), i1 - i0, j1 - j0)
             cos = float(c[0])
-        out.append((i0, i1, j0, j1, cos))
+        out.append((i0, i1, j0, j1, cos, gap))
     return out
 
 
@@ -430,8 +433,8 @@ def align_embedded(
     if rescorer is None and cfg.rescore_encoder:
         rescorer = load_rescorer(cfg.rescore_encoder)
     return [
-        Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos)
-        for i0, i1, j0, j1, cos in align_vectors(
+        Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos, gap)
+        for i0, i1, j0, j1, cos, gap in align_vectors(
             src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, sl, tl, rescorer
         )
     ]

@@ -236,21 +236,31 @@ def write_alignments(path: str | Path, links: Iterable[Link]) -> None:
 
 
 def write_alignment(path: Path, docs: Iterable[tuple[str, Sequence[Link]]]) -> None:
-    """Write alignment.jsonl: per document its doc_id and its links in the gold format."""
+    """Write alignment.jsonl: per document its doc_id, its links in the gold format and,
+    when every link has one, their max-marginal gaps (``gaps``, 4 decimals, in link order)."""
     rows = [_header("alignment")]
-    rows += [
-        {"kind": "document", "doc_id": doc_id, "links": [format_link(x) for x in links]}
-        for doc_id, links in docs
-    ]
+    for doc_id, links in docs:
+        row: dict[str, Any] = {"kind": "document", "doc_id": doc_id}
+        row["links"] = [format_link(x) for x in links]
+        if links and all(x.gap is not None for x in links):
+            row["gaps"] = [round(float(x.gap or 0.0), 4) for x in links]
+        rows.append(row)
     atomic_write_jsonl(path, rows)
 
 
 def read_alignment(path: Path) -> list[tuple[str, list[Link]]]:
-    """(doc_id, links) per document of an alignment.jsonl written by :func:`write_alignment`."""
-    return [
-        (row["doc_id"], [parse_link(text) for text in row["links"]])
-        for row in _rows(path, "alignment")
-    ]
+    """(doc_id, links) per document of an alignment.jsonl written by :func:`write_alignment`
+    (``Link.gap`` set where the file has gaps)."""
+    out = []
+    for row in _rows(path, "alignment"):
+        links = [parse_link(text) for text in row["links"]]
+        gaps = row.get("gaps")
+        if isinstance(gaps, list) and len(gaps) == len(links):
+            links = [
+                Link(x.src, x.tgt, x.score, float(g)) for x, g in zip(links, gaps, strict=True)
+            ]
+        out.append((row["doc_id"], links))
+    return out
 
 
 # --------------------------------------------------------------------------- pairs
