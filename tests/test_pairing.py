@@ -25,7 +25,6 @@ from corpus.extract.warc import read_warc
 from corpus.pairing import pair_folders, read_manifest, unpaired_path
 from corpus.pairing.match import (
     Candidate,
-    anchors_found,
     assign,
     candidates,
     linked_share,
@@ -106,12 +105,19 @@ def test_assign_is_one_to_one_best_first_with_a_threshold() -> None:
     assert best[("en", 0)].zh == 0
 
 
-def test_linked_share_counts_mutual_neighbours() -> None:
+def test_linked_share_counts_mutual_neighbours_and_their_characters() -> None:
     eye = np.eye(4, dtype=np.float32)
-    assert linked_share(eye, eye) == (1.0, 1.0)
-    assert linked_share(eye[:2], eye) == (2 * 2 / 6, 1.0)
-    assert linked_share(eye[:2], eye[2:]) == (0.0, 0.0)
-    assert linked_share(eye[:0], eye) == (0.0, 0.0)
+    four = ["一二", "三四五六", "七", "八九"]
+    assert linked_share(eye, eye, four, ["ab", "cd", "ef", "gh"]) == (1.0, 1.0, 1.0)
+    # two of four English sentences linked: 2 links over mean 3 and over 2; the English side
+    # has 4 of its 10 characters linked (the Chinese side all), so coverage is 0.4
+    assert linked_share(eye[:2], eye, four[:2], ["ab", "cd", "efg", "hij"]) == (
+        2 * 2 / 6,
+        1.0,
+        0.4,
+    )
+    assert linked_share(eye[:2], eye[2:], four[:2], four[2:]) == (0.0, 0.0, 0.0)
+    assert linked_share(eye[:0], eye, [], four) == (0.0, 0.0, 0.0)
 
 
 def test_url_key_removes_language_marks_only() -> None:
@@ -124,14 +130,12 @@ def test_url_key_removes_language_marks_only() -> None:
     assert url_key("http://s.org/zh/a.html") != url_key("http://s.org/en/b.html")
 
 
-def test_anchors_and_score_move_the_right_way() -> None:
-    assert anchors_found(["2021年GDP增长8.1%，NASA"], ["GDP grew 8.1% in 2021, NASA said"]) == 1.0
-    assert anchors_found(["2021年"], ["in 1999"]) == 0.0
-    assert anchors_found(["没有数字"], ["no numbers"]) == 0.5
-    low = score([0.3, 0.1, 0.1, 1.0, 0.5, 0.0])
-    high = score([0.8, 0.9, 0.9, 0.1, 0.8, 0.0])
+def test_score_moves_the_right_way() -> None:
+    low = score([0.3, 0.1, 0.1, 0.1, 0.0])
+    high = score([0.8, 0.9, 0.9, 0.9, 0.0])
     assert 0.0 <= low < 0.1 < 0.9 < high <= 1.0
-    assert score([0.6, 0.5, 0.6, 0.3, 0.5, 1.0]) > score([0.6, 0.5, 0.6, 0.3, 0.5, 0.0])
+    assert score([0.6, 0.5, 0.6, 0.5, 1.0]) > score([0.6, 0.5, 0.6, 0.5, 0.0])
+    assert score([0.6, 0.5, 0.6, 0.9, 0.0]) > score([0.6, 0.5, 0.6, 0.4, 0.0])  # coverage
 
 
 def test_pair_folders_pairs_and_leaves_orphans(tmp_path: Path) -> None:
