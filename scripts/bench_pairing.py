@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.crawl_cases import (  # noqa: E402  (needs the path above)
+    TWINS,
     make_crawl,
     pair_scores,
     paired_case_docs,
@@ -124,6 +126,7 @@ def pairing(eval_dir: Path, tmp: Path, encoder: object, refit: bool) -> None:
                 f"({t['orphans_paired']} one-sided paired)"
             )
         print("  other thresholds: " + "; ".join(by_threshold))
+        print(f"  {twin_line(part, crawl, zh, en, cands, taken)}")
         x = np.array([c.feats for c in cands])[:, : len(FEATURES) - 1]  # url: not fitted
         y = np.array([crawl.truth.get(zh[c.zh].source) == en[c.en].source for c in cands])
         print(f"  {calibration(np.array([c.score for c in cands]), y)}")
@@ -135,6 +138,24 @@ def pairing(eval_dir: Path, tmp: Path, encoder: object, refit: bool) -> None:
                 f"(url kept at its prior), ridge {ridge} (cross-validated log loss {loss:.4f})"
             )
             print(f"  WEIGHTS = ({', '.join(f'{v:.2f}' for v in w)})  (in code: {WEIGHTS})")
+
+
+def twin_line(
+    part: str, crawl: Any, zh: list[Any], en: list[Any], cands: list[Any], taken: list[Any]
+) -> str:
+    """The topic twins of the crawl (tests/crawl_cases.TWINS): the score of the candidate
+    pairing the one's Chinese page with the other's English page, and whether either page
+    was paired."""
+    paired = {zh[c.zh].source for c in taken} | {en[c.en].source for c in taken}
+    out = []
+    for a, b in TWINS[part]:
+        zi = next(i for i, d in enumerate(zh) if crawl.owner[d.source] == (a, "zh"))
+        ej = next(j for j, d in enumerate(en) if crawl.owner[d.source] == (b, "en"))
+        found = [c.score for c in cands if (c.zh, c.en) == (zi, ej)]
+        value = f"score {found[0]:.4f}" if found else "not a candidate"
+        either = zh[zi].source in paired or en[ej].source in paired
+        out.append(f"{a} zh / {b} en {value}, {'PAIRED' if either else 'both left unpaired'}")
+    return "topic twins: " + ("; ".join(out) or "none")
 
 
 def calibration(scores: np.ndarray, truth: np.ndarray) -> str:
