@@ -312,3 +312,54 @@ def test_adding_a_crawl_file_builds_only_the_new_pair(tmp_path: Path) -> None:
         "unpaired_zh": 0,
         "unpaired_en": 1,
     }
+
+
+def _site_pages(first: int, count: int) -> list[tuple[str, str, str, bytes]]:
+    """Chinese and English pages of ``count`` documents (numbers from ``first``), shuffled
+    by URL, plus an image and a redirect."""
+    pages = []
+    for k in range(count):
+        n = first + 10 * k
+        pages.append((f"http://s.cn/zh/{n}.html", "200 OK", "text/html", _html(_doc(ZH, n))))
+        pages.append((f"http://s.cn/en/{n}.htm", "200 OK", "text/html", _html(_doc(EN, n))))
+    return [*pages[1::2], *pages[0::2], *_PAGES[2:]]
+
+
+def test_plain_build_of_a_warc_folder_or_file_pairs_its_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import functools
+
+    import corpus.pipeline
+
+    fake_build = functools.partial(corpus.pipeline.build, encoder=FakeNumberEncoder())
+    monkeypatch.setattr(corpus.pipeline, "build", fake_build)
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "site.warc.gz").write_bytes(_warc(_site_pages(100, 3), compress=True))
+    (crawl / "site.cdx").write_text("an index no reader takes\n", encoding="utf-8")
+    cache = ["--set", f"embed.cache_dir={tmp_path / 'cache'}", "-q"]
+    for given, out in ((crawl, tmp_path / "out"), (crawl / "site.warc.gz", tmp_path / "one")):
+        assert main(["build", str(given), "-o", str(out), *cache]) == 0
+        rows = [
+            r
+            for f in sorted((out / "dataset" / "data").glob("*.parquet"))
+            for r in pq.read_table(f).to_pylist()
+        ]
+        warc = given if given.is_file() else crawl / "site.warc.gz"
+        truth = {
+            (f"{warc}::http://s.cn/zh/{n}.html", f"{warc}::http://s.cn/en/{n}.htm")
+            for n in (100, 110, 120)
+        }
+        manifest = read_manifest(out)
+        assert manifest is not None and manifest["counts"]["paired"] == 3
+        assert {(p["zh_source"], p["en_source"]) for p in manifest["pairs"]} == truth
+        assert rows and {(r["zh_source"], r["en_source"]) for r in rows} <= truth
+    capsys.readouterr()
+    # among other inputs a WARC file is not paired: the rest builds, one line says how
+    (crawl / "a.zh.txt").write_text(_doc(ZH, 500), encoding="utf-8")
+    (crawl / "a.en.txt").write_text(_doc(EN, 500), encoding="utf-8")
+    assert main(["build", str(crawl), "-o", str(tmp_path / "mixed"), *cache]) == 0
+    assert read_manifest(tmp_path / "mixed") is None
+    err = capsys.readouterr().err
+    assert f"skipped {crawl / 'site.warc.gz'}: a WARC crawl among other inputs" in err
