@@ -152,7 +152,7 @@ def twin_line(
         zi = next(i for i, d in enumerate(zh) if crawl.owner[d.source] == (a, "zh"))
         ej = next(j for j, d in enumerate(en) if crawl.owner[d.source] == (b, "en"))
         found = [c.score for c in cands if (c.zh, c.en) == (zi, ej)]
-        value = f"score {found[0]:.4f}" if found else "not a candidate"
+        value = f"score {found[0]:.1e}" if found else "not a candidate"
         either = zh[zi].source in paired or en[ej].source in paired
         out.append(f"{a} zh / {b} en {value}, {'PAIRED' if either else 'both left unpaired'}")
     return "topic twins: " + ("; ".join(out) or "none")

@@ -71,7 +71,7 @@ LINK_COSINE = 0.5
 #: Feature names, in the order of :data:`WEIGHTS`.
 FEATURES = ("cosine", "linked", "covered", "coverage", "url")
 #: Logistic model (bias first, then one weight per feature): see the module docstring.
-WEIGHTS = (-9.38, 2.47, 4.05, 4.60, 4.60, 2.0)
+WEIGHTS = (-11.61, 2.44, 4.75, 6.19, 6.15, 2.0)
 #: Default least score of a pair (see the module docstring).
 MIN_SCORE = 0.1
 #: Candidates kept per document and direction.
