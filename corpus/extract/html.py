@@ -23,11 +23,12 @@ cell ("body"); code blocks are left out (not prose). The page's text is never
 guessed from a fixed set of page-furniture phrases, so :func:`read_html` marks
 its result ``main_text``. A short Chinese article is not replaced by trafilatura's
 whole-page dump: its size threshold is counted in Chinese characters on a Chinese
-page (see :func:`_min_extracted_size`); an article shorter still (a three-line dialogue
-turn) that trafilatura replaced by the dump anyway is extracted again with no size
-threshold (see :func:`_is_page_dump`), and the dump is kept only when that finds nothing. :func:`all_blocks` is the same walk over every
-visible element of a tree (only ``<nav>`` and code left out): the EPUB reader's
-extraction, where a chapter has no furniture to remove.
+page (see :func:`_min_extracted_size`); an article shorter still (a three-line
+dialogue turn) that trafilatura replaced by the dump anyway is extracted again with
+no size threshold (see :func:`_is_page_dump`), and the dump is kept only when that
+finds nothing. :func:`all_blocks` is the same walk over every visible element of a
+tree (only ``<nav>`` and code left out): the EPUB reader's extraction, where a chapter
+has no furniture to remove.
 
 Whitespace is read as a browser renders it (runs collapse to one space), except
 that a line break between two CJK characters disappears (CSS Text 3's
