@@ -10,7 +10,8 @@ Usage: python scripts/bench_pairing.py [--eval-dir ../shared/eval] [--fit] [--sk
    --fit the tune crawl is only scored.
 2. Pairing precision / recall on the tune crawl (in-sample) and on the held-out
    *test* crawl (odd wmt22 documents, white paper 002), with the weights in the
-   code; documents/s and peak RSS; calibration (log loss, true share by score band).
+   code; documents/s and peak RSS; the topic twins' cross scores (tests/crawl_cases.TWINS);
+   calibration (log loss, true share by score band).
 3. End to end: ``build --pair`` of the test crawl vs. the same documents given as
    NAME.zh.html + NAME.en.html; pair F1 of both (tests/doc_cases.pair_f1).
 4. Scale: N x N synthetic document vectors (512-d, a planted noisy partner for
