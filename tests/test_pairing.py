@@ -25,7 +25,6 @@ from corpus.extract.warc import read_warc
 from corpus.pairing import pair_folders, read_manifest, unpaired_path
 from corpus.pairing.match import (
     Candidate,
-    anchors_found,
     assign,
     candidates,
     linked_share,
@@ -106,12 +105,19 @@ def test_assign_is_one_to_one_best_first_with_a_threshold() -> None:
     assert best[("en", 0)].zh == 0
 
 
-def test_linked_share_counts_mutual_neighbours() -> None:
+def test_linked_share_counts_mutual_neighbours_and_their_characters() -> None:
     eye = np.eye(4, dtype=np.float32)
-    assert linked_share(eye, eye) == (1.0, 1.0)
-    assert linked_share(eye[:2], eye) == (2 * 2 / 6, 1.0)
-    assert linked_share(eye[:2], eye[2:]) == (0.0, 0.0)
-    assert linked_share(eye[:0], eye) == (0.0, 0.0)
+    four = ["一二", "三四五六", "七", "八九"]
+    assert linked_share(eye, eye, four, ["ab", "cd", "ef", "gh"]) == (1.0, 1.0, 1.0)
+    # two of four English sentences linked: 2 links over mean 3 and over 2; the English side
+    # has 4 of its 10 characters linked (the Chinese side all), so coverage is 0.4
+    assert linked_share(eye[:2], eye, four[:2], ["ab", "cd", "efg", "hij"]) == (
+        2 * 2 / 6,
+        1.0,
+        0.4,
+    )
+    assert linked_share(eye[:2], eye[2:], four[:2], four[2:]) == (0.0, 0.0, 0.0)
+    assert linked_share(eye[:0], eye, [], four) == (0.0, 0.0, 0.0)
 
 
 def test_url_key_removes_language_marks_only() -> None:
@@ -124,14 +130,12 @@ def test_url_key_removes_language_marks_only() -> None:
     assert url_key("http://s.org/zh/a.html") != url_key("http://s.org/en/b.html")
 
 
-def test_anchors_and_score_move_the_right_way() -> None:
-    assert anchors_found(["2021年GDP增长8.1%，NASA"], ["GDP grew 8.1% in 2021, NASA said"]) == 1.0
-    assert anchors_found(["2021年"], ["in 1999"]) == 0.0
-    assert anchors_found(["没有数字"], ["no numbers"]) == 0.5
-    low = score([0.3, 0.1, 0.1, 1.0, 0.5, 0.0])
-    high = score([0.8, 0.9, 0.9, 0.1, 0.8, 0.0])
+def test_score_moves_the_right_way() -> None:
+    low = score([0.3, 0.1, 0.1, 0.1, 0.0])
+    high = score([0.8, 0.9, 0.9, 0.9, 0.0])
     assert 0.0 <= low < 0.1 < 0.9 < high <= 1.0
-    assert score([0.6, 0.5, 0.6, 0.3, 0.5, 1.0]) > score([0.6, 0.5, 0.6, 0.3, 0.5, 0.0])
+    assert score([0.6, 0.5, 0.6, 0.5, 1.0]) > score([0.6, 0.5, 0.6, 0.5, 0.0])
+    assert score([0.6, 0.5, 0.6, 0.9, 0.0]) > score([0.6, 0.5, 0.6, 0.4, 0.0])  # coverage
 
 
 def test_pair_folders_pairs_and_leaves_orphans(tmp_path: Path) -> None:
@@ -308,3 +312,54 @@ def test_adding_a_crawl_file_builds_only_the_new_pair(tmp_path: Path) -> None:
         "unpaired_zh": 0,
         "unpaired_en": 1,
     }
+
+
+def _site_pages(first: int, count: int) -> list[tuple[str, str, str, bytes]]:
+    """Chinese and English pages of ``count`` documents (numbers from ``first``), shuffled
+    by URL, plus an image and a redirect."""
+    pages = []
+    for k in range(count):
+        n = first + 10 * k
+        pages.append((f"http://s.cn/zh/{n}.html", "200 OK", "text/html", _html(_doc(ZH, n))))
+        pages.append((f"http://s.cn/en/{n}.htm", "200 OK", "text/html", _html(_doc(EN, n))))
+    return [*pages[1::2], *pages[0::2], *_PAGES[2:]]
+
+
+def test_plain_build_of_a_warc_folder_or_file_pairs_its_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import functools
+
+    import corpus.pipeline
+
+    fake_build = functools.partial(corpus.pipeline.build, encoder=FakeNumberEncoder())
+    monkeypatch.setattr(corpus.pipeline, "build", fake_build)
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "site.warc.gz").write_bytes(_warc(_site_pages(100, 3), compress=True))
+    (crawl / "site.cdx").write_text("an index no reader takes\n", encoding="utf-8")
+    cache = ["--set", f"embed.cache_dir={tmp_path / 'cache'}", "-q"]
+    for given, out in ((crawl, tmp_path / "out"), (crawl / "site.warc.gz", tmp_path / "one")):
+        assert main(["build", str(given), "-o", str(out), *cache]) == 0
+        rows = [
+            r
+            for f in sorted((out / "dataset" / "data").glob("*.parquet"))
+            for r in pq.read_table(f).to_pylist()
+        ]
+        warc = given if given.is_file() else crawl / "site.warc.gz"
+        truth = {
+            (f"{warc}::http://s.cn/zh/{n}.html", f"{warc}::http://s.cn/en/{n}.htm")
+            for n in (100, 110, 120)
+        }
+        manifest = read_manifest(out)
+        assert manifest is not None and manifest["counts"]["paired"] == 3
+        assert {(p["zh_source"], p["en_source"]) for p in manifest["pairs"]} == truth
+        assert rows and {(r["zh_source"], r["en_source"]) for r in rows} <= truth
+    capsys.readouterr()
+    # among other inputs a WARC file is not paired: the rest builds, one line says how
+    (crawl / "a.zh.txt").write_text(_doc(ZH, 500), encoding="utf-8")
+    (crawl / "a.en.txt").write_text(_doc(EN, 500), encoding="utf-8")
+    assert main(["build", str(crawl), "-o", str(tmp_path / "mixed"), *cache]) == 0
+    assert read_manifest(tmp_path / "mixed") is None
+    err = capsys.readouterr().err
+    assert f"skipped {crawl / 'site.warc.gz'}: a WARC crawl among other inputs" in err

@@ -1,7 +1,9 @@
 """Pairing quality with the real encoder on crawls made from ../shared/eval (slow).
 
-Floors sit below what scripts/bench_pairing.py measured on the held-out crawl
-(P 1.000, R 0.986 at the default threshold), so a regression fails them.
+Floors are the issue's (precision and recall >= .99), which scripts/bench_pairing.py
+measured as met on both crawls (P 1.000, R 1.000 at the default threshold, tuning
+and held-out): with 69-70 true pairs a crawl meets .99 only with every pair found,
+so one missed or wrong pair fails.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
 from corpus.cli import main
 from corpus.pairing import pair_folders
@@ -19,12 +22,15 @@ from tests.crawl_cases import make_crawl, page, pair_scores
 from tests.doc_cases import wmt_documents
 
 
-def test_held_out_crawl_is_paired(eval_dir: Path, real_encoder: Any, tmp_path: Path) -> None:
-    crawl = make_crawl(eval_dir, tmp_path, "test", seed=1)
+@pytest.mark.parametrize(("part", "seed"), [("tune", 0), ("test", 1)])
+def test_crawl_is_paired(
+    eval_dir: Path, real_encoder: Any, tmp_path: Path, part: str, seed: int
+) -> None:
+    crawl = make_crawl(eval_dir, tmp_path, part, seed=seed)
     result = pair_folders(crawl.zh_dir, crawl.en_dir, real_encoder)
     scores = pair_scores([(p.zh, p.en) for p in result.pairs], crawl)
-    assert scores["precision"] >= 0.98
-    assert scores["recall"] >= 0.95
+    assert scores["precision"] >= 0.99
+    assert scores["recall"] >= 0.99
     assert scores["orphans_paired"] == 0
     left = {x.source for x in result.leftovers}
     one_sided = set(crawl.owner) - set(crawl.truth) - set(crawl.truth.values())

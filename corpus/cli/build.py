@@ -28,7 +28,9 @@ def add_build(sub: argparse._SubParsersAction) -> None:
         help="build the dataset and report from documents (the main job)",
         description=(
             "Read INPUT files and folders (NAME.txt bilingual pages, NAME.zh.txt + NAME.en.txt "
-            "pairs, .jsonl with one {id, zh, en} document per line), split, embed, align, "
+            "pairs, .jsonl with one {id, zh, en} document per line; one .warc/.warc.gz file, "
+            "or a folder of them, is a crawl whose pages are paired first as with --pair), "
+            "split, embed, align, "
             "filter and write OUT/dataset (Hugging Face dataset), OUT/rejected, OUT/export "
             "and OUT/report. Stage files in OUT/work are reused: a second run with nothing "
             "changed does no work, a changed threshold reruns only the corpus-level steps. "

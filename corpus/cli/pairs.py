@@ -20,8 +20,9 @@ from corpus.cli.options import (
     warn,
 )
 from corpus.errors import ConfigError
+from corpus.records import Skipped
 
-__all__ = ["add_build_option", "add_pair_docs_parser", "check_build_args", "run"]
+__all__ = ["add_build_option", "add_pair_docs_parser", "check_build_args", "run", "warc_crawl"]
 
 _DESCRIPTION = (
     "Find which documents of ZH_DIR translate which of EN_DIR (both read recursively: any "
@@ -30,8 +31,8 @@ _DESCRIPTION = (
     "first, and PAIRS.unpaired.tsv, one line per document left without a partner "
     "`path<TAB>best candidate<TAB>its score`. The score is the estimated probability that "
     "the two documents translate each other (a fixed logistic model of document cosine, "
-    "the share of sentences that link across, length ratio, shared numbers and names, URL "
-    "patterns), so it is comparable across runs with the same encoder."
+    "the shares of sentences and of characters that link across, URL patterns), so it is "
+    "comparable across runs with the same encoder."
 )
 
 
@@ -75,10 +76,27 @@ def add_build_option(parser: argparse.ArgumentParser) -> None:
     _add_threshold(parser)
 
 
-def check_build_args(args: argparse.Namespace) -> tuple[Path, Path] | None:
-    """The (ZH_DIR, EN_DIR) of ``corpus build --pair``, or None; ConfigError for a bad mix."""
-    if not getattr(args, "pair", None):
+def warc_crawl(inputs: list[Path]) -> tuple[Path, Path] | None:
+    """(IN, IN) when a plain ``corpus build IN`` is a crawl to pair as ``--pair IN IN``: its
+    one input is a WARC file, or a folder holding WARC files and no other input (files no
+    reader takes, such as a CDX index, do not count); None otherwise (a WARC file among
+    other inputs is then skipped with a line saying how to build it)."""
+    from corpus.extract import discover
+    from corpus.extract.warc import is_warc
+
+    if len(inputs) != 1:
         return None
+    items = discover([inputs[0]])
+    warcs = [i for i in items if isinstance(i, Skipped) and is_warc(Path(i.source))]
+    others = [i for i in items if not isinstance(i, Skipped)]
+    return (inputs[0], inputs[0]) if warcs and not others else None
+
+
+def check_build_args(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    """The (ZH_DIR, EN_DIR) of ``corpus build --pair``, or of a plain build whose input is
+    a WARC crawl (:func:`warc_crawl`), or None; ConfigError for a bad mix."""
+    if not getattr(args, "pair", None):
+        return warc_crawl([Path(p) for p in args.inputs])
     if args.inputs:
         raise ConfigError("--pair ZH_DIR EN_DIR takes no other INPUT")
     if not 0.0 <= args.min_doc_score <= 1.0:

@@ -37,6 +37,7 @@ from corpus.extract.pdf import read_pdf
 from corpus.extract.records import read_jsonl_documents, read_parquet_documents
 from corpus.extract.subtitles import read_srt, read_vtt
 from corpus.extract.text import read_txt
+from corpus.extract.warc import is_warc
 from corpus.records import Document, Extracted, Skipped
 
 __all__ = [
@@ -118,6 +119,12 @@ def _expand(inputs: Sequence[Path]) -> Iterator[Path | Skipped]:
             yield Skipped(str(path), "no such file or folder", "not_found")
 
 
+_WARC_HINT = (
+    "a WARC crawl among other inputs: build its folder alone (corpus build DIR -o OUT) "
+    "or with --pair DIR DIR, and its pages are paired"
+)
+
+
 def _expected() -> str:
     sides = "/".join(e.lstrip(".") for e in READERS)
     pages = "/".join(e.lstrip(".") for e in PAGE_FORMATS)
@@ -152,6 +159,8 @@ def discover(inputs: Sequence[Path]) -> list[Item]:
         suffix = inner(entry).suffix
         if suffix in PAGE_FORMATS or suffix in RECORD_FORMATS:
             out.append((entry,))
+        elif is_warc(entry):
+            out.append(Skipped(str(entry), _WARC_HINT, "unsupported"))
         else:
             out.append(Skipped(str(entry), f"not an input file ({_expected()})", "unsupported"))
     return out

@@ -23,9 +23,12 @@ cell ("body"); code blocks are left out (not prose). The page's text is never
 guessed from a fixed set of page-furniture phrases, so :func:`read_html` marks
 its result ``main_text``. A short Chinese article is not replaced by trafilatura's
 whole-page dump: its size threshold is counted in Chinese characters on a Chinese
-page (see :func:`_min_extracted_size`). :func:`all_blocks` is the same walk over every
-visible element of a tree (only ``<nav>`` and code left out): the EPUB reader's
-extraction, where a chapter has no furniture to remove.
+page (see :func:`_min_extracted_size`); an article shorter still (a three-line
+dialogue turn) that trafilatura replaced by the dump anyway is extracted again with
+no size threshold (see :func:`_is_page_dump`), and the dump is kept only when that
+finds nothing. :func:`all_blocks` is the same walk over every visible element of a
+tree (only ``<nav>`` and code left out): the EPUB reader's extraction, where a chapter
+has no furniture to remove.
 
 Whitespace is read as a browser renders it (runs collapse to one space), except
 that a line break between two CJK characters disappears (CSS Text 3's
@@ -349,18 +352,13 @@ def _min_extracted_size(tree: etree._Element) -> int:
     return _MIN_SIZE_ZH if c.han > c.words else _MIN_SIZE_EN
 
 
-def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
-    """The main text of a parsed page as trafilatura finds it, one block per heading,
-    paragraph, quote, list item or table cell, led by the page's title (trafilatura's
-    choice: the one ``<h1>``, else the title metadata) when the main text lacks it.
-    InputError (``no_text``) if it finds no main text."""
+def _extract(tree: lxml_html.HtmlElement, min_size: int) -> list[Block]:
+    """trafilatura's main text of ``tree`` as blocks, with MIN_EXTRACTED_SIZE ``min_size``."""
     import trafilatura
-    from trafilatura.metadata import extract_title
     from trafilatura.settings import use_config
 
     settings = use_config()
-    settings.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(_min_extracted_size(tree)))
-    _join_cjk_lines(tree)
+    settings.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(min_size))
     found = trafilatura.bare_extraction(
         tree,
         include_comments=False,
@@ -373,7 +371,32 @@ def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
         config=settings,
     )
     body = None if found is None or isinstance(found, dict) else found.body
-    blocks = [] if body is None else _blocks(body, _TRAFILATURA, 0)
+    return [] if body is None else _blocks(body, _TRAFILATURA, 0)
+
+
+def _is_page_dump(tree: lxml_html.HtmlElement, blocks: list[Block]) -> bool:
+    """Whether ``blocks`` hold trafilatura's baseline dump of the whole page (its rescue of
+    an extraction shorter than MIN_EXTRACTED_SIZE): one of at most three blocks is the
+    baseline's text. Checked only for such few blocks (a dump is one paragraph)."""
+    import trafilatura
+
+    if len(blocks) > 3:
+        return False
+    dump = clean_text(trafilatura.baseline(tree)[1])
+    return bool(dump) and any(b.text == dump for b in blocks)
+
+
+def main_blocks(tree: lxml_html.HtmlElement, source: str) -> list[Block]:
+    """The main text of a parsed page as trafilatura finds it, one block per heading,
+    paragraph, quote, list item or table cell, led by the page's title (trafilatura's
+    choice: the one ``<h1>``, else the title metadata) when the main text lacks it.
+    InputError (``no_text``) if it finds no main text."""
+    from trafilatura.metadata import extract_title
+
+    _join_cjk_lines(tree)
+    blocks = _extract(tree, _min_extracted_size(tree))
+    if blocks and _is_page_dump(tree, blocks):
+        blocks = _extract(tree, 1) or blocks
     if not blocks:
         raise InputError(source, "no main text found in the page", "no_text")
     title = clean_text(extract_title(tree) or "")

@@ -10,19 +10,23 @@
    blocks, so memory is ``block x len(other side)`` and never N x M.
 3. Features of a candidate (:func:`features`): the document cosine; the share
    of sentences that are mutual nearest neighbours across the two documents with
-   a cosine of at least ``LINK_COSINE`` (how much of each side can be linked,
-   so two different articles on one story are not taken for translations);
-   the length ratio against the usual English/Chinese ratio; numbers and Latin
-   tokens of the Chinese side found on the English side; URL evidence for WARC
-   pages (same URL once the language marks ``/zh/``, ``?lang=``, ``_cn``,
-   ``zh.`` are removed) — one feature among others, never enough alone.
+   a cosine of at least ``LINK_COSINE``, over the mean and over the shorter
+   side's sentence count (how much of each side can be linked, so two different
+   articles on one story are not taken for translations); the share of
+   characters in linked sentences on the less covered side (the length
+   evidence: text one side has and the other lacks — a longer near-duplicate,
+   furniture — lowers it, a translation that is merely wordier does not); URL
+   evidence for WARC pages (same URL once the language marks ``/zh/``,
+   ``?lang=``, ``_cn``, ``zh.`` are removed) — one feature among others, never
+   enough alone.
 4. Score (:func:`score`): a fixed logistic model of the features,
    ``p = 1 / (1 + exp(-(b + w . f)))`` with the constants below, fitted once on
-   the tuning half of the synthetic crawls of ``scripts/bench_pairing.py`` (it
-   prints them). The score is the estimated probability that the two documents
-   translate each other; it depends only on the two documents, the encoder and
-   these constants, not on the rest of the collection, so it is comparable
-   across builds.
+   the candidates of the tuning crawl of ``scripts/bench_pairing.py --fit``
+   (it prints them; every weight constrained to its expected sign, the ridge
+   chosen by cross-validation on that crawl). The score is the estimated
+   probability that the two documents translate each other; it depends only on
+   the two documents, the encoder and these constants, not on the rest of the
+   collection, so it is comparable across builds.
 5. Assignment (:func:`assign`): competitive linking — candidates best first,
    a pair is taken when neither document is taken yet and its score is at
    least the threshold (default :data:`MIN_SCORE`, 0.1, chosen on the tuning
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,12 +68,10 @@ __all__ = [
 MAX_SENTENCES = 200
 #: Cosine two sentences need to count as linked (mutual nearest neighbours).
 LINK_COSINE = 0.5
-#: Usual English / Chinese ratio of non-space characters (median of wmt22's 181 documents: 2.74).
-EN_PER_ZH = 2.74
 #: Feature names, in the order of :data:`WEIGHTS`.
-FEATURES = ("cosine", "linked", "covered", "length", "anchors", "url")
+FEATURES = ("cosine", "linked", "covered", "coverage", "url")
 #: Logistic model (bias first, then one weight per feature): see the module docstring.
-WEIGHTS = (-10.16, 4.13, 7.22, 6.12, 1.63, 0.49, 2.0)
+WEIGHTS = (-11.61, 2.44, 4.75, 6.19, 6.15, 2.0)
 #: Default least score of a pair (see the module docstring).
 MIN_SCORE = 0.1
 #: Candidates kept per document and direction.
@@ -150,45 +151,31 @@ def candidates(
     return out
 
 
-def linked_share(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """How much of two documents' sentences link: mutual nearest neighbours with a cosine of
-    at least :data:`LINK_COSINE`, as (links over the mean length, links over the shorter
-    side's length: furniture left on one page does not dilute it); (0, 0) for an empty side."""
+def _chars(sentence: str) -> int:
+    return len("".join(sentence.split()))
+
+
+def linked_share(
+    a: np.ndarray, b: np.ndarray, a_text: Sequence[str], b_text: Sequence[str]
+) -> tuple[float, float, float]:
+    """How much of two documents links: sentences (rows of ``a``/``b``, texts ``a_text``/
+    ``b_text``) that are mutual nearest neighbours with a cosine of at least
+    :data:`LINK_COSINE`, as (links over the mean sentence count, links over the shorter
+    side's count, the share of characters in linked sentences on the side where it is
+    smaller); (0, 0, 0) for an empty side."""
     if not len(a) or not len(b):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     sims = a @ b.T
     best_b = sims.argmax(axis=1)
     best_a = sims.argmax(axis=0)
     rows = np.arange(len(a))
-    links = float(((best_a[best_b] == rows) & (sims[rows, best_b] >= LINK_COSINE)).sum())
-    return 2.0 * links / (len(a) + len(b)), links / min(len(a), len(b))
-
-
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
-
-
-def _numbers(text: str) -> set[str]:
-    return {m.replace(",", "") for m in _NUMBER.findall(text)}
-
-
-def anchors_found(zh: Sequence[str], en: Sequence[str]) -> float:
-    """Share of the anchors — numbers in digits on either side, Latin tokens (names,
-    acronyms) of the Chinese side — that the other side has too; 0.5 when there are none."""
-    zh_text = unicodedata.normalize("NFKC", "\n".join(zh))
-    en_text = unicodedata.normalize("NFKC", "\n".join(en))
-    zh_nums, en_nums = _numbers(zh_text), _numbers(en_text)
-    zh_names = {t.lower() for t in _LATIN.findall(zh_text)}
-    en_words = {t.lower() for t in _LATIN.findall(en_text)}
-    total = len(zh_nums) + len(en_nums) + len(zh_names)
-    if not total:
-        return 0.5
-    hits = len(zh_nums & en_nums) * 2 + len(zh_names & en_words)
-    return hits / total
-
-
-def _chars(sentences: Sequence[str]) -> int:
-    return sum(len("".join(s.split())) for s in sentences)
+    linked = rows[(best_a[best_b] == rows) & (sims[rows, best_b] >= LINK_COSINE)]
+    shares = []
+    for text, own in ((a_text, linked), (b_text, best_b[linked])):
+        total = sum(_chars(t) for t in text)
+        shares.append(sum(_chars(text[i]) for i in own) / total if total else 0.0)
+    n = float(len(linked))
+    return 2.0 * n / (len(a) + len(b)), n / min(len(a), len(b)), min(shares)
 
 
 _URL_MARKS = (
@@ -217,20 +204,13 @@ def features(
     zh_vecs: tuple[np.ndarray, Sequence[str]],
     en_vecs: tuple[np.ndarray, Sequence[str]],
 ) -> list[float]:
-    """The :data:`FEATURES` of a candidate pair: document cosine, linked shares, length term
-    (``|log(ratio / EN_PER_ZH)|``), anchors found, URL evidence (1 when both are WARC pages
-    whose :func:`url_key` agree while the URLs differ, else 0). ``zh_vecs``/``en_vecs``: each
-    side's sentence vectors and sentences, boilerplate left out (see :class:`DocVectors`)."""
-    zc, ec = _chars(zh_vecs[1]), _chars(en_vecs[1])
-    length = abs(math.log(max(ec, 1) / max(zc, 1) / EN_PER_ZH))
+    """The :data:`FEATURES` of a candidate pair: document cosine, the three shares of
+    :func:`linked_share`, URL evidence (1 when both are WARC pages whose :func:`url_key`
+    agree while the URLs differ, else 0). ``zh_vecs``/``en_vecs``: each side's sentence
+    vectors and sentences, boilerplate left out (see :class:`DocVectors`)."""
     same_url = bool(zh.url and en.url and zh.url != en.url and url_key(zh.url) == url_key(en.url))
-    return [
-        cosine,
-        *linked_share(zh_vecs[0], en_vecs[0]),
-        min(length, 3.0),
-        anchors_found(zh_vecs[1], en_vecs[1]),
-        1.0 if same_url else 0.0,
-    ]
+    shares = linked_share(zh_vecs[0], en_vecs[0], zh_vecs[1], en_vecs[1])
+    return [cosine, *shares, 1.0 if same_url else 0.0]
 
 
 def score(feats: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:

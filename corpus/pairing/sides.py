@@ -1,7 +1,7 @@
 """The documents of a crawl's two folders, one language each, ready to be paired.
 
 A file in the zh folder is a Chinese document, one in the en folder an English
-one, in any format of :data:`corpus.extract.discover.READERS` (also ``.gz``),
+one (a file given instead of a folder is that side's one file), in any format of :data:`corpus.extract.discover.READERS` (also ``.gz``),
 read with the project's readers. A WARC file (``.warc``, ``.warc.gz``) in either
 folder holds pages of both languages: each HTML page is read with the HTML
 reader and goes to the side of its language (:func:`corpus.extract.classify`
@@ -71,6 +71,9 @@ def _doc(
 
 
 def _files(folder: Path) -> Iterator[Path | Skipped]:
+    if folder.is_file():  # one file given for a side (a WARC file, typically)
+        yield folder
+        return
     if not folder.is_dir():
         yield Skipped(str(folder), "no such folder", "not_found")
         return
