@@ -33,10 +33,12 @@ from corpus.pairing.files import MANIFEST
 from corpus.records import Skipped, Unit
 from corpus.stages import (
     CORPUS_STAGES,
+    CRAWL_STAGES,
     STAGES,
     UNIT_STAGES,
     corpus_keys,
     run_corpus,
+    run_crawl,
     stamp_text,
     unit_failure,
 )
@@ -98,7 +100,7 @@ def output_lock(out_dir: Path) -> Iterator[None]:
 def _remove_stale_temp_files(out_dir: Path) -> None:
     """Delete the temp files (``.NAME.*.tmp``, see :func:`~corpus.storage.atomic_write_bytes`)
     that a build killed mid-write left in the folders a build writes. Call with the lock held."""
-    for folder in ("work", *(f for s in CORPUS_STAGES for f in s.owns)):
+    for folder in ("work", *(f for s in CRAWL_STAGES + CORPUS_STAGES for f in s.owns)):
         for stale in (out_dir / folder).rglob(".*.tmp"):
             stale.unlink(missing_ok=True)
     for stale in out_dir.glob(".*.tmp"):
@@ -154,7 +156,8 @@ def build(
     ``decisions`` is a file of review decisions (downloaded from the report's
     document view) that the filter step applies; it is read before any work, so
     a bad file stops the build with an InputError naming it. ``pair`` = (ZH_DIR, EN_DIR):
-    a crawl whose documents are paired first (:func:`corpus.pairing.prepare_build`; then
+    a crawl whose documents are paired first (the crawl stage, :func:`corpus.stages.run_crawl`,
+    redone only when a file of the crawl or a setting changed; then
     ``inputs`` are not used; pairs score at least ``min_doc_score``), the dataset gaining zh_source, en_source and doc_score.
     """
     from tqdm import tqdm
@@ -174,15 +177,16 @@ def build(
         pair_skipped: list[Skipped] = []
         if pair is not None:
             from corpus.embed import load_encoder
-            from corpus.pairing import prepare_build
 
-            folder, _, pair_skipped = prepare_build(
+            folder, pair_skipped, repaired = run_crawl(
                 pair[0],
                 pair[1],
                 out_dir,
-                encoder or load_encoder(cfg.embed),
-                cfg.extract,
+                cfg,
+                lambda: encoder or load_encoder(cfg.embed),
+                ident,
                 min_doc_score,
+                force,
             )
             inputs = [folder]
         else:
@@ -194,7 +198,7 @@ def build(
             raise CorpusError(f"nothing to build ({reasons})")
         works = [out_dir / "work" / unit.name for unit in units]
         bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
-        rebuilt = 0
+        rebuilt = int(pair is not None and repaired)
         for count in engine.run_units(units, works, cfg, encoder, ident, force):
             rebuilt += count
             bar.update()

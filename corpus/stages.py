@@ -10,7 +10,9 @@ adding a stage is one entry here plus its function.
 
 Unit stages (:data:`UNIT_STAGES`) run once per input unit in
 ``OUT/work/<unit>/``; corpus stages (:data:`CORPUS_STAGES`) run once per build
-on what all units made.
+on what all units made. A crawl (``corpus build --pair``) first runs the crawl
+stage (:data:`CRAWL_STAGES`: the document pairing), which decides what the units
+are: its key is made of every file of the two folders (:func:`run_crawl`).
 
 Keys: each stage file has a sidecar ``NAME.key`` holding a hash of what it was
 made from: for the first stage the unit's input files (names and SHA-256),
@@ -37,6 +39,7 @@ from corpus.steps import (
     align_unit,
     embed_unit,
     filter_corpus,
+    pair_crawl,
     publish_dataset,
     report_corpus,
     score_unit,
@@ -47,12 +50,14 @@ from corpus.storage import atomic_write_json, atomic_write_text, file_digest
 __all__ = [
     "ALL_SECTIONS",
     "CORPUS_STAGES",
+    "CRAWL_STAGES",
     "FAILED",
     "STAGES",
     "UNIT_STAGES",
     "Stage",
     "corpus_keys",
     "run_corpus",
+    "run_crawl",
     "run_one",
     "run_unit",
     "stage",
@@ -75,8 +80,8 @@ class Stage:
     outputs); ``run``: its function; ``config``: the config sections its
     output depends on; ``version``: bump it when the output changes for the
     same inputs and settings; ``encoder``: it calls the encoder (whose name
-    and version then enter the key); ``scope``: "unit" or "corpus"; ``owns``:
-    the folders under OUT a corpus stage writes.
+    and version then enter the key); ``scope``: "crawl", "unit" or "corpus"; ``owns``:
+    the folders under OUT a crawl or corpus stage writes.
     """
 
     name: str
@@ -90,6 +95,19 @@ class Stage:
     owns: tuple[str, ...] = ()
 
 
+CRAWL_STAGES: tuple[Stage, ...] = (
+    Stage(
+        "pair",
+        "pairs/pairs.json",
+        (),
+        pair_crawl,
+        ("extract",),
+        "pair.1",
+        True,
+        scope="crawl",
+        owns=("pairs",),
+    ),
+)
 UNIT_STAGES: tuple[Stage, ...] = (
     Stage("split", "sentences.jsonl", (), split_unit, ("extract",), "split.2"),
     Stage("embed", "embeddings.npz", ("sentences.jsonl",), embed_unit, (), "embed.1", True),
@@ -142,7 +160,7 @@ CORPUS_STAGES: tuple[Stage, ...] = (
         owns=("dataset", "rejected", "export"),
     ),
 )
-STAGES: tuple[Stage, ...] = UNIT_STAGES + CORPUS_STAGES
+STAGES: tuple[Stage, ...] = CRAWL_STAGES + UNIT_STAGES + CORPUS_STAGES
 
 
 def stage(name: str) -> Stage:
@@ -345,6 +363,47 @@ def unit_failure(unit: Unit, work: Path) -> Skipped | None:
     return Skipped(source, f"{data['stage']} stage failed: {data['reason']}", "stage_failed")
 
 
+def run_crawl(
+    zh_dir: Path,
+    en_dir: Path,
+    out_dir: Path,
+    cfg: Config,
+    encoder: Callable[[], Encoder],
+    encoder_id: str,
+    min_doc_score: float,
+    force: bool = False,
+) -> tuple[Path, list[Skipped], bool]:
+    """Bring a crawl's pairing (OUT/pairs, :data:`CRAWL_STAGES`) up to date: (the folder of
+    paired inputs to build, the inputs skipped while reading the crawl, whether it was
+    redone). Its key covers every file of both folders (path and SHA-256, files inside
+    ``out_dir`` left out), the extract settings, the encoder and ``min_doc_score``, so an
+    unchanged crawl is not read again and a changed file re-pairs (its sentences then come
+    through the embedding cache: only new text is embedded)."""
+    from corpus.pairing import read_manifest
+    from corpus.pairing.sides import crawl_files
+
+    (item,) = CRAWL_STAGES
+    out = out_dir / item.output
+    files = crawl_files(zh_dir, en_dir, exclude=out_dir)
+    key = _key(*_own_parts(item, cfg, encoder_id), f"min_doc_score={min_doc_score!r}", *files)
+    rebuilt = force or not _up_to_date(out, key)
+    if rebuilt:
+        _unmark(out)
+        item.run(
+            StageRun(
+                out_dir,
+                cfg,
+                sources=(zh_dir, en_dir),
+                encoder=encoder,
+                min_doc_score=min_doc_score,
+            )
+        )
+        _mark(out, key)
+    manifest = read_manifest(out_dir) or {}
+    skipped = [Skipped(**x) for x in manifest.get("skipped", [])]
+    return out_dir / "pairs" / "docs", skipped, rebuilt
+
+
 def run_corpus(
     works: Sequence[Path],
     out_dir: Path,
@@ -421,7 +480,8 @@ def run_one(
 ) -> None:
     """Run one stage on the files ``given`` (what ``corpus stage NAME INPUT... -o OUT`` does).
 
-    ``given`` are: for the first unit stage, the unit's input files; for a later
+    ``given`` are: for the pairing step, ZH_DIR and EN_DIR (``out`` is OUT; the least pair
+    score is 0.1); for the first unit stage, the unit's input files; for a later
     unit stage, the files it reads, in table order; for the filter step, the
     units' work folders; for the other corpus steps, filtered.jsonl followed
     by the unit files the step reads (the report: every unit's sentences.jsonl,
@@ -429,6 +489,8 @@ def run_one(
     review decisions file of the filter step. No key is written (make tracks
     file times).
     """
+    if item.scope == "crawl" and len(given) != 2:
+        raise ConfigError(f"stage {item.name} takes ZH_DIR EN_DIR, got {len(given)} path(s)")
     if item.scope == "unit" and item.inputs:
         if len(given) != len(item.inputs):
             names = " ".join(n.upper() for n in item.inputs)

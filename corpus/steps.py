@@ -68,7 +68,8 @@ class StageRun:
     ``encoder``: called only by stages that declare they need it;
     ``skipped``: inputs unusable before any unit was made (filter);
     ``gold``: a folder of gold ``DOC_ID.align`` files (report);
-    ``decisions``: a file of review decisions to apply (filter).
+    ``decisions``: a file of review decisions to apply (filter);
+    ``min_doc_score``: the least pairing score of a pair (pair).
     """
 
     out: Path
@@ -79,6 +80,22 @@ class StageRun:
     skipped: tuple[Skipped, ...] = ()
     gold: Path | None = None
     decisions: Path | None = None
+    min_doc_score: float = 0.1
+
+
+# --------------------------------------------------------------------------- crawl step
+
+
+def pair_crawl(run: StageRun) -> None:
+    """Pairing step of a crawl (``corpus build --pair``): ``run.sources`` = (ZH_DIR, EN_DIR),
+    ``run.out`` = OUT. Pairs the two folders' documents (pairs score at least
+    ``run.min_doc_score``) and writes OUT/pairs/: the pairs, the leftovers, the manifest
+    (with the inputs skipped) and ``docs/``, the paired inputs the unit stages then build
+    (:func:`corpus.pairing.prepare_build`). Files inside OUT are never read."""
+    from corpus.pairing import prepare_build
+
+    zh_dir, en_dir = run.sources
+    prepare_build(zh_dir, en_dir, run.out, run.encoder(), run.cfg.extract, run.min_doc_score)
 
 
 # --------------------------------------------------------------------------- unit stages

@@ -295,23 +295,54 @@ def test_warc_gzip_bomb_is_bounded(tmp_path: Path) -> None:
     ]
 
 
-def test_adding_a_crawl_file_builds_only_the_new_pair(tmp_path: Path) -> None:
+def test_adding_a_crawl_file_builds_only_the_new_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zh, en = _crawl(tmp_path)
+    (en / "bad.pdf").write_bytes(b"not a pdf")
     cfg = load_config(None, [f"embed.cache_dir={tmp_path / 'cache'}"])
     out = tmp_path / "out"
     fake = FakeNumberEncoder()
     first = build([], out, cfg, encoder=fake, pair=(zh, en))  # type: ignore[arg-type]
-    assert first.units == 2 and first.stages_rebuilt == 8
+    assert first.units == 2 and first.stages_rebuilt == 1 + 8  # the pairing, 2 units x 4
     (en / "w.txt").write_text(_doc(EN, 300), encoding="utf-8")  # c.txt's partner arrives
     second = build([], out, cfg, encoder=fake, pair=(zh, en))  # type: ignore[arg-type]
     assert second.units == 3
-    assert second.stages_rebuilt == 4  # the new unit's four stages; the others are reused
+    assert second.stages_rebuilt == 1 + 4  # re-paired; the new unit's four stages, others reused
     manifest = read_manifest(out)
     assert manifest is not None and manifest["counts"] == {
         "paired": 3,
         "unpaired_zh": 0,
         "unpaired_en": 1,
     }
+
+    # Nothing changed: the crawl stage's key matches, so the crawl is not even read again,
+    # and the input it skipped is still reported.
+    def no_read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the crawl was read again")
+
+    monkeypatch.setattr("corpus.pairing.load_sides", no_read)
+    third = build([], out, cfg, encoder=fake, pair=(zh, en))  # type: ignore[arg-type]
+    assert third.stages_rebuilt == 0 and third.units == 3
+    assert [s.source for s in third.skipped] == [str(en / "bad.pdf")]
+    monkeypatch.undo()
+    again = build([], out, cfg, encoder=fake, pair=(zh, en), min_doc_score=0.2)  # type: ignore[arg-type]
+    assert again.stages_rebuilt == 1  # another threshold re-pairs; the same pairs are reused
+
+
+@pytest.mark.slow  # the CLI loads the real default encoder
+def test_the_pairing_runs_alone_as_corpus_stage_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zh, en = _crawl(tmp_path)
+    out = tmp_path / "out"
+    cache = f"embed.cache_dir={tmp_path / 'cache'}"
+    assert main(["stage", "pair", str(zh), str(en), "-o", str(out), "--set", cache]) == 0
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest["counts"]["paired"] >= 1
+    assert sorted(p.name for p in (out / "pairs" / "docs").iterdir())
+    assert main(["stage", "pair", str(zh), "-o", str(out)]) != 0
+    assert "stage pair takes ZH_DIR EN_DIR, got 1 path(s)" in capsys.readouterr().err
 
 
 def _site_pages(first: int, count: int) -> list[tuple[str, str, str, bytes]]:

@@ -151,7 +151,8 @@ def add_stage(sub: argparse._SubParsersAction) -> None:
         "stage",
         help="run one build stage on one file (what the Makefile calls)",
         description=(
-            "One stage of `corpus build` at a time, for make. Per input unit: "
+            "One stage of `corpus build` at a time, for make. For a crawl first: pair; per "
+            "input unit: "
             + " -> ".join(s.name for s in STAGES if s.scope == "unit")
             + "; then for the corpus: "
             + " -> ".join(s.name for s in STAGES if s.scope == "corpus")
@@ -162,7 +163,9 @@ def add_stage(sub: argparse._SubParsersAction) -> None:
     )
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for item in STAGES:
-        if item.scope == "unit":
+        if item.scope == "crawl":
+            text = "crawl stage: ZH_DIR EN_DIR -> OUT/pairs (the paired inputs in OUT/pairs/docs)"
+        elif item.scope == "unit":
             inputs = " ".join(n.upper() for n in item.inputs) or "FILE..."
             text = f"unit stage: {inputs} -> {item.output}"
         elif item.name == "filter":

@@ -71,5 +71,5 @@ def prepare_build(
     pairs, left = match(zh, en, encoder, threshold)
     by_source = {d.source: d for d in [*zh, *en]}
     chosen = [(by_source[p.zh], by_source[p.en], p.score) for p in pairs]
-    manifest = write_build_inputs(Path(out_dir) / "pairs", chosen, left)
+    manifest = write_build_inputs(Path(out_dir) / "pairs", chosen, left, skipped)
     return Path(out_dir) / "pairs" / "docs", manifest, skipped

@@ -23,7 +23,7 @@ from typing import Any
 
 from corpus.extract.discover import pair_name
 from corpus.extract.gunzip import GZ, inner
-from corpus.records import CrawlDoc, DocPair, Leftover
+from corpus.records import CrawlDoc, DocPair, Leftover, Skipped
 from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_text, safe_name
 
 __all__ = [
@@ -94,10 +94,13 @@ def write_build_inputs(
     folder: Path,
     pairs: Sequence[tuple[CrawlDoc, CrawlDoc, float]],
     leftovers: Sequence[Leftover],
+    skipped: Sequence[Skipped] = (),
 ) -> dict[str, Any]:
     """Write ``folder`` (OUT/pairs): the two TSV files, ``docs/`` with one
     ``NAME.zh.EXT`` + ``NAME.en.EXT`` input per pair (files of an earlier pairing that are
-    no longer wanted are removed), and the manifest, which it returns."""
+    no longer wanted are removed), and the manifest, which it returns; the manifest keeps
+    the inputs ``skipped`` while reading the crawl, so a build that reuses the pairing still
+    reports them."""
     docs = folder / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     wanted: set[str] = set()
@@ -123,6 +126,7 @@ def write_build_inputs(
             {"source": x.source, "lang": x.lang, "best": x.best, "score": x.score}
             for x in leftovers
         ],
+        "skipped": [{"source": x.source, "reason": x.reason, "code": x.code} for x in skipped],
         "counts": {
             "paired": len(entries),
             "unpaired_zh": sum(x.lang == "zh" for x in leftovers),

@@ -26,6 +26,7 @@ from corpus.extract.html import read_html
 from corpus.extract.warc import is_warc, read_warc
 from corpus.records import CrawlDoc, Extracted, Skipped
 from corpus.split import split_sentences
+from corpus.storage import file_digest
 
 __all__ = ["LANGS", "load_sides", "side_paragraphs"]
 
@@ -101,6 +102,24 @@ def _warc_docs(path: Path, cfg: ExtractConfig) -> Iterator[CrawlDoc | Skipped]:
             yield Skipped(page.source, "neither Chinese nor English", "other_script")
             continue
         yield _doc(page.source, lang, extracted, cfg, None, page.url, page.data)
+
+
+def crawl_files(zh_dir: Path, en_dir: Path, exclude: Path | None = None) -> list[str]:
+    """What :func:`load_sides` reads, as ``side:path:SHA-256`` lines in reading order (an
+    entry it would skip as ``side:path:code``): the pairing step's key. Files inside
+    ``exclude`` are left out, as there."""
+    out = []
+    outside = exclude.resolve() if exclude is not None else None
+    for lang, folder in (("zh", Path(zh_dir)), ("en", Path(en_dir))):
+        for entry in _files(folder):
+            if isinstance(entry, Skipped):
+                out.append(f"{lang}:{entry.source}:{entry.code}")
+            elif outside is None or not entry.resolve().is_relative_to(outside):
+                try:
+                    out.append(f"{lang}:{entry}:{file_digest(entry)}")
+                except OSError as exc:
+                    out.append(f"{lang}:{entry}:unreadable {exc.strerror}")
+    return out
 
 
 def load_sides(
