@@ -76,3 +76,51 @@ def test_gaps_follow_their_definition_over_all_alignments(n: int, m: int, seed: 
             other = max((total for total, links in every if step not in links), default=None)
             want = 1.0 if other is None else float(np.clip(own - other, -1, 1))
             assert abs(gap - want) < 1e-9, (step, gap, want)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(15, 40), st.integers(15, 40), st.integers(0, 10_000))
+def test_gaps_match_every_links_max_marginal_on_larger_documents(n: int, m: int, seed: int) -> None:
+    """Beyond enumeration: every link's max-marginal (forward + score + backward) in the band,
+    the best other one per covered sentence, against link_gaps (which skips what cannot
+    matter); the skip value is raised so that many links fall more than 1 below the best."""
+    cfg = AlignConfig(skip=-0.6)
+    src, tgt, s, t = _doc(np.random.default_rng(seed), n, m)
+    types = link_types(cfg)
+    lo, hi = band(s, t, cfg)
+    approx = Approx(s, t, types, Priors(src, tgt, "zh", "en", cfg, None, None, None), (lo, hi))
+    rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
+    rev = Priors(src[::-1], tgt[::-1], "zh", "en", cfg, None, None, None)
+    fwd = dp(n, m, lo, hi, types, approx, cfg.skip)
+    bwd = dp(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev, (rlo, rhi)), cfg.skip)
+    marg: dict[Step, float] = {}
+    for i in range(n + 1):
+        cols = np.arange(lo[i], hi[i] + 1)
+        after = bwd.at(n - i, m - cols)
+        scores = approx(i, cols) if i > 0 else None
+        for x, j in enumerate(cols.tolist()):
+            if j > 0:
+                marg[(i, i, j - 1, j)] = fwd.at(i, np.array([j - 1]))[0] + cfg.skip + after[x]
+            if i == 0:
+                continue
+            marg[(i - 1, i, j, j)] = fwd.at(i - 1, np.array([j]))[0] + cfg.skip + after[x]
+            for k, (a, b) in enumerate(types):
+                if i - a >= 0 and j - b >= 0 and scores is not None:
+                    before = fwd.at(i - a, np.array([j - b]))[0]
+                    marg[(i - a, i, j - b, j)] = before + scores[k, x] + after[x]
+    marg = {k: v for k, v in marg.items() if v > -1e29}
+    path = trace(fwd, n, m, types)
+    for chosen in (
+        path,
+        [(i, i + 1, 0, 0) for i in range(n)] + [(n, n, j, j + 1) for j in range(m)],
+    ):
+        got = link_gaps(fwd, bwd, n, m, types, approx, cfg.skip, chosen)
+        for step, gap in zip(chosen, got, strict=True):
+            i0, i1, j0, j1 = step
+            side, first = (0, i0) if i1 > i0 else (2, j0)  # the first sentence the link covers
+            own = marg.get(step, -1e30)
+            other = max(
+                (v for k, v in marg.items() if k != step and k[side] <= first < k[side + 1]),
+                default=-1e30,
+            )
+            assert abs(gap - float(np.clip(own - other, -1, 1))) < 1e-9, (step, gap)

@@ -46,11 +46,19 @@ def _push(top1, id1, top2, k, value, ident):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, error_model="numpy")
 def _gaps(n, m, fw, bw, sargs, ta, tb, skip, kmax, path):  # type: ignore[no-untyped-def]
-    """Own max-marginal and best alternative of every path link (rows of ``path``:
-    i0, i1, j0, j1, type index; 1-0 is type nt, 0-1 is nt + 1)."""
+    """Unclipped gap of every path link (rows of ``path``: i0, i1, j0, j1, type index; 1-0
+    is type nt, 0-1 is nt + 1).
+
+    A link whose own max-marginal is below the best total is not on a best alignment, whose
+    link covering the same sentence is then the best alternative: gap = own - best. Only the
+    links of a best alignment need the runners-up, and only those within 1 of the best (a
+    gap beyond 1 is clipped), so vertices whose best total through them is below best - 1
+    are skipped, and so are rows without any other."""
     fv, foff, flo, fhi = fw
     bv, boff, blo, bhi = bw
     nt = len(ta) - 1
+    best = _prev(fv, foff, flo, fhi, n, m)
+    floor = best - 1.0 - 1e-9
     s1, s2 = np.full(n + 1, NEG), np.full(n + 1, NEG)
     t1, t2 = np.full(m + 1, NEG), np.full(m + 1, NEG)
     sid, tid = np.full(n + 1, -1, np.int64), np.full(m + 1, -1, np.int64)
@@ -66,20 +74,20 @@ def _gaps(n, m, fw, bw, sargs, ta, tb, skip, kmax, path):  # type: ignore[no-unt
                 ring, depth, pad, i - 1, flo[i - 1], fhi[i - 1], fv, foff[i - 1], old_lo, old_hi
             )
         first, last = flo[i], fhi[i]
-        if last < first:
-            continue
+        need = False
         for x in range(last - first + 1):
             after[x] = _prev(bv, boff, blo, bhi, n - i, m - (first + x))
-        if i > 0:
+            need = need or fv[foff[i] + x] + after[x] >= floor
+        if need and i > 0:
             _approx_row(i, first, last, sc, box, sargs, ta, tb, nt)
-        for t in range(nt + 2):
+        for t in range(nt + 2 if need else 0):
             if i == 0 and t <= nt:
                 continue
             a, b = (ta[t], tb[t]) if t <= nt else (0, 1)
             slot = (i - a) % depth if i - a >= 0 else depth
             for x in range(last - first + 1):
                 j = first + x
-                if after[x] <= NEG / 2 or j - b < 0:
+                if fv[foff[i] + x] + after[x] < floor or j - b < 0:
                     continue
                 if t <= nt:
                     before = ring[slot, j - b + pad]
@@ -96,21 +104,24 @@ def _gaps(n, m, fw, bw, sargs, ta, tb, skip, kmax, path):  # type: ignore[no-unt
         while q < len(path) and path[q, 1] == i:
             j, t, x = path[q, 3], path[q, 4], path[q, 3] - first
             a, b = (ta[t], tb[t]) if t <= nt else (0, 1)
-            if 0 <= x <= last - first and after[x] > NEG / 2:
+            if need and 0 <= x <= last - first and after[x] > NEG / 2:
                 slot = (i - a) % depth if i - a >= 0 else depth
                 before = ring[slot, j - b + pad] if t <= nt else _prev(fv, foff, flo, fhi, i, j - 1)
                 if before > NEG / 2:
                     own[q] = before + (sc[t, x] if t < nt else skip) + after[x]
             q += 1
-    alt = np.empty(len(path))
+    gap = np.empty(len(path))
     for q in range(len(path)):
+        if own[q] < best - 1e-9:
+            gap[q] = own[q] - best
+            continue
         t = path[q, 4]
         a = ta[t] if t <= nt else 0
         k = path[q, 0] if a > 0 else path[q, 2]
         top1, id1, top2 = (s1[k], sid[k], s2[k]) if a > 0 else (t1[k], tid[k], t2[k])
         ident = (path[q, 1] * (m + 1) + path[q, 3]) * (nt + 2) + t
-        alt[q] = top2 if id1 == ident else top1
-    return own, alt
+        gap[q] = own[q] - (top2 if id1 == ident else top1)
+    return gap
 
 
 def link_gaps(
@@ -144,5 +155,5 @@ def link_gaps(
         np.int64,
     ).reshape(-1, 5)
     kmax = int(max(ta.max(), tb.max()))
-    own, alt = _gaps(n, m, _flat(fwd), _flat(bwd), sargs, ta, tb, float(skip), kmax, rows)
-    return np.clip(own - alt, -1.0, 1.0)
+    gap = _gaps(n, m, _flat(fwd), _flat(bwd), sargs, ta, tb, float(skip), kmax, rows)
+    return np.clip(gap, -1.0, 1.0)

@@ -53,6 +53,7 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -315,6 +316,9 @@ def align_vectors(
     ss, ts = Spans(src, src_lang, s), Spans(tgt, tgt_lang, t)
     ss.add(encoder, want_s)
     ts.add(encoder, want_t)
+    # The gaps (below) take pass 1's scores as its DPs had them: before the length refit.
+    pass1 = copy.copy(lengths)
+    pass1.lengths = copy.copy(lengths.lengths)
     lengths.lengths.refit(trace(fwd, n, m, types))
     exact = Exact(ss, ts, types, lengths, cfg.part_weight, cfg.part_floor)
     grid = run(n, m, lo2, hi2, types, exact, skip)
@@ -329,7 +333,7 @@ def align_vectors(
             mixed = Rescored(exact, es, et, cfg.rescore_weight, cfg.rescore_chance)
             grid = run(n, m, lo2, hi2, types, mixed, skip)
     path = trace(grid, n, m, types)
-    gaps = _compiled("link_gaps")(fwd, bwd, n, m, types, approx, skip, path)
+    gaps = _compiled("link_gaps")(fwd, bwd, n, m, types, approx.with_priors(pass1), skip, path)
     out = []
     for (i0, i1, j0, j1), gap in zip(path, gaps.tolist(), strict=True):
         cos = 0.0
