@@ -48,6 +48,7 @@ from corpus.embed import Encoder, local_paths, st_models
 from corpus.errors import CorpusError, EngineError
 from corpus.records import Unit
 from corpus.stages import UNIT_STAGES, Stage, run_unit
+from corpus.steps import StageRun
 
 INSTALL = "pip install 'zh-en-corpus[ray]'"
 
@@ -267,19 +268,7 @@ class Ray:
         """See :class:`corpus.engines.Engine`. Each actor loads ``encoder`` (or the one named
         in ``cfg.embed``) once. A CorpusError raised in a worker is raised here as itself;
         EngineError if Ray is missing or unreachable."""
-        ray = _import_ray()
-        started = not ray.is_initialized()
-        if started:
-            _start(ray, self.jobs, self.address)
-        context = ray.data.DataContext.get_current()
-        saved = (
-            context.enable_progress_bars,
-            context.print_on_execution_start,
-            context.raise_original_map_exception,
-        )
-        context.enable_progress_bars = context.print_on_execution_start = self.progress
-        context.raise_original_map_exception = True
-        try:
+        with self._session() as ray:
             dataset = ray.data.from_items(
                 [_row(u, w) for u, w in zip(units, works, strict=True)],
                 override_num_blocks=min(len(units), MAX_BLOCKS),
@@ -311,6 +300,35 @@ class Ray:
                     dataset = dataset.map_batches(_step, batch_size=1, fn_kwargs=common)
             for row in dataset.iter_rows():
                 yield int(row["rebuilt"])
+
+    def filter_step(self, run: StageRun) -> None:
+        """The corpus filter step as Ray Data operations (same file as the local step, see
+        :mod:`corpus.engines.ray_filter`); the build's filter stage calls it for this engine."""
+        from corpus.engines.ray_filter import filter_corpus_ray
+
+        with self._session():
+            filter_corpus_ray(run)
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """The ``ray`` module, connected (started here and shut down after if this process
+        was not), with Ray Data's progress output as asked and its errors unwrapped: a
+        CorpusError raised in a worker is raised as itself. EngineError if Ray is missing
+        or unreachable."""
+        ray = _import_ray()
+        started = not ray.is_initialized()
+        if started:
+            _start(ray, self.jobs, self.address)
+        context = ray.data.DataContext.get_current()
+        saved = (
+            context.enable_progress_bars,
+            context.print_on_execution_start,
+            context.raise_original_map_exception,
+        )
+        context.enable_progress_bars = context.print_on_execution_start = self.progress
+        context.raise_original_map_exception = True
+        try:
+            yield ray
         except ray.exceptions.RayError as exc:
             cause = _cause(exc)
             if cause is None:
