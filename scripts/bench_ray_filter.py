@@ -5,8 +5,8 @@ The corpus: N scored pairs in documents of 20 links, 200 documents a unit
 (sentences.jsonl + scored.jsonl each), with about 5 % exact repeats of an
 earlier pair, 5 % near repeats (case, punctuation and digits changed), 2 %
 boilerplate lines shared by many documents, 1 % 1-0 links, every 50th
-document a copy of an earlier one under another name, and every 97th a new
-document reusing an earlier doc_id. Each engine runs in its own fresh
+document a copy of an earlier one under another name, every 97th a new
+document reusing an earlier doc_id, and every 30th with an input warning. Each engine runs in its own fresh
 process (Ray: a local instance with ``--cpus`` CPUs, started and stopped
 inside the timed run); the script prints wall seconds, the driver's peak RSS
 (its own ru_maxrss) and the peak RSS of the whole process tree (sampled every
@@ -57,19 +57,20 @@ def _near(zh: str, en: str, rng: random.Random) -> tuple[str, str]:
     return zh.rstrip("。") + "！" + str(rng.randint(0, 9)), en.upper().rstrip(".") + " 7!"
 
 
-def write_corpus(folder: Path, pairs: int, seed: int = 0) -> list[Path]:
-    """Write a synthetic corpus of about ``pairs`` scored pairs into work folders under
-    ``folder`` (see the module docstring); return the work folders in build order."""
+def write_corpus(folder: Path, pairs: int, seed: int = 0, unit_docs: int = UNIT_DOCS) -> list[Path]:
+    """Write a synthetic corpus of about ``pairs`` scored pairs, ``unit_docs`` documents a
+    unit, into work folders under ``folder`` (see the module docstring); return the work
+    folders in build order."""
     rng = random.Random(seed)
     history: list[tuple[str, str]] = []
     docs_written: list[list[tuple[str, str]]] = []
     works: list[Path] = []
     ndocs = max(1, pairs // DOC_PAIRS)
-    for start in range(0, ndocs, UNIT_DOCS):
+    for start in range(0, ndocs, unit_docs):
         work = folder / f"unit-{len(works):05d}"
         work.mkdir(parents=True)
         items, scored = [], []
-        for d in range(start, min(ndocs, start + UNIT_DOCS)):
+        for d in range(start, min(ndocs, start + unit_docs)):
             doc_id = f"doc-{d}"
             if d % 50 == 49 and docs_written:  # the same document under another name
                 texts = list(rng.choice(docs_written))
@@ -78,7 +79,9 @@ def write_corpus(folder: Path, pairs: int, seed: int = 0) -> list[Path]:
                     doc_id = f"doc-{rng.randrange(d)}"
                 texts = [_pair(history, rng) for _ in range(DOC_PAIRS)]
                 docs_written.append(texts)
-            doc, doc_pairs = _document(doc_id, texts, rng)
+            doc, doc_pairs = _document(doc_id, f"{work.name}.jsonl:{d - start + 1}", texts, rng)
+            if d % 30 == 0:  # a file-level warning, said once per file by the filter step
+                doc.notes.append("invalid UTF-8 bytes replaced")
             items.append(doc)
             scored.extend(doc_pairs)
         digest = hashlib.sha256(work.name.encode()).hexdigest()
@@ -107,7 +110,7 @@ def _pair(history: list[tuple[str, str]], rng: random.Random) -> tuple[str, str]
 
 
 def _document(
-    doc_id: str, texts: list[tuple[str, str]], rng: random.Random
+    doc_id: str, source: str, texts: list[tuple[str, str]], rng: random.Random
 ) -> tuple[DocSentences, list[Pair]]:
     zh_sents: list[Sentence] = []
     en_sents: list[Sentence] = []
@@ -124,7 +127,7 @@ def _document(
             scores["margin"] = round(rng.uniform(0.9, 1.4), 6)
             scores["p_correct"] = round(rng.uniform(0.0, 1.0), 6)
         pairs.append(Pair(doc_id, zh, en, zh_ids, en_ids, scores))
-    doc = DocSentences(doc_id, f"{doc_id}.jsonl:1", zh_sents, en_sents, {"zh": 1, "en": 1})
+    doc = DocSentences(doc_id, source, zh_sents, en_sents, {"zh": 1, "en": 1})
     return doc, pairs
 
 
