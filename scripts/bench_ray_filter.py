@@ -166,11 +166,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ray-filter-") as tmp:
         start = time.perf_counter()
         works = write_corpus(Path(tmp) / "work", args.pairs)
-        print(f"wrote {len(works)} units in {time.perf_counter() - start:.0f} s", flush=True)
+        scored = sum(len((w / "scored.jsonl").read_bytes().splitlines()) - 1 for w in works)
+        print(
+            f"wrote {scored} scored pairs, {len(works)} units, in {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
         listing = Path(tmp) / "works.txt"
         listing.write_text("\n".join(str(w) for w in works), encoding="utf-8")
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
-        result: dict[str, object] = {"pairs": 0}
+        result: dict[str, object] = {"scored_pairs": scored, "pairs": 0}
         for engine in ("local", "ray"):
             out = Path(tmp) / f"{engine}.jsonl"
             cmd = [sys.executable, __file__, "--cpus", str(args.cpus), "--run", engine]

@@ -18,9 +18,10 @@ its GPU (``CUDA_VISIBLE_DEVICES``) and ``embed.device=auto`` finds it, while
 actors without one see no GPU and run on CPU.
 
 Each step calls :func:`corpus.stages.run_unit` for its stages, so the files,
-their keys and their reuse are exactly those of the local engines, and the
-build then runs the corpus-level steps on the driver: the rows do not depend
-on the engine. Memory grows with the number of actors (one encoder and one
+their keys and their reuse are exactly those of the local engines. The
+build's filter step then runs on Ray as well (:meth:`Ray.filter_step`, see
+:mod:`corpus.engines.ray_filter`), the dataset and report steps on the
+driver: the rows do not depend on the engine. Memory grows with the number of actors (one encoder and one
 unit each), not with the corpus; only a rebuilt-stage count per unit comes
 back to the driver.
 
