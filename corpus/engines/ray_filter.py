@@ -402,6 +402,7 @@ def filter_corpus_ray(
         batch_size=None,
         fn_kwargs={"common": common, "cfg": cfg, "buckets": buckets},
     ).materialize()
+    del pairs  # the last reference here; only the marked copy is read again
     rest = marked.map_batches(_lines, batch_format="pyarrow", batch_size=None)
     looked = marked.map_batches(_looked_at, batch_format="pyarrow", batch_size=None)
     decided = looked.groupby("bucket", num_partitions=min(buckets, nblocks)).map_groups(
