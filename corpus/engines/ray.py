@@ -46,28 +46,12 @@ from typing import Any
 
 from corpus.config import Config, EmbedConfig
 from corpus.embed import Encoder, local_paths, st_models
+from corpus.engines.ray_base import INSTALL as INSTALL  # the install line, named here too
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
 from corpus.errors import CorpusError, EngineError
 from corpus.records import Unit
 from corpus.stages import UNIT_STAGES, Stage, run_unit
 from corpus.steps import StageRun
-
-INSTALL = "pip install 'zh-en-corpus[ray]'"
-
-# Ray Data schedules one task per block; more blocks than this only add overhead.
-MAX_BLOCKS = 1000
-
-
-def _import_ray() -> Any:
-    """The ``ray`` module with Ray Data; EngineError with the install line if missing."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-        import ray.data  # the extra is ray[data], not bare ray
-    except ImportError as exc:
-        raise EngineError(
-            f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}"
-        ) from None
-    return ray
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:
@@ -85,26 +69,6 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
         raise EngineError(f"cannot reach a Ray cluster at {address}: {exc}") from None
-
-
-@contextmanager
-def _working_dir(path: str) -> Iterator[None]:
-    """Run in the driver's working folder (if given), where relative paths of the build point."""
-    if not path:
-        yield
-        return
-    before = os.getcwd()
-    try:
-        os.chdir(path)
-    except OSError as exc:
-        raise CorpusError(
-            f"the build's working folder {path} is not on this Ray node ({exc.strerror}); give the "
-            "inputs, -o and embed.cache_dir as absolute paths on storage every node mounts"
-        ) from None
-    try:
-        yield
-    finally:
-        os.chdir(before)
 
 
 def _stages(names: Sequence[str]) -> list[Stage]:
@@ -127,7 +91,7 @@ def _step(
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     counts = []
-    with _working_dir(cwd), threadpool_limits(blas_threads, user_api="blas"):
+    with working_dir(cwd), threadpool_limits(blas_threads, user_api="blas"):
         for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
             unit, work = _unit_of(text)
             # an earlier rebuilt stage forces the later ones, as one run_unit call would
@@ -175,7 +139,7 @@ class _EncoderStep:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         counts = []
-        with _working_dir(self.cwd):
+        with working_dir(self.cwd):
             for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
                 unit, work = _unit_of(text)
                 again = self.force or before > 0
@@ -316,7 +280,7 @@ class Ray:
         was not), with Ray Data's progress output as asked and its errors unwrapped: a
         CorpusError raised in a worker is raised as itself. EngineError if Ray is missing
         or unreachable."""
-        ray = _import_ray()
+        ray = import_ray()
         started = not ray.is_initialized()
         if started:
             _start(ray, self.jobs, self.address)

@@ -38,7 +38,7 @@ from typing import Any
 
 from corpus.config import FilterConfig
 from corpus.decisions import read_decisions
-from corpus.engines.ray import MAX_BLOCKS, _import_ray, _working_dir
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
 from corpus.filters import FILTERS, _line_key, near_dup_key
 from corpus.formats import read_scored, read_sentences, write_filtered
 from corpus.formats.work import pair_to_row
@@ -62,7 +62,7 @@ def _key_text(doc_id: str, zh_ids: Sequence[int], en_ids: Sequence[int], zh: str
 def _unit_documents(batch: dict[str, Any], cwd: str) -> dict[str, Any]:
     """Per unit of ``batch``: its input digests, skipped inputs and documents (metadata) as JSON."""
     out = []
-    with _working_dir(cwd):
+    with working_dir(cwd):
         for work in batch["work"]:
             unit = read_sentences(Path(work) / "sentences.jsonl")
             docs = [
@@ -100,7 +100,7 @@ def _unit_pairs(
     import pyarrow as pa
 
     names = ("seq", "doc", "pair", "reason", "review", "decision", "zk", "ek", "near")
-    with _working_dir(cwd):
+    with working_dir(cwd):
         for unit, work, keep in zip(batch["unit"], batch["work"], batch["keep"], strict=True):
             kept = set(json.loads(keep))
             cols: dict[str, list[Any]] = {n: [] for n in names}
@@ -338,14 +338,14 @@ def filter_corpus_ray(
     this process is connected to.
 
     ``blocks``: blocks of the per-unit datasets (0: one per unit, at most
-    :data:`~corpus.engines.ray.MAX_BLOCKS`); ``bucket_rows``: about how many rows one
+    :data:`~corpus.engines.ray_base.MAX_BLOCKS`); ``bucket_rows``: about how many rows one
     hash bucket of the boilerplate and dedup steps holds; ``batch_rows``: rows per table
     a worker yields and per batch the driver writes.
     """
     from corpus.publish import input_hash
     from corpus.steps import _splitter_name
 
-    ray = _import_ray()
+    ray = import_ray()
     works = list(run.sources)
     cwd = "" if all(Path(w).is_absolute() for w in works) else os.getcwd()
     nblocks = max(1, min(len(works), blocks or MAX_BLOCKS))
