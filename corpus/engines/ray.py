@@ -18,9 +18,10 @@ its GPU (``CUDA_VISIBLE_DEVICES``) and ``embed.device=auto`` finds it, while
 actors without one see no GPU and run on CPU.
 
 Each step calls :func:`corpus.stages.run_unit` for its stages, so the files,
-their keys and their reuse are exactly those of the local engines, and the
-build then runs the corpus-level steps on the driver: the rows do not depend
-on the engine. Memory grows with the number of actors (one encoder and one
+their keys and their reuse are exactly those of the local engines. The
+build's filter step then runs on Ray as well (:meth:`Ray.filter_step`, see
+:mod:`corpus.engines.ray_filter`), the dataset and report steps on the
+driver: the rows do not depend on the engine. Memory grows with the number of actors (one encoder and one
 unit each), not with the corpus; only a rebuilt-stage count per unit comes
 back to the driver.
 
@@ -45,27 +46,12 @@ from typing import Any
 
 from corpus.config import Config, EmbedConfig
 from corpus.embed import Encoder, local_paths, st_models
+from corpus.engines.ray_base import INSTALL as INSTALL  # the install line, named here too
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
 from corpus.errors import CorpusError, EngineError
 from corpus.records import Unit
 from corpus.stages import UNIT_STAGES, Stage, run_unit
-
-INSTALL = "pip install 'zh-en-corpus[ray]'"
-
-# Ray Data schedules one task per block; more blocks than this only add overhead.
-MAX_BLOCKS = 1000
-
-
-def _import_ray() -> Any:
-    """The ``ray`` module with Ray Data; EngineError with the install line if missing."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-        import ray.data  # the extra is ray[data], not bare ray
-    except ImportError as exc:
-        raise EngineError(
-            f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}"
-        ) from None
-    return ray
+from corpus.steps import StageRun
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:
@@ -83,26 +69,6 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
         raise EngineError(f"cannot reach a Ray cluster at {address}: {exc}") from None
-
-
-@contextmanager
-def _working_dir(path: str) -> Iterator[None]:
-    """Run in the driver's working folder (if given), where relative paths of the build point."""
-    if not path:
-        yield
-        return
-    before = os.getcwd()
-    try:
-        os.chdir(path)
-    except OSError as exc:
-        raise CorpusError(
-            f"the build's working folder {path} is not on this Ray node ({exc.strerror}); give the "
-            "inputs, -o and embed.cache_dir as absolute paths on storage every node mounts"
-        ) from None
-    try:
-        yield
-    finally:
-        os.chdir(before)
 
 
 def _stages(names: Sequence[str]) -> list[Stage]:
@@ -125,7 +91,7 @@ def _step(
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     counts = []
-    with _working_dir(cwd), threadpool_limits(blas_threads, user_api="blas"):
+    with working_dir(cwd), threadpool_limits(blas_threads, user_api="blas"):
         for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
             unit, work = _unit_of(text)
             # an earlier rebuilt stage forces the later ones, as one run_unit call would
@@ -173,7 +139,7 @@ class _EncoderStep:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         counts = []
-        with _working_dir(self.cwd):
+        with working_dir(self.cwd):
             for text, before in zip(batch["unit"], batch["rebuilt"], strict=True):
                 unit, work = _unit_of(text)
                 again = self.force or before > 0
@@ -267,19 +233,7 @@ class Ray:
         """See :class:`corpus.engines.Engine`. Each actor loads ``encoder`` (or the one named
         in ``cfg.embed``) once. A CorpusError raised in a worker is raised here as itself;
         EngineError if Ray is missing or unreachable."""
-        ray = _import_ray()
-        started = not ray.is_initialized()
-        if started:
-            _start(ray, self.jobs, self.address)
-        context = ray.data.DataContext.get_current()
-        saved = (
-            context.enable_progress_bars,
-            context.print_on_execution_start,
-            context.raise_original_map_exception,
-        )
-        context.enable_progress_bars = context.print_on_execution_start = self.progress
-        context.raise_original_map_exception = True
-        try:
+        with self._session() as ray:
             dataset = ray.data.from_items(
                 [_row(u, w) for u, w in zip(units, works, strict=True)],
                 override_num_blocks=min(len(units), MAX_BLOCKS),
@@ -311,6 +265,35 @@ class Ray:
                     dataset = dataset.map_batches(_step, batch_size=1, fn_kwargs=common)
             for row in dataset.iter_rows():
                 yield int(row["rebuilt"])
+
+    def filter_step(self, run: StageRun) -> None:
+        """The corpus filter step as Ray Data operations (same file as the local step, see
+        :mod:`corpus.engines.ray_filter`); the build's filter stage calls it for this engine."""
+        from corpus.engines.ray_filter import filter_corpus_ray
+
+        with self._session():
+            filter_corpus_ray(run)
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """The ``ray`` module, connected (started here and shut down after if this process
+        was not), with Ray Data's progress output as asked and its errors unwrapped: a
+        CorpusError raised in a worker is raised as itself. EngineError if Ray is missing
+        or unreachable."""
+        ray = import_ray()
+        started = not ray.is_initialized()
+        if started:
+            _start(ray, self.jobs, self.address)
+        context = ray.data.DataContext.get_current()
+        saved = (
+            context.enable_progress_bars,
+            context.print_on_execution_start,
+            context.raise_original_map_exception,
+        )
+        context.enable_progress_bars = context.print_on_execution_start = self.progress
+        context.raise_original_map_exception = True
+        try:
+            yield ray
         except ray.exceptions.RayError as exc:
             cause = _cause(exc)
             if cause is None:

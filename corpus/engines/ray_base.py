@@ -1,0 +1,50 @@
+"""What the Ray engine's modules share: importing Ray, the block cap, the driver's folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from corpus.errors import CorpusError, EngineError
+
+__all__ = ["INSTALL", "MAX_BLOCKS", "import_ray", "working_dir"]
+
+INSTALL = "pip install 'zh-en-corpus[ray]'"
+
+# Ray Data schedules one task per block; more blocks than this only add overhead.
+MAX_BLOCKS = 1000
+
+
+def import_ray() -> Any:
+    """The ``ray`` module with Ray Data; EngineError with the install line if missing."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+        import ray.data  # the extra is ray[data], not bare ray
+    except ImportError as exc:
+        raise EngineError(
+            f"the Ray engine needs Ray Data ({exc.name} is missing): {INSTALL}"
+        ) from None
+    return ray
+
+
+@contextmanager
+def working_dir(path: str) -> Iterator[None]:
+    """Run in the driver's working folder (if given), where relative paths of the build point."""
+    if not path:
+        yield
+        return
+    before = os.getcwd()
+    try:
+        os.chdir(path)
+    except OSError as exc:
+        raise CorpusError(
+            f"the build's working folder {path} is not on this Ray node ({exc.strerror}); give the "
+            "inputs, -o and embed.cache_dir as absolute paths on storage every node mounts"
+        ) from None
+    try:
+        yield
+    finally:
+        os.chdir(before)
