@@ -10,7 +10,7 @@ from which inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from corpus.decisions import read_decisions
 from corpus.embed import Encoder
 from corpus.errors import CorpusError
 from corpus.extract import iter_documents
-from corpus.filters import apply_filters, embedding_scores, score_links, stale_decisions
+from corpus.filters import embedding_scores, filter_pairs, score_links
 from corpus.formats import (
     read_alignment,
     read_alignments,
@@ -196,28 +196,33 @@ def filter_corpus(run: StageRun) -> None:
     overrule them; decisions that match no pair are recorded as stale.
     ``run.skipped`` are inputs that were unusable before any unit was made;
     each unit's own skipped inputs are added.
+
+    The pairs are streamed twice from the units' scored.jsonl (once to judge
+    them with :func:`~corpus.filters.filter_pairs`, once to write them), so
+    memory grows with the number of documents, not of pairs; the file is the
+    one :func:`~corpus.filters.apply_filters` over all pairs would give.
     """
     from corpus.publish import input_hash
 
     docs: list[DocCounts] = []
     skipped = list(run.skipped)
     repeated: list[tuple[str, str]] = []
-    pairs: list[Pair] = []
     repeats = _Repeats()
     digests: list[str] = []
-    kept_docs: list[DocSentences] = []
+    notes: list[tuple[str, list[str]]] = []
+    keep: list[set[str]] = []
     for work in run.sources:
         unit = read_sentences(work / "sentences.jsonl")
         digests.extend(f"{Path(p).name}:{d}" for p, d in unit.inputs)
         skipped.extend(unit.skipped)
-        keep: set[str] = set()
+        keep.append(set())
         for doc in unit.docs:
             same = repeats.same_as(doc)
             if same is not None:
                 repeated.append((doc.doc_id, same))
                 continue
-            keep.add(doc.doc_id)
-            kept_docs.append(doc)
+            keep[-1].add(doc.doc_id)
+            notes.append((doc.source, doc.notes))
             docs.append(
                 DocCounts(
                     doc.doc_id,
@@ -227,19 +232,23 @@ def filter_corpus(run: StageRun) -> None:
                     doc.dropped,
                 )
             )
-        pairs.extend(p for p in read_scored(work / "scored.jsonl") if p.doc_id in keep)
+
+    def kept_pairs() -> Iterator[Pair]:
+        for work, ids in zip(run.sources, keep, strict=True):
+            yield from (p for p in read_scored(work / "scored.jsonl") if p.doc_id in ids)
+
     decisions = read_decisions(run.decisions) if run.decisions is not None else []
-    apply_filters(pairs, run.cfg.filters, decisions)
+    verdicts, matched = filter_pairs(kept_pairs(), run.cfg.filters, decisions, run.out.parent)
     stats = BuildStats(
         docs,
         skipped,
         repeated,
-        notes=_note_lines(kept_docs),
+        notes=_note_lines(notes),
         decisions=len(decisions),
-        stale=stale_decisions(decisions, pairs),
+        stale=[d for d in decisions if d.key not in matched],
     )
     info = {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()}
-    write_filtered(run.out, stats, info, pairs)
+    write_filtered(run.out, stats, info, verdicts.apply(kept_pairs()))
 
 
 class _Repeats:
@@ -267,17 +276,18 @@ def _kept_documents(works: Sequence[Path]) -> Iterator[DocSentences]:
                 yield doc
 
 
-def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
-    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source.
+def _note_lines(docs: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source;
+    ``docs`` are each document's (source, notes).
 
     A note that many documents of one ``.jsonl`` share (a file-level decoding
     warning) is said once for the file, with the number of documents.
     """
     by_note: dict[tuple[str, str], list[str]] = {}
-    for doc in docs:
-        file = doc.source.rpartition(":")[0] if _JSONL_LINE.search(doc.source) else doc.source
-        for note in doc.notes:
-            by_note.setdefault((file, note), []).append(doc.source)
+    for source, doc_notes in docs:
+        file = source.rpartition(":")[0] if _JSONL_LINE.search(source) else source
+        for note in doc_notes:
+            by_note.setdefault((file, note), []).append(source)
     return [
         f"{sources[0] if len(sources) == 1 else f'{file} ({len(sources)} documents)'}: {note}"
         for (file, note), sources in by_note.items()
