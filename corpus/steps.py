@@ -25,6 +25,7 @@ from corpus.errors import CorpusError
 from corpus.extract import iter_documents
 from corpus.filters import embedding_scores, filter_pairs, score_links
 from corpus.formats import (
+    iter_filtered,
     read_alignment,
     read_alignments,
     read_embeddings,
@@ -305,14 +306,14 @@ def _splitter_name() -> str:
 
 def publish_dataset(run: StageRun) -> None:
     """Dataset step: filtered.jsonl -> OUT/dataset, OUT/rejected and OUT/export (``run.out`` = OUT);
-    a paired crawl's manifest (OUT/pairs/pairs.json) adds its columns."""
+    a paired crawl's manifest (OUT/pairs/pairs.json) adds its columns. The pairs are streamed
+    from the file (twice, see :func:`corpus.publish.publish_pairs`), never all held."""
     from corpus.pairing import read_manifest
-    from corpus.publish import write_dataset
+    from corpus.publish import publish_pairs
 
-    info, _, pairs = read_filtered(run.inputs["filtered.jsonl"])
-    kept = [p for p in pairs if p.reason is None]
-    rejected = [p for p in pairs if p.reason is not None]
-    write_dataset(kept, rejected, run.out, run.cfg, info, read_manifest(run.out))
+    path = run.inputs["filtered.jsonl"]
+    info, _, _ = iter_filtered(path)
+    publish_pairs(lambda: iter_filtered(path)[2], run.out, run.cfg, info, read_manifest(run.out))
 
 
 def report_corpus(run: StageRun) -> None:
