@@ -9,7 +9,7 @@ codes) and writes fixed-size records to hash partitions on disk:
     pairs   (group key, exact key, seq) the pairs that can be kept, for (near) duplicates
 
 Keys are 8-byte BLAKE2b hashes: a side's key of its text after
-:func:`~corpus.filters.normalise_text`, the exact key of the raw (zh, en), the
+:func:`normalise_text`, the exact key of the raw (zh, en), the
 near key of both normalised sides (the group key is the near key when
 ``near_dedup`` is on, else the exact key). A record goes to partition
 ``key % partitions``, so everything that decides one key is in one file and
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from corpus.config import FilterConfig
 from corpus.errors import CorpusError
 from corpus.records import Pair
 
-__all__ = ["NO_REVIEW", "RIGHT", "WRONG", "Dedup", "Verdicts", "hash8"]
+__all__ = ["NO_REVIEW", "RIGHT", "WRONG", "Dedup", "Verdicts", "hash8", "normalise_text"]
 
 #: Review codes fed to :meth:`Dedup.add`.
 NO_REVIEW, RIGHT, WRONG = 0, 1, 2
@@ -50,6 +51,12 @@ _REVIEW = (None, "right", "wrong")
 
 _LINE = np.dtype([("key", "<u8"), ("doc", "<u8"), ("seq", "<u8")])
 _PAIR = np.dtype([("group", "<u8"), ("exact", "<u8"), ("seq", "<u8")])
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
 
 
 def hash8(data: bytes) -> int:
@@ -149,9 +156,6 @@ class Dedup:
         self.lines = _Partitions(where, "lines", _LINE, partitions, buffer)
         self.pairs = _Partitions(where, "pairs", _PAIR, partitions, buffer)
         self.reasons, self.review = array("B"), array("B")
-        from corpus.filters import normalise_text  # filters imports this module
-
-        self.normalise = normalise_text
 
     def add(self, pair: Pair, reason: str | None, review: int) -> None:
         """Record the next pair: ``reason`` the first per-pair filter it fails (None if none),
@@ -159,7 +163,7 @@ class Dedup:
         seq = len(self.reasons)
         self.reasons.append(self.code[reason])
         self.review.append(review)
-        nz, ne = self.normalise(pair.zh), self.normalise(pair.en)
+        nz, ne = normalise_text(pair.zh), normalise_text(pair.en)
         if self.cfg.boilerplate_docs:
             doc = hash8(pair.doc_id.encode("utf-8"))
             for norm in {nz, ne}:

@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.config import FilterConfig
-from corpus.dedup import NO_REVIEW, RIGHT, WRONG, Dedup, Verdicts
+from corpus.dedup import NO_REVIEW, RIGHT, WRONG, Dedup, Verdicts, normalise_text
 from corpus.embed.retrieval import knn_mean_near, margin_scores
 from corpus.errors import AlignmentError, ConfigError
 from corpus.han import is_han
@@ -236,12 +236,6 @@ class Filter:
 
 def _s(pair: Pair, key: str) -> float:
     return pair.scores.get(key, 0.0)
-
-
-def normalise_text(text: str) -> str:
-    """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
 
 
 def _copied(zh: str, en: str) -> bool:
