@@ -29,7 +29,6 @@ from corpus.formats import (
     read_alignment,
     read_alignments,
     read_embeddings,
-    read_filtered,
     read_scored,
     read_sentences,
     write_alignment,
@@ -318,17 +317,19 @@ def publish_dataset(run: StageRun) -> None:
 
 def report_corpus(run: StageRun) -> None:
     """Report step: filtered.jsonl, the units' sentences.jsonl (``run.sources`` are their
-    work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT)."""
+    work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT). The pairs
+    and documents are streamed (the gold scores take a pass of their own)."""
     from dataclasses import replace
 
     from corpus.pairing import read_manifest
     from corpus.publish import signature
     from corpus.report import write_report
 
-    info, stats, pairs = read_filtered(run.inputs["filtered.jsonl"])
+    path = run.inputs["filtered.jsonl"]
+    info, stats, pairs = iter_filtered(path)
     stats = replace(stats, signature=signature(run.cfg, info))
     gold = run.gold
-    scores = score_against_gold(pairs, gold) if gold is not None else None
+    scores = score_against_gold(iter_filtered(path)[2], gold) if gold is not None else None
 
     def gold_links(doc_id: str) -> list[Link] | None:
         path = gold / f"{safe_name(doc_id)}.align" if gold is not None else None
@@ -339,7 +340,7 @@ def report_corpus(run: StageRun) -> None:
     write_report(stats, pairs, docs, run.out, run.cfg, scores, gold_links, manifest)
 
 
-def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:
+def score_against_gold(pairs: Iterable[Pair], gold_dir: Path) -> dict[str, float | int]:
     """Strict/lax/exact P/R/F1 of the build's links against gold alignments, pooled.
 
     The gold for document ``D`` is ``gold_dir/D.align`` (``D`` passed through
