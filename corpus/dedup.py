@@ -115,8 +115,8 @@ class Verdicts:
     def apply(self, pairs: Iterable[Pair]) -> Iterator[Pair]:
         """The same pairs as were fed to :class:`Dedup`, in the same order, with ``reason``,
         ``review`` and ``overruled`` set; CorpusError if there are more or fewer of them."""
-        names, reasons, overruled = self.names, self.reasons.tolist(), self.overruled.tolist()
-        review = self.review.tolist()
+        names, reasons, overruled = self.names, self.reasons.tobytes(), self.overruled.tobytes()
+        review = self.review.tobytes()  # bytes: a byte a pair, each item an int
         seq = -1
         for seq, pair in enumerate(pairs):
             if seq >= len(reasons):
