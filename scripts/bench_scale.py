@@ -146,12 +146,13 @@ def write_corpus(work: Path, n_pairs: int, unit_pairs: int, seed: int) -> list[P
     return units
 
 
-def run_steps(out: Path) -> dict[str, float]:
-    """The corpus-level steps on the work files under ``out`` (in this process)."""
+def run_steps(out: Path, overrides: list[str]) -> dict[str, float]:
+    """The corpus-level steps on the work files under ``out`` (in this process), with the
+    default config changed by ``overrides`` (``SECTION.KEY=VALUE``)."""
     from corpus.config import load_config
     from corpus.steps import StageRun, filter_corpus, publish_dataset, report_corpus
 
-    cfg = load_config(None, [])
+    cfg = load_config(None, overrides)
     works = tuple(sorted((out / "work").iterdir()))
     filtered = out / "filtered.jsonl"
     times: dict[str, float] = {}
@@ -175,12 +176,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--code", type=Path, help="run the steps with this checkout's corpus/")
     parser.add_argument("--reuse", action="store_true", help="keep work files already in --out")
+    parser.add_argument("--set", action="append", default=[], help="config SECTION.KEY=VALUE")
     parser.add_argument("--steps-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.steps_only:
         import corpus
 
-        print(json.dumps({**run_steps(args.out), "code": str(Path(corpus.__file__).parents[1])}))
+        print(
+            json.dumps(
+                {**run_steps(args.out, args.set), "code": str(Path(corpus.__file__).parents[1])}
+            )
+        )
         return 0
     sys.path.insert(0, str(ROOT))
     work = args.out / "work"
@@ -195,7 +201,14 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str((args.code or ROOT).resolve()))
     start = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, __file__, "--steps-only", "--out", str(args.out)],
+        [
+            sys.executable,
+            __file__,
+            "--steps-only",
+            "--out",
+            str(args.out),
+            *(f"--set={kv}" for kv in args.set),
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -215,6 +228,7 @@ def main() -> int:
         "dataset_rows": rows,
         "shards": len(shards),
         "generated": args.pairs,
+        "set": args.set,
         **{
             k: round(v, 1) if isinstance(v, float) else v
             for k, v in json.loads(child.stdout.splitlines()[-1]).items()
