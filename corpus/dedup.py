@@ -53,10 +53,23 @@ _LINE = np.dtype([("key", "<u8"), ("doc", "<u8"), ("seq", "<u8")])
 _PAIR = np.dtype([("group", "<u8"), ("exact", "<u8"), ("seq", "<u8")])
 
 
+class _LettersOnly(dict[int, str | None]):
+    """A ``str.translate`` table that keeps letters and marks (Unicode categories L*, M*) and
+    drops every other character; filled one code point at a time, as they are met."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        kept = char if unicodedata.category(char)[0] in "LM" else None
+        self[code] = kept
+        return kept
+
+
+_LETTERS_ONLY = _LettersOnly()
+
+
 def normalise_text(text: str) -> str:
     """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
+    return unicodedata.normalize("NFKC", text).lower().translate(_LETTERS_ONLY)
 
 
 def hash8(data: bytes) -> int:
