@@ -37,22 +37,26 @@ _TMX_HEAD = (
 _TMX_TAIL = " </body>\n</tmx>\n"
 
 
+_BREAKS = re.compile(r"[\t\r\n\u2028\u2029\x85]+")
+
+
 def _line(text: str) -> str:
     """One segment on one line: tabs and line breaks become spaces."""
-    return re.sub(r"[\t\r\n\u2028\u2029\x85]+", " ", text).strip()
+    return _BREAKS.sub(" ", text).strip()
 
 
-def _seg(text: str) -> str:
-    return escape(_XML_BAD.sub("", _line(text)))
+def _seg(line: str) -> str:
+    return escape(_XML_BAD.sub("", line))
 
 
-def _tu(p: Pair) -> str:
+def _tu(p: Pair, zh: str, en: str) -> str:
+    """The TMX unit of ``p``, whose segments are ``zh`` and ``en`` (:func:`_line` of its sides)."""
     return (
         "  <tu>\n"
         f'   <prop type="x-doc-id">{escape(_XML_BAD.sub("", p.doc_id))}</prop>\n'
         f'   <prop type="x-link">{p.link}</prop>\n'
-        f'   <tuv xml:lang="zh"><seg>{_seg(p.zh)}</seg></tuv>\n'
-        f'   <tuv xml:lang="en"><seg>{_seg(p.en)}</seg></tuv>\n'
+        f'   <tuv xml:lang="zh"><seg>{_seg(zh)}</seg></tuv>\n'
+        f'   <tuv xml:lang="en"><seg>{_seg(en)}</seg></tuv>\n'
         "  </tu>\n"
     )
 
@@ -94,13 +98,14 @@ class Exports:
     def add(self, split: str, p: Pair) -> None:
         """Write pair ``p`` to the files of ``split``."""
         files = self.files
+        zh, en = _line(p.zh), _line(p.en)
         if "moses" in self.formats:
-            files[split, "zh"].write(_line(p.zh) + "\n")
-            files[split, "en"].write(_line(p.en) + "\n")
+            files[split, "zh"].write(zh + "\n")
+            files[split, "en"].write(en + "\n")
         if "tsv" in self.formats:
-            files[split, "tsv"].write(f"{_line(p.zh)}\t{_line(p.en)}\n")
+            files[split, "tsv"].write(f"{zh}\t{en}\n")
         if "tmx" in self.formats:
-            files[split, "tmx"].write(_tu(p))
+            files[split, "tmx"].write(_tu(p, zh, en))
 
     def close(self, keep: bool = True) -> list[Path]:
         """Finish and put every file in place (``keep``) or remove them all; exports of the
