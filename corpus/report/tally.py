@@ -30,44 +30,22 @@ HISTOGRAMS = ("cosine", "margin", "len_ratio")
 
 
 class Smallest:
-    """The ``n`` items of the smallest keys seen (ties: the earlier item first), as
-    ``sorted(items, key)[:n]`` would give them, holding only ``n`` items."""
+    """The ``n`` items of the smallest (key, order) seen, as ``sorted(...)[:n]`` would give
+    them, holding only ``n`` items (a max-heap of the negated keys)."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.heap: list[tuple[Any, int, Pair]] = []
-        self.count = 0
+        self.heap: list[tuple[float, int, Pair]] = []
 
-    def push(self, key: Any, item: Pair) -> None:
-        self.count += 1
-        entry = (_Reverse(key), -self.count, item)
-        if len(self.heap) < self.n:
-            heapq.heappush(self.heap, entry)
-        elif self.n and _Reverse(key) > self.heap[0][0]:
-            heapq.heapreplace(self.heap, entry)
+    def push(self, key: float, order: int, item: Pair) -> None:
+        heap = self.heap
+        if len(heap) < self.n:
+            heapq.heappush(heap, (-key, -order, item))
+        elif self.n and (key, order) < (-heap[0][0], -heap[0][1]):
+            heapq.heapreplace(heap, (-key, -order, item))
 
     def items(self) -> list[Pair]:
-        return [item for _, _, item in sorted(self.heap, key=lambda e: (e[0].key, -e[1]))]
-
-
-class _Reverse:
-    """A key that sorts in reverse (the heap keeps the largest key on top)."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Reverse) -> bool:
-        return bool(self.key > other.key)
-
-    def __gt__(self, other: _Reverse) -> bool:
-        return bool(self.key < other.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reverse) and bool(self.key == other.key)
-
-    __hash__ = None  # type: ignore[assignment]
+        return [item for _, _, item in sorted(self.heap, key=lambda e: (-e[0], -e[1]))]
 
 
 class Tally:
@@ -138,8 +116,8 @@ class Tally:
             counts[1] += len(p.en_ids)
             if "cosine" in scores:
                 # sorted(...)[::-1] puts the later of two equal cosines first
-                self.best.push((-scores["cosine"], -self.index), p)
-                self.worst.push(scores["cosine"], p)
+                self.best.push(-scores["cosine"], -self.index, p)
+                self.worst.push(scores["cosine"], self.index, p)
         else:
             self.reasons[p.reason] += 1
         if p.review is not None:
@@ -149,11 +127,11 @@ class Tally:
             if s not in scores:
                 continue
             if kept:
-                self.inside[i].push(abs(scores[s] - b["value"]), p)
+                self.inside[i].push(abs(scores[s] - b["value"]), self.index, p)
             elif p.reason == b["reason"] and (
                 scores[s] < b["value"] if b["side"] == "min" else scores[s] > b["value"]
             ):
-                self.outside[i].push(abs(scores[s] - b["value"]), p)
+                self.outside[i].push(abs(scores[s] - b["value"]), self.index, p)
         for s, (kept_values, rejected_values) in self.values.items():
             if s in scores:
                 self.has[s] = True
