@@ -146,3 +146,68 @@ def test_changed_pairs_between_passes_are_an_error(tmp_path: Path) -> None:
         list(result.apply(pairs[:-1]))
     with pytest.raises(Exception, match="changed between the two passes"):
         list(result.apply([*pairs, pairs[0]]))
+
+
+def test_filter_step_writes_the_file_apply_filters_gives(tmp_path: Path) -> None:
+    """steps.filter_corpus streams two units (a document repeated under another name,
+    review decisions) into the same filtered.jsonl as apply_filters over all pairs."""
+    import json
+
+    from corpus.config import Config
+    from corpus.decisions import decisions_json
+    from corpus.formats import write_filtered, write_scored, write_sentences
+    from corpus.records import BuildStats, DocCounts, DocSentences, Sentence
+    from corpus.steps import StageRun, filter_corpus
+
+    pairs = synthetic(400, seed=3)
+    by_doc: dict[str, list[Pair]] = {}
+    for p in pairs:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    docs = [
+        DocSentences(
+            doc_id,
+            f"in/{doc_id}.txt",
+            [Sentence("zh", i, 0, p.zh) for i, p in enumerate(ps)],
+            [Sentence("en", i, 0, p.en) for i, p in enumerate(ps)],
+            {"zh": 1, "en": 1},
+        )
+        for doc_id, ps in by_doc.items()
+    ]
+    copy_of = dataclasses.replace(docs[0], doc_id="copy", source="in/copy.txt")
+    units = [(docs[:20], "a"), ([*docs[20:], copy_of], "b")]
+    works = []
+    for unit_docs, name in units:
+        work = tmp_path / "work" / name
+        work.mkdir(parents=True)
+        write_sentences(work / "sentences.jsonl", [(f"in/{name}", "0" * 64)], unit_docs)
+        write_scored(
+            work / "scored.jsonl",
+            [
+                dataclasses.replace(p, doc_id=d.doc_id)
+                for d in unit_docs
+                for p in by_doc[docs[0].doc_id if d.doc_id == "copy" else d.doc_id]
+            ],
+        )
+        works.append(work)
+    decisions = reviews(pairs, seed=5)
+    decisions_file = tmp_path / "decisions.json"
+    decisions_file.write_text(decisions_json(decisions), encoding="utf-8")
+    cfg = Config()
+    out = tmp_path / "filtered.jsonl"
+    filter_corpus(StageRun(out=out, cfg=cfg, sources=tuple(works), decisions=decisions_file))
+    lines = out.read_text(encoding="utf-8").splitlines()
+    stats = json.loads(lines[1])
+    assert stats["repeated"] == [["copy", docs[0].doc_id]]
+    info = {k: v for k, v in json.loads(lines[2]).items() if k != "kind"}
+    reference = apply_filters(copy.deepcopy(pairs), cfg.filters, decisions)
+    build = BuildStats(
+        [
+            DocCounts(d.doc_id, d.source, d.paragraphs, {"zh": len(d.zh), "en": len(d.en)})
+            for d in docs
+        ],
+        [],
+        [("copy", docs[0].doc_id)],
+        decisions=len(decisions),
+    )
+    write_filtered(tmp_path / "reference.jsonl", build, info, reference)
+    assert out.read_bytes() == (tmp_path / "reference.jsonl").read_bytes()
