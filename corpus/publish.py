@@ -1,6 +1,7 @@
 """Publish filtered pairs: a Hugging Face dataset folder, the rejected pairs, exports.
 
-Layout written by :func:`write_dataset` under the build folder ``OUT``::
+Layout written by :func:`publish_pairs` (streaming; :func:`write_dataset` for pairs held in
+memory) under the build folder ``OUT``::
 
     OUT/dataset/README.md                      dataset card (YAML header the Hub reads)
     OUT/dataset/data/{split}-HASH-NNNNN-of-NNNNN.parquet   HASH: of the rows (datasets' cache key)
