@@ -3,6 +3,8 @@
 # make lint       ruff check, ruff format --check, mypy on corpus/
 # make report     same as make (the report is the last step of the build)
 # make bench      print speed / quality figures (encoders, aligner, report size and opening time)
+# make bench-scale  PAIRS (default 2000000) synthetic scored pairs through filter, dataset, report:
+#                 time and peak RSS (scripts/bench_scale.py; work files under /tmp/bench-scale)
 # make report-shots  build, then screenshots of the report (overview, documents, one document) in out/shots
 # make fuzz       fuzz ingestion with random bytes for FUZZ_SECONDS (default 60); a crash is kept as a test
 # make clean      remove built output (keeps .venv and the embedding cache)
@@ -35,7 +37,7 @@ CONFIG ?= corpus.toml
 C := --config $(CONFIG)
 DECISIONS ?=
 
-.PHONY: all build report report-shots test lint bench fuzz clean distclean example-scio
+.PHONY: all build report report-shots test lint bench bench-scale fuzz clean distclean example-scio
 
 all: build
 build report: $(OUT)/dataset/README.md $(OUT)/report/report.json
@@ -96,9 +98,14 @@ example-scio: $(STAMP)
 
 # Every benchmark prints its figures; all of them run in one go so ratios compare.
 bench: $(TEST_STAMP)
-	@for script in scripts/bench_*.py; do \
+	@for script in $(filter-out scripts/bench_scale.py,$(wildcard scripts/bench_*.py)); do \
 		echo "== $$script"; $(PY) $$script || exit 1; \
 	done
+
+# The corpus-level steps at scale (not part of `make bench`: 2M pairs take about 15 minutes).
+PAIRS ?= 2000000
+bench-scale: $(STAMP)
+	$(PY) scripts/bench_scale.py --pairs $(PAIRS)
 
 # Random bytes through every ingestion path; a crash is shrunk and saved to
 # tests/fuzz_crashes/, which tests/test_fuzz_regressions.py replays.

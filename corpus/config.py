@@ -247,7 +247,8 @@ class PublishConfig:
 
     ``validation_share`` / ``test_share`` are shares of documents (never of
     pairs: a document stays in one split); ``seed`` fixes which documents.
-    ``shard_rows`` is the most rows one parquet file holds.
+    ``shard_rows`` is the most rows one parquet file holds, ``shard_mb`` about the most
+    megabytes (a shard closes at the first batch of rows that reaches either).
     """
 
     license: str = "other"
@@ -256,6 +257,7 @@ class PublishConfig:
     test_share: float = 0.0
     seed: int = 0
     shard_rows: int = 500_000
+    shard_mb: float = 500.0
 
     def validate(self) -> None:
         """ConfigError for shares out of [0, 1), shares that leave no train, or a bad name."""
@@ -266,6 +268,8 @@ class PublishConfig:
             raise ConfigError("publish.validation_share + publish.test_share must be below 1")
         if self.shard_rows < 1:
             raise ConfigError(f"publish.shard_rows must be >= 1, got {self.shard_rows}")
+        if self.shard_mb <= 0:
+            raise ConfigError(f"publish.shard_mb must be above 0, got {self.shard_mb}")
         if not self.name.strip() or not self.license.strip():
             raise ConfigError("publish.name and publish.license must not be empty")
 

@@ -64,10 +64,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from corpus.config import FilterConfig
+from corpus.dedup import NO_REVIEW, RIGHT, WRONG, Dedup, Verdicts, normalise_text
 from corpus.embed.retrieval import knn_mean_near, margin_scores
 from corpus.errors import AlignmentError, ConfigError
 from corpus.han import is_han
@@ -80,6 +82,7 @@ __all__ = [
     "Filter",
     "apply_filters",
     "embedding_scores",
+    "filter_pairs",
     "normalise_text",
     "near_dup_key",
     "score_links",
@@ -233,12 +236,6 @@ class Filter:
 
 def _s(pair: Pair, key: str) -> float:
     return pair.scores.get(key, 0.0)
-
-
-def normalise_text(text: str) -> str:
-    """Lowercase, NFKC, with punctuation, symbols, digits and white space removed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
 
 
 def _copied(zh: str, en: str) -> bool:
@@ -408,6 +405,36 @@ def apply_filters(
             seen_exact.add(exact)
             seen_near.add(near)
     return out
+
+
+def filter_pairs(
+    pairs: Iterable[Pair],
+    cfg: FilterConfig,
+    decisions: Iterable[Decision] = (),
+    folder: Path | None = None,
+    partitions: int = 64,
+    buffer: int = 1 << 16,
+) -> tuple[Verdicts, set[tuple[object, ...]]]:
+    """The streaming form of :func:`apply_filters`: one pass over ``pairs`` (never held).
+
+    Returns the verdicts of every pair, the same as :func:`apply_filters` gives
+    (apply them to a second pass over the same pairs with
+    :meth:`~corpus.dedup.Verdicts.apply`), and the review keys of the
+    ``decisions`` that matched a pair. Memory: a few bytes per pair plus one
+    hash partition at a time (:class:`~corpus.dedup.Dedup`, whose files go
+    under ``folder``; ``partitions`` and ``buffer`` change no verdict).
+    """
+    verdicts = {d.key: d.verdict for d in decisions}
+    review_code = {"right": RIGHT, "wrong": WRONG}
+    dedup = Dedup(cfg, (None, *REASONS), folder, partitions, buffer)
+    matched: set[tuple[object, ...]] = set()
+    for pair in pairs:
+        verdict = verdicts.get(pair.review_key) if verdicts else None
+        if verdict is not None:
+            matched.add(pair.review_key)
+        reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
+        dedup.add(pair, reason, review_code[verdict] if verdict is not None else NO_REVIEW)
+    return dedup.resolve(), matched
 
 
 def stale_decisions(decisions: Iterable[Decision], pairs: Iterable[Pair]) -> list[Decision]:

@@ -1,6 +1,7 @@
 """Publish filtered pairs: a Hugging Face dataset folder, the rejected pairs, exports.
 
-Layout written by :func:`write_dataset` under the build folder ``OUT``::
+Layout written by :func:`publish_pairs` (streaming; :func:`write_dataset` for pairs held in
+memory) under the build folder ``OUT``::
 
     OUT/dataset/README.md                      dataset card (YAML header the Hub reads)
     OUT/dataset/data/{split}-HASH-NNNNN-of-NNNNN.parquet   HASH: of the rows (datasets' cache key)
@@ -26,10 +27,10 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from corpus import formats
 from corpus._version import __version__
@@ -37,13 +38,17 @@ from corpus.confidence import model_for
 from corpus.config import Config, PublishConfig
 from corpus.embed import encoder_label
 from corpus.errors import ConfigError, CorpusError, InputError
+from corpus.exports import SPLITS, Exports, write_exports
 from corpus.formats import features, features_yaml, pair_record, pair_to_row
 from corpus.records import Pair
-from corpus.storage import atomic_path, atomic_write_jsonl, atomic_write_text
+from corpus.shards import ParquetFile, RowDigest, ShardSet
+from corpus.storage import atomic_path, atomic_write_text
 
 __all__ = [
     "SPLITS",
+    "assign_splits",
     "input_hash",
+    "publish_pairs",
     "push_to_hub",
     "read_dataset",
     "signature",
@@ -52,21 +57,16 @@ __all__ = [
     "write_exports",
 ]
 
-SPLITS = ("train", "validation", "test")
 
-
-def split_by_document(
-    pairs: Sequence[Pair], cfg: PublishConfig
-) -> tuple[dict[str, list[Pair]], list[str]]:
-    """Pairs grouped into splits by document, and notes on what could not be honoured.
+def assign_splits(doc_ids: Iterable[str], cfg: PublishConfig) -> tuple[dict[str, str], list[str]]:
+    """The split of each document that is not in train, and notes on what could not be honoured.
 
     Documents (sorted ids, shuffled with ``cfg.seed``) go whole to one split:
     ``round(share × documents)`` to validation and to test, at least one each
     when its share is above 0, as long as train keeps at least one document.
     A split that cannot get a document is left out and a note says why.
-    Splits without pairs are omitted; pair order within a split is kept.
     """
-    docs = sorted({p.doc_id for p in pairs})
+    docs = sorted(set(doc_ids))
     random.Random(cfg.seed).shuffle(docs)
     notes: list[str] = []
     assign: dict[str, str] = {}
@@ -84,6 +84,15 @@ def split_by_document(
         for doc in docs[start : start + max(take, 0)]:
             assign[doc] = split
         start += max(take, 0)
+    return assign, notes
+
+
+def split_by_document(
+    pairs: Sequence[Pair], cfg: PublishConfig
+) -> tuple[dict[str, list[Pair]], list[str]]:
+    """Pairs grouped into splits by document (:func:`assign_splits`), and the notes.
+    Splits without pairs are omitted; pair order within a split is kept."""
+    assign, notes = assign_splits((p.doc_id for p in pairs), cfg)
     out: dict[str, list[Pair]] = {}
     for pair in pairs:
         out.setdefault(assign.get(pair.doc_id, "train"), []).append(pair)
@@ -124,19 +133,32 @@ def _size_category(n: int) -> str:
     return "100M<n<1B"
 
 
-def _write_parquet(rows: list[dict[str, Any]], feats: Any, path: Path) -> None:
-    """Rows as one parquet file (HF features in the schema metadata), written atomically."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+@dataclasses.dataclass
+class _Counts:
+    """What the card counts, gathered one pair at a time."""
 
-    table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    rows: dict[str, int] = dataclasses.field(default_factory=dict)
+    kinds: Counter[str] = dataclasses.field(default_factory=Counter)
+    reasons: Counter[str | None] = dataclasses.field(default_factory=Counter)
+    docs: set[str] = dataclasses.field(default_factory=set)
+    p_sum: float = 0.0
+    p_count: int = 0
+
+    def add(self, pair: Pair, split: str | None) -> None:
+        """Count ``pair``: kept in ``split``, or rejected when ``split`` is None."""
+        self.docs.add(pair.doc_id)
+        if split is None:
+            self.reasons[pair.reason] += 1
+            return
+        self.rows[split] = self.rows.get(split, 0) + 1
+        self.kinds[pair.link] += 1
+        if "p_correct" in pair.scores:
+            self.p_sum += pair.scores["p_correct"]
+            self.p_count += 1
 
 
 def _card(
-    splits: Mapping[str, list[Pair]],
-    rejected: Sequence[Pair],
+    counts: _Counts,
     cfg: Config,
     info: Mapping[str, str],
     notes: Sequence[str],
@@ -145,14 +167,15 @@ def _card(
 ) -> str:
     import yaml
 
-    kept = [p for ps in splits.values() for p in ps]
+    splits = {s: counts.rows[s] for s in SPLITS if s in counts.rows}
+    kept = sum(splits.values())
     pub = cfg.publish
     header = {
         "language": ["en", "zh"],
         "license": pub.license,
         "multilinguality": ["translation"],
         "task_categories": ["translation"],
-        "size_categories": [_size_category(len(kept))],
+        "size_categories": [_size_category(kept)],
         "pretty_name": pub.name,
         "configs": [
             {
@@ -164,9 +187,7 @@ def _card(
         ],
         "dataset_info": {"features": features_yaml(paired=pairing is not None)},
     }
-    kinds = Counter(p.link for p in kept)
-    reasons = Counter(p.reason for p in rejected)
-    docs = len({p.doc_id for p in kept} | {p.doc_id for p in rejected})
+    kinds, reasons, docs = counts.kinds, counts.reasons, len(counts.docs)
     esc = _md_escape
     lines = [
         "---",
@@ -184,11 +205,9 @@ def _card(
         "## Counts",
         "",
         f"- documents: {docs}",
-        f"- kept pairs: {len(kept)} ("
-        + ", ".join(f"{s}: {len(ps)}" for s, ps in splits.items())
-        + ")",
-        f"- rejected pairs: {len(rejected)} (in `../rejected/`, each with its reason)",
-        *_precision_lines(kept, cfg.embed.encoder),
+        f"- kept pairs: {kept} (" + ", ".join(f"{s}: {n}" for s, n in splits.items()) + ")",
+        f"- rejected pairs: {sum(reasons.values())} (in `../rejected/`, each with its reason)",
+        *_precision_lines(counts, cfg.embed.encoder),
         *_pairing_lines(pairing),
         "",
         "| link type (zh-en) | kept pairs |",
@@ -261,13 +280,12 @@ def _card(
     return "\n".join(lines)
 
 
-def _precision_lines(kept: Sequence[Pair], encoder: str) -> list[str]:
+def _precision_lines(counts: _Counts, encoder: str) -> list[str]:
     """The card's expected-precision lines: mean ``p_correct`` of the kept pairs and the
     expected number of wrong ones (none when no pair has a ``p_correct``)."""
-    probs = [p.scores["p_correct"] for p in kept if "p_correct" in p.scores]
-    if not probs:
+    if not counts.p_count:
         return []
-    expected = sum(probs) / len(probs)
+    expected = counts.p_sum / counts.p_count
     model = model_for(encoder)
     fitted = (
         f"model fitted for `{model.encoder}` on {', '.join(model.fitted_on)}"
@@ -277,7 +295,7 @@ def _precision_lines(kept: Sequence[Pair], encoder: str) -> list[str]:
     )
     return [
         f"- expected precision (mean `p_correct` of the kept pairs): {expected:.3f} ({fitted})",
-        f"- expected wrong pairs: {round(len(probs) * (1 - expected))} of {len(probs)}",
+        f"- expected wrong pairs: {round(counts.p_count * (1 - expected))} of {counts.p_count}",
     ]
 
 
@@ -307,154 +325,109 @@ def write_dataset(
     info: Mapping[str, str],
     pairing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring).
+    """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring) from pairs
+    held in memory: :func:`publish_pairs` of ``kept`` then ``rejected``.
 
     ``kept`` are pairs with ``reason is None``, ``rejected`` the others (each
-    with its reason); CorpusError if a pair is on the wrong list, or if no pair
-    was kept (the rejected pairs are still written, an earlier dataset is
-    removed: ``datasets`` cannot load an empty parquet file). ``cfg`` gives
-    the publish settings and everything the card reports; ``info`` carries
-    what the config does not know: "input_hash" (SHA-256 of the inputs) and
-    "splitter" (name and version of the sentence splitter); ``pairing``, the manifest of a
-    paired crawl (:func:`corpus.pairing.read_manifest`), adds the columns zh_source,
-    en_source, doc_score and the pairing counts to the card. Every file is
-    written atomically; parquet files of an earlier build that this build did
-    not write are removed so ``load_dataset`` never mixes builds. Returns a
-    summary: {"splits": {split: rows}, "rejected": n, "notes": [...],
-    "signature": str}.
+    with its reason); CorpusError if a pair is on the wrong list.
     """
     if any(p.reason is not None for p in kept) or any(p.reason is None for p in rejected):
         raise CorpusError("write_dataset: kept pairs must have no reason, rejected ones one")
+    return publish_pairs(lambda: chain(kept, rejected), out_dir, cfg, info, pairing)
+
+
+def publish_pairs(
+    pairs: Callable[[], Iterable[Pair]],
+    out_dir: str | os.PathLike[str],
+    cfg: Config,
+    info: Mapping[str, str],
+    pairing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write OUT/dataset, OUT/rejected and OUT/export (see the module docstring), streaming.
+
+    ``pairs()`` gives every filtered pair (``reason`` None = kept) in build
+    order; it is called twice (the doc ids of the kept pairs decide the split
+    by document, :func:`assign_splits`, then the rows are written as they
+    come), so memory grows with the number of documents, not of pairs. Shards
+    hold at most ``publish.shard_rows`` rows and about ``publish.shard_mb`` MB
+    (:class:`~corpus.shards.ShardSet`). CorpusError if no pair was kept (the
+    rejected pairs are still written, an earlier dataset is removed:
+    ``datasets`` cannot load an empty parquet file). ``cfg`` gives the publish
+    settings and everything the card reports; ``info`` carries what the config
+    does not know: "input_hash" (SHA-256 of the inputs) and "splitter" (name
+    and version of the sentence splitter); ``pairing``, the manifest of a
+    paired crawl (:func:`corpus.pairing.read_manifest`), adds the columns
+    zh_source, en_source, doc_score and the pairing counts to the card. Every
+    file is put in place whole; parquet files of an earlier build that this
+    build did not write are removed so ``load_dataset`` never mixes builds.
+    Returns a summary: {"splits": {split: rows}, "rejected": n, "notes":
+    [...], "signature": str}.
+    """
     out = Path(out_dir)
     data_dir = out / "dataset" / "data"
-    atomic_write_jsonl(out / "rejected" / "rejected.jsonl", [pair_to_row(p) for p in rejected])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    assign, notes = assign_splits((p.doc_id for p in pairs() if p.reason is None), cfg.publish)
+    splits = [s for s in SPLITS if s == "train" or s in assign.values()]
     paired = pairing is not None
     docs = {e["doc_id"]: e for e in pairing["pairs"]} if pairing is not None else {}
     unknown = dict.fromkeys(("zh_source", "en_source", "doc_score"))
-    _write_parquet(
-        [pair_record(p, True, docs.get(p.doc_id, unknown) if paired else None) for p in rejected],
-        features(True, paired),
-        out / "rejected" / "rejected.parquet",
-    )
-    if not kept:
+    feats = features(paired=paired)
+    pub = cfg.publish
+    shards = {s: ShardSet(data_dir, s, feats, pub.shard_rows, pub.shard_mb) for s in splits}
+    exports = Exports(out / "export", splits)
+    rejected_rows = ParquetFile(out / "rejected" / "rejected.parquet", features(True, paired))
+    digest, counts = RowDigest(), _Counts()
+    try:
+        with (
+            atomic_path(out / "rejected" / "rejected.jsonl") as tmp,
+            open(tmp, "w", encoding="utf-8", newline="\n") as rejected_jsonl,
+        ):
+            for p in pairs():
+                doc = docs.get(p.doc_id, unknown) if paired else None
+                if p.reason is not None:
+                    counts.add(p, None)
+                    rejected_jsonl.write(json.dumps(pair_to_row(p), ensure_ascii=False) + "\n")
+                    rejected_rows.add(pair_record(p, True, doc))
+                    continue
+                split = assign.get(p.doc_id, "train")
+                counts.add(p, split)
+                row = pair_record(p, doc=doc)
+                digest.add(split, row)
+                shards[split].add(row)
+                exports.add(split, p)
+    except BaseException:
+        for shard in shards.values():
+            shard.abort()
+        exports.close(keep=False)
+        rejected_rows.close(keep=False)
+        raise
+    rejected_rows.close()
+    if not counts.rows:
+        for shard in shards.values():
+            shard.abort()
+        exports.close(keep=False)
         for old in [*data_dir.glob("*.parquet"), out / "dataset" / "README.md"]:
             old.unlink(missing_ok=True)
         raise CorpusError(
-            f"no pair passed the filters ({len(rejected)} rejected, see "
+            f"no pair passed the filters ({sum(counts.reasons.values())} rejected, see "
             f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written"
         )
-    splits, notes = split_by_document(kept, cfg.publish)
-    feats = features(paired=paired)
-    written: dict[str, list[str]] = {}
-    records = {
-        split: [pair_record(p, doc=docs.get(p.doc_id, unknown) if paired else None) for p in pairs]
-        for split, pairs in splits.items()
-    }
-    digest = hashlib.sha256(
-        json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-    ).hexdigest()[:12]
-    for split, rows in records.items():
-        chunks = [
-            rows[i : i + cfg.publish.shard_rows]
-            for i in range(0, len(rows), cfg.publish.shard_rows)
-        ] or [[]]
-        for n, chunk in enumerate(chunks):
-            name = f"{split}-{digest}-{n:05d}-of-{len(chunks):05d}.parquet"
-            _write_parquet(chunk, feats, data_dir / name)
-            written.setdefault(split, []).append(f"data/{name}")
+    name = digest.hexdigest()[:12]
+    written = {s: [f"data/{f}" for f in shards[s].finish(name)] for s in splits}
     fresh = {Path(f).name for fs in written.values() for f in fs}
     for old in data_dir.glob("*.parquet"):
         if old.name not in fresh:
             old.unlink()
     atomic_write_text(
-        out / "dataset" / "README.md",
-        _card(splits, rejected, cfg, info, notes, written, pairing),
+        out / "dataset" / "README.md", _card(counts, cfg, info, notes, written, pairing)
     )
-    write_exports(splits, out / "export")
+    exports.close()
     return {
-        "splits": {s: len(ps) for s, ps in splits.items()},
-        "rejected": len(rejected),
+        "splits": {s: counts.rows[s] for s in splits if s in counts.rows},
+        "rejected": sum(counts.reasons.values()),
         "notes": notes,
         "signature": signature(cfg, info),
     }
-
-
-# --------------------------------------------------------------------------- exports
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _line(text: str) -> str:
-    """One segment on one line: tabs and line breaks become spaces."""
-    return re.sub(r"[\t\r\n\u2028\u2029\x85]+", " ", text).strip()
-
-
-def _tmx(pairs: Iterable[Pair]) -> str:
-    def seg(text: str) -> str:
-        return escape(_XML_BAD.sub("", _line(text)))
-
-    units = []
-    for p in pairs:
-        units.append(
-            "  <tu>\n"
-            f'   <prop type="x-doc-id">{escape(_XML_BAD.sub("", p.doc_id))}</prop>\n'
-            f'   <prop type="x-link">{p.link}</prop>\n'
-            f'   <tuv xml:lang="zh"><seg>{seg(p.zh)}</seg></tuv>\n'
-            f'   <tuv xml:lang="en"><seg>{seg(p.en)}</seg></tuv>\n'
-            "  </tu>\n"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<tmx version="1.4">\n'
-        f' <header creationtool="zh-en-corpus" creationtoolversion="{__version__}" '
-        'datatype="plaintext" segtype="sentence" adminlang="en" srclang="zh" '
-        'o-tmf="zh-en-corpus"/>\n'
-        " <body>\n" + "".join(units) + " </body>\n</tmx>\n"
-    )
-
-
-def write_exports(
-    splits: Mapping[str, Sequence[Pair]],
-    export_dir: str | os.PathLike[str],
-    formats: Sequence[str] = ("moses", "tsv", "tmx"),
-) -> list[Path]:
-    """Write each split as Moses text, TSV and/or TMX into ``export_dir``; returns the paths.
-
-    moses: ``{split}.zh`` and ``{split}.en``, line i of one translates line i
-    of the other. tsv: ``{split}.tsv``, ``zh<TAB>en`` per line, no header.
-    tmx: ``{split}.tmx``, TMX 1.4, srclang zh, one ``<tu>`` per pair with the
-    document id as a ``<prop>``. Tabs and line breaks inside a segment become
-    spaces, so line counts always match. Exports of the other standard splits
-    (train, validation, test) left in the folder by an earlier build are
-    removed; no other file is touched. CorpusError for an unknown split name
-    or format.
-    """
-    unknown = set(formats) - {"moses", "tsv", "tmx"}
-    if unknown:
-        raise CorpusError(f"unknown export format(s) {sorted(unknown)}; valid: moses, tsv, tmx")
-    if set(splits) - set(SPLITS):
-        raise CorpusError(f"unknown split(s) {sorted(set(splits) - set(SPLITS))}")
-    folder = Path(export_dir)
-    paths: list[Path] = []
-    for split, pairs in splits.items():
-        if "moses" in formats:
-            for lang in ("zh", "en"):
-                path = folder / f"{split}.{lang}"
-                atomic_write_text(path, "".join(_line(getattr(p, lang)) + "\n" for p in pairs))
-                paths.append(path)
-        if "tsv" in formats:
-            path = folder / f"{split}.tsv"
-            atomic_write_text(path, "".join(f"{_line(p.zh)}\t{_line(p.en)}\n" for p in pairs))
-            paths.append(path)
-        if "tmx" in formats:
-            path = folder / f"{split}.tmx"
-            atomic_write_text(path, _tmx(pairs))
-            paths.append(path)
-    for split in SPLITS:
-        if split not in splits:
-            for ext in ("zh", "en", "tsv", "tmx"):
-                (folder / f"{split}.{ext}").unlink(missing_ok=True)
-    return paths
 
 
 def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:

@@ -10,7 +10,7 @@ from which inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,12 +23,12 @@ from corpus.decisions import read_decisions
 from corpus.embed import Encoder
 from corpus.errors import CorpusError
 from corpus.extract import iter_documents
-from corpus.filters import apply_filters, embedding_scores, score_links, stale_decisions
+from corpus.filters import embedding_scores, filter_pairs, score_links
 from corpus.formats import (
+    iter_filtered,
     read_alignment,
     read_alignments,
     read_embeddings,
-    read_filtered,
     read_scored,
     read_sentences,
     write_alignment,
@@ -213,28 +213,33 @@ def filter_corpus(run: StageRun) -> None:
     overrule them; decisions that match no pair are recorded as stale.
     ``run.skipped`` are inputs that were unusable before any unit was made;
     each unit's own skipped inputs are added.
+
+    The pairs are streamed twice from the units' scored.jsonl (once to judge
+    them with :func:`~corpus.filters.filter_pairs`, once to write them), so
+    memory grows with the number of documents, not of pairs; the file is the
+    one :func:`~corpus.filters.apply_filters` over all pairs would give.
     """
     from corpus.publish import input_hash
 
     docs: list[DocCounts] = []
     skipped = list(run.skipped)
     repeated: list[tuple[str, str]] = []
-    pairs: list[Pair] = []
     repeats = _Repeats()
     digests: list[str] = []
-    kept_docs: list[DocSentences] = []
+    notes: list[tuple[str, list[str]]] = []
+    keep: list[set[str]] = []
     for work in run.sources:
         unit = read_sentences(work / "sentences.jsonl")
         digests.extend(f"{Path(p).name}:{d}" for p, d in unit.inputs)
         skipped.extend(unit.skipped)
-        keep: set[str] = set()
+        keep.append(set())
         for doc in unit.docs:
             same = repeats.same_as(doc)
             if same is not None:
                 repeated.append((doc.doc_id, same))
                 continue
-            keep.add(doc.doc_id)
-            kept_docs.append(doc)
+            keep[-1].add(doc.doc_id)
+            notes.append((doc.source, doc.notes))
             docs.append(
                 DocCounts(
                     doc.doc_id,
@@ -244,19 +249,23 @@ def filter_corpus(run: StageRun) -> None:
                     doc.dropped,
                 )
             )
-        pairs.extend(p for p in read_scored(work / "scored.jsonl") if p.doc_id in keep)
+
+    def kept_pairs() -> Iterator[Pair]:
+        for work, ids in zip(run.sources, keep, strict=True):
+            yield from (p for p in read_scored(work / "scored.jsonl") if p.doc_id in ids)
+
     decisions = read_decisions(run.decisions) if run.decisions is not None else []
-    apply_filters(pairs, run.cfg.filters, decisions)
+    verdicts, matched = filter_pairs(kept_pairs(), run.cfg.filters, decisions, run.out.parent)
     stats = BuildStats(
         docs,
         skipped,
         repeated,
-        notes=_note_lines(kept_docs),
+        notes=_note_lines(notes),
         decisions=len(decisions),
-        stale=stale_decisions(decisions, pairs),
+        stale=[d for d in decisions if d.key not in matched],
     )
     info = {"input_hash": input_hash(sorted(digests)), "splitter": _splitter_name()}
-    write_filtered(run.out, stats, info, pairs)
+    write_filtered(run.out, stats, info, verdicts.apply(kept_pairs()))
 
 
 class _Repeats:
@@ -284,17 +293,18 @@ def _kept_documents(works: Sequence[Path]) -> Iterator[DocSentences]:
                 yield doc
 
 
-def _note_lines(docs: Sequence[DocSentences]) -> list[str]:
-    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source.
+def _note_lines(docs: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    """One line per input warning (bytes replaced, sides swapped back, ...), naming its source;
+    ``docs`` are each document's (source, notes).
 
     A note that many documents of one ``.jsonl`` share (a file-level decoding
     warning) is said once for the file, with the number of documents.
     """
     by_note: dict[tuple[str, str], list[str]] = {}
-    for doc in docs:
-        file = doc.source.rpartition(":")[0] if _JSONL_LINE.search(doc.source) else doc.source
-        for note in doc.notes:
-            by_note.setdefault((file, note), []).append(doc.source)
+    for source, doc_notes in docs:
+        file = source.rpartition(":")[0] if _JSONL_LINE.search(source) else source
+        for note in doc_notes:
+            by_note.setdefault((file, note), []).append(source)
     return [
         f"{sources[0] if len(sources) == 1 else f'{file} ({len(sources)} documents)'}: {note}"
         for (file, note), sources in by_note.items()
@@ -312,29 +322,31 @@ def _splitter_name() -> str:
 
 def publish_dataset(run: StageRun) -> None:
     """Dataset step: filtered.jsonl -> OUT/dataset, OUT/rejected and OUT/export (``run.out`` = OUT);
-    a paired crawl's manifest (OUT/pairs/pairs.json) adds its columns."""
+    a paired crawl's manifest (OUT/pairs/pairs.json) adds its columns. The pairs are streamed
+    from the file (twice, see :func:`corpus.publish.publish_pairs`), never all held."""
     from corpus.pairing import read_manifest
-    from corpus.publish import write_dataset
+    from corpus.publish import publish_pairs
 
-    info, _, pairs = read_filtered(run.inputs["filtered.jsonl"])
-    kept = [p for p in pairs if p.reason is None]
-    rejected = [p for p in pairs if p.reason is not None]
-    write_dataset(kept, rejected, run.out, run.cfg, info, read_manifest(run.out))
+    path = run.inputs["filtered.jsonl"]
+    info, _, _ = iter_filtered(path)
+    publish_pairs(lambda: iter_filtered(path)[2], run.out, run.cfg, info, read_manifest(run.out))
 
 
 def report_corpus(run: StageRun) -> None:
     """Report step: filtered.jsonl, the units' sentences.jsonl (``run.sources`` are their
-    work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT)."""
+    work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT). The pairs
+    and documents are streamed (the gold scores take a pass of their own)."""
     from dataclasses import replace
 
     from corpus.pairing import read_manifest
     from corpus.publish import signature
     from corpus.report import write_report
 
-    info, stats, pairs = read_filtered(run.inputs["filtered.jsonl"])
+    path = run.inputs["filtered.jsonl"]
+    info, stats, pairs = iter_filtered(path)
     stats = replace(stats, signature=signature(run.cfg, info))
     gold = run.gold
-    scores = score_against_gold(pairs, gold) if gold is not None else None
+    scores = score_against_gold(iter_filtered(path)[2], gold) if gold is not None else None
 
     def gold_links(doc_id: str) -> list[Link] | None:
         path = gold / f"{safe_name(doc_id)}.align" if gold is not None else None
@@ -345,7 +357,7 @@ def report_corpus(run: StageRun) -> None:
     write_report(stats, pairs, docs, run.out, run.cfg, scores, gold_links, manifest)
 
 
-def score_against_gold(pairs: Sequence[Pair], gold_dir: Path) -> dict[str, float | int]:
+def score_against_gold(pairs: Iterable[Pair], gold_dir: Path) -> dict[str, float | int]:
     """Strict/lax/exact P/R/F1 of the build's links against gold alignments, pooled.
 
     The gold for document ``D`` is ``gold_dir/D.align`` (``D`` passed through

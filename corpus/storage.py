@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from corpus.errors import WriteError
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._\-\u3400-\u9fff]+")
@@ -80,14 +82,30 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 
 def atomic_write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> None:
-    """Write one JSON object per line, atomically."""
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    """Write one JSON object per line (``json.dumps``, non-ASCII kept), atomically; the rows
+    are written as they come, so an iterator of any length takes no more memory than a row."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """The rows of a file written by :func:`atomic_write_jsonl`, one at a time (blank lines
+    skipped). Parsed with orjson; a line orjson refuses (``NaN`` / ``Infinity``, which
+    ``json.dumps`` writes for such floats) is parsed with :mod:`json`."""
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield json.loads(line)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
     """Read a file written by :func:`atomic_write_jsonl`."""
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return list(iter_jsonl(path))
 
 
 def safe_name(raw: str, max_len: int = 80) -> str:

@@ -36,6 +36,7 @@ from corpus.formats.dataset import (
 from corpus.formats.work import (
     FORMATS,
     format_link,
+    iter_filtered,
     pair_to_row,
     parse_link,
     read_alignment,
@@ -61,6 +62,7 @@ __all__ = [
     "features",
     "features_yaml",
     "format_link",
+    "iter_filtered",
     "pair_record",
     "pair_to_row",
     "parse_link",

@@ -8,6 +8,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from corpus.records import (
     Skipped,
     UnitSentences,
 )
-from corpus.storage import atomic_write_bytes, atomic_write_jsonl, read_jsonl
+from corpus.storage import atomic_write_bytes, atomic_write_jsonl, iter_jsonl
 
 __all__ = [
     "FORMATS",
@@ -36,6 +37,7 @@ __all__ = [
     "read_alignment",
     "read_alignments",
     "read_embeddings",
+    "iter_filtered",
     "read_filtered",
     "read_lines",
     "read_scored",
@@ -59,7 +61,7 @@ def _header(name: str) -> dict[str, Any]:
 
 def _rows(path: Path, name: str) -> Iterator[dict[str, Any]]:
     """The rows of work file ``path`` after its header; CorpusError if it is not ``name``."""
-    rows = iter(read_jsonl(path))
+    rows = iter_jsonl(path)
     head = next(rows, None)
     if head != _header(name):
         raise CorpusError(
@@ -307,7 +309,7 @@ def row_to_pair(row: Mapping[str, Any]) -> Pair:
 def write_scored(path: Path, pairs: Iterable[Pair]) -> None:
     """Write scored.jsonl: one scored pair per line (no verdicts)."""
     atomic_write_jsonl(
-        path, [_header("scored"), *({"kind": "pair", **pair_to_row(p)} for p in pairs)]
+        path, chain([_header("scored")], ({"kind": "pair", **pair_to_row(p)} for p in pairs))
     )
 
 
@@ -343,13 +345,20 @@ def write_filtered(
     path: Path, stats: BuildStats, info: Mapping[str, str], pairs: Iterable[Pair]
 ) -> None:
     """Write filtered.jsonl: the build's counts, its info (input hash, splitter), every pair
-    with its verdict (``reason`` null for a kept pair)."""
+    with its verdict (``reason`` null for a kept pair); ``pairs`` are written as they come."""
     rows = [_header("filtered"), _stats_row(stats), {"kind": "info", **info}]
-    atomic_write_jsonl(path, [*rows, *({"kind": "pair", **pair_to_row(p)} for p in pairs)])
+    atomic_write_jsonl(path, chain(rows, ({"kind": "pair", **pair_to_row(p)} for p in pairs)))
 
 
 def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
     """(info, stats, pairs) of a filtered.jsonl written by :func:`write_filtered`."""
+    info, stats, pairs = iter_filtered(path)
+    return info, stats, list(pairs)
+
+
+def iter_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, Iterator[Pair]]:
+    """(info, stats, pairs) of a filtered.jsonl, the pairs read lazily in file order (the
+    file stays open until the iterator is exhausted or dropped)."""
     rows = _rows(path, "filtered")
     stats_row, info_row = next(rows, None), next(rows, None)
     if not stats_row or stats_row["kind"] != "stats" or not info_row or info_row["kind"] != "info":
@@ -372,7 +381,7 @@ def read_filtered(path: Path) -> tuple[dict[str, Any], BuildStats, list[Pair]]:
         stale=[decision_of(path, i, d) for i, d in enumerate(stats_row["stale"])],
     )
     info = {k: v for k, v in info_row.items() if k != "kind"}
-    return info, stats, [row_to_pair(row) for row in rows]
+    return info, stats, (row_to_pair(row) for row in rows)
 
 
 # --------------------------------------------------------------------------- lines

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corpus.records import Pair
+from corpus.report.tally import Tally
 
 __all__ = ["PLOT_NAMES", "plots"]
 
@@ -23,16 +22,23 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _histogram(pairs: Sequence[Pair], score: str, bounds: list[dict], log: bool = False) -> bytes:
+def _histogram(
+    values: tuple[Sequence[float], Sequence[float]],
+    score: str,
+    bounds: list[dict],
+    log: bool = False,
+) -> bytes:
+    """Stacked histogram of the (kept, rejected) ``values`` of ``score``, thresholds drawn."""
+    import numpy as np
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 3.2))
     ax = fig.add_subplot()
-    kept = [p.scores[score] for p in pairs if p.reason is None and score in p.scores]
-    rej = [p.scores[score] for p in pairs if p.reason is not None and score in p.scores]
-    values = [v for v in kept + rej if (v > 0 or not log) and math.isfinite(v)]
-    if values:
-        lo, hi = min(values), max(values)
+    kept, rej = (np.asarray(v, dtype=np.float64) for v in values)
+    every = np.concatenate([kept, rej])
+    every = every[np.isfinite(every) & ((every > 0) | (not log))]
+    if len(every):
+        lo, hi = float(every.min()), float(every.max())
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         if log:
@@ -41,7 +47,7 @@ def _histogram(pairs: Sequence[Pair], score: str, bounds: list[dict], log: bool 
         else:
             edges = [lo + (hi - lo) * i / 40 for i in range(41)]
         ax.hist(
-            [[v for v in kept if v > 0 or not log], [v for v in rej if v > 0 or not log]],
+            [kept[(kept > 0) | (not log)], rej[(rej > 0) | (not log)]],
             bins=edges,
             stacked=True,
             label=["kept", "rejected"],
@@ -61,7 +67,7 @@ def _histogram(pairs: Sequence[Pair], score: str, bounds: list[dict], log: bool 
             )
     ax.set_xlabel(score)
     ax.set_ylabel("pairs")
-    if values:
+    if len(every):
         ax.legend(fontsize=8)
     return _png(fig)
 
@@ -105,7 +111,7 @@ def _reliability(calibration: Mapping[str, Any]) -> bytes:
 
 
 def plots(
-    pairs: Sequence[Pair],
+    tally: Tally,
     cov: list[dict],
     link_types: Mapping[str, int],
     bounds: list[dict],
@@ -114,13 +120,16 @@ def plots(
     """The PNGs by name (a subset of :data:`PLOT_NAMES`): histograms of cosine, length ratio
     and (when scored) margin with the thresholds of ``bounds`` drawn, link-type counts, the
     coverage of the 40 lowest documents of ``cov`` (sorted lowest first), and with gold the
-    reliability diagram of ``calibration`` (see :func:`corpus.report.numbers.reliability`)."""
+    reliability diagram of ``calibration`` (see :func:`corpus.report.numbers.reliability`).
+    The score values come from ``tally`` (:meth:`~corpus.report.tally.Tally.plotted`)."""
+    empty: tuple[Sequence[float], Sequence[float]] = ([], [])
     out = {
-        "cosine": _histogram(pairs, "cosine", bounds),
-        "len_ratio": _histogram(pairs, "len_ratio", bounds, log=True),
+        "cosine": _histogram(tally.plotted("cosine") or empty, "cosine", bounds),
+        "len_ratio": _histogram(tally.plotted("len_ratio") or empty, "len_ratio", bounds, log=True),
     }
-    if any("margin" in p.scores for p in pairs):
-        out["margin"] = _histogram(pairs, "margin", bounds)
+    margin = tally.plotted("margin")
+    if margin is not None:
+        out["margin"] = _histogram(margin, "margin", bounds)
     if link_types:
         out["link_types"] = _bar(
             list(link_types), list(link_types.values()), "links", "type (zh-en)"

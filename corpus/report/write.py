@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ from corpus.config import Config
 from corpus.records import BuildStats, DocSentences, Pair
 from corpus.report.explorer import GoldLinks, remove_old_shards, write_explorer
 from corpus.report.html import page
-from corpus.report.numbers import bounds, coverage, funnel, reliability, review, samples
+from corpus.report.numbers import pair_view
 from corpus.report.plots import PLOT_NAMES, plots
+from corpus.report.tally import Tally
 from corpus.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 __all__ = ["write_report"]
@@ -22,7 +23,7 @@ __all__ = ["write_report"]
 
 def write_report(
     stats: BuildStats,
-    pairs: Sequence[Pair],
+    pairs: Iterable[Pair],
     documents: Iterable[DocSentences],
     out_dir: str | os.PathLike[str],
     cfg: Config,
@@ -34,7 +35,8 @@ def write_report(
 
     ``pairs`` are all scored pairs after :func:`corpus.filters.apply_filters`
     (kept: ``reason is None``), ``documents`` the sentences of the documents of
-    ``stats`` (repeats left out), both in build order. ``gold`` is the flat
+    ``stats`` (repeats left out), both in build order; both are read once, as
+    they come (the numbers from a :class:`~corpus.report.tally.Tally`). ``gold`` is the flat
     dict of :meth:`corpus.evaluate.Scores.as_dict` (exact_p ... lax_f1,
     gold_links, pred_links) when gold alignments were given, and
     ``gold_links(doc_id)`` a document's gold links (None without) for the
@@ -43,10 +45,11 @@ def write_report(
     or hashes, nothing from the input becomes a path.
     """
     folder = Path(out_dir) / "report"
-    fun = funnel(stats, pairs)
-    cov = coverage(stats, pairs)
-    limits = bounds(cfg)
-    index = write_explorer(documents, pairs, folder, gold_links)
+    tally = Tally(cfg, gold_links=gold_links if gold else None)
+    index = write_explorer(documents, tally.feed(pairs), folder, gold_links)
+    fun = tally.funnel(stats)
+    cov = tally.coverage(stats)
+    limits = tally.bounds
     data: dict[str, Any] = {
         "version": __version__,
         "signature": stats.signature,
@@ -59,18 +62,18 @@ def write_report(
         ],
         "repeated": [{"doc_id": d, "same_as": s} for d, s in stats.repeated],
         "notes": list(stats.notes),
-        "samples": samples(pairs, cfg),
+        "samples": {n: [pair_view(p) for p in ps] for n, ps in tally.samples().items()},
         "gold": dict(gold) if gold else None,
-        "reliability": reliability(pairs, gold_links) if gold and gold_links else None,
+        "reliability": tally.reliability() if gold and gold_links else None,
         "pairing": dict(pairing) if pairing else None,
-        "review": review(stats, pairs),
+        "review": tally.review(stats),
         "documents": {
             "fields": index["fields"],
             "rows": index["documents"],
             "shards": index["shards"],
         },
     }
-    pngs = plots(pairs, cov, fun["links"]["by_type"], limits, data["reliability"])
+    pngs = plots(tally, cov, fun["links"]["by_type"], limits, data["reliability"])
     data["plots"] = [f"plots/{name}.png" for name in pngs]
     for name, png in pngs.items():
         atomic_write_bytes(folder / "plots" / f"{name}.png", png)
