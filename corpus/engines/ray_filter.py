@@ -42,7 +42,7 @@ from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
 from corpus.filters import FILTERS, _line_key, near_dup_key
 from corpus.formats import read_scored, read_sentences, write_filtered
 from corpus.formats.work import pair_to_row
-from corpus.records import BuildStats, Decision, DocCounts, DocSentences, Drop, Skipped
+from corpus.records import BuildStats, Decision, DocCounts, Drop, Skipped
 from corpus.steps import StageRun
 from corpus.storage import atomic_path
 
@@ -323,10 +323,7 @@ def _stats(
         )
         for d in kept
     ]
-    # the notes need only each document's source and notes
-    notes = _note_lines(
-        [DocSentences(d["doc_id"], d["source"], [], [], {}, [], d["notes"]) for d in kept]
-    )
+    notes = _note_lines((d["source"], d["notes"]) for d in kept)
     return BuildStats(docs, skipped, repeated, notes=notes, decisions=len(decisions), stale=stale)
 
 
