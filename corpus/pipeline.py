@@ -175,6 +175,7 @@ def build(
         _remove_stale_temp_files(out_dir)
         manifest = out_dir / MANIFEST
         pair_skipped: list[Skipped] = []
+        repaired = False
         if pair is not None:
             from corpus.embed import load_encoder
 
@@ -198,7 +199,7 @@ def build(
             raise CorpusError(f"nothing to build ({reasons})")
         works = [out_dir / "work" / unit.name for unit in units]
         bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
-        rebuilt = int(pair is not None and repaired)
+        rebuilt = int(repaired)
         for count in engine.run_units(units, works, cfg, encoder, ident, force):
             rebuilt += count
             bar.update()

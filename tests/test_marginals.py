@@ -42,10 +42,8 @@ def _alignments(n: int, m: int, sizes: list[tuple[int, int]]) -> Iterator[list[S
     return walk(0, 0)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 10_000))
-def test_gaps_follow_their_definition_over_all_alignments(n: int, m: int, seed: int) -> None:
-    cfg = AlignConfig()
+def _pass1(cfg: AlignConfig, n: int, m: int, seed: int) -> tuple:
+    """Pass 1 on a random n x m document: types, band, Approx scorer, forward and backward DP."""
     src, tgt, s, t = _doc(np.random.default_rng(seed), n, m)
     types = link_types(cfg)
     lo, hi = band(s, t, cfg)
@@ -54,6 +52,14 @@ def test_gaps_follow_their_definition_over_all_alignments(n: int, m: int, seed: 
     rev = Priors(src[::-1], tgt[::-1], "zh", "en", cfg, None, None, None)
     fwd = dp(n, m, lo, hi, types, approx, cfg.skip)
     bwd = dp(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev, (rlo, rhi)), cfg.skip)
+    return types, lo, hi, approx, fwd, bwd
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 10_000))
+def test_gaps_follow_their_definition_over_all_alignments(n: int, m: int, seed: int) -> None:
+    cfg = AlignConfig()
+    types, lo, hi, approx, fwd, bwd = _pass1(cfg, n, m, seed)
     index = {size: k for k, size in enumerate(types)}
 
     def value(step: Step) -> float:
@@ -85,14 +91,7 @@ def test_gaps_match_every_links_max_marginal_on_larger_documents(n: int, m: int,
     the best other one per covered sentence, against link_gaps (which skips what cannot
     matter); the skip value is raised so that many links fall more than 1 below the best."""
     cfg = AlignConfig(skip=-0.6)
-    src, tgt, s, t = _doc(np.random.default_rng(seed), n, m)
-    types = link_types(cfg)
-    lo, hi = band(s, t, cfg)
-    approx = Approx(s, t, types, Priors(src, tgt, "zh", "en", cfg, None, None, None), (lo, hi))
-    rlo, rhi = (m - hi)[::-1].copy(), (m - lo)[::-1].copy()
-    rev = Priors(src[::-1], tgt[::-1], "zh", "en", cfg, None, None, None)
-    fwd = dp(n, m, lo, hi, types, approx, cfg.skip)
-    bwd = dp(n, m, rlo, rhi, types, Approx(s[::-1], t[::-1], types, rev, (rlo, rhi)), cfg.skip)
+    types, lo, hi, approx, fwd, bwd = _pass1(cfg, n, m, seed)
     marg: dict[Step, float] = {}
     for i in range(n + 1):
         cols = np.arange(lo[i], hi[i] + 1)
