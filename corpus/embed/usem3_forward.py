@@ -36,6 +36,8 @@ _LEFT = max(left for _, left in _ORDERS)
 _RIGHT = max(n - 1 - left for n, left in _ORDERS)
 #: Tokens per micro-batch of the per-token layers: keeps their working set in cache.
 TOKEN_BUDGET = 512
+#: Table rows per block of work (fixed, so that the vectors do not depend on the threads).
+TABLE_ROWS = 512
 #: Distinct pieces per table: bounds the tables to ~60 MB whatever the input.
 MAX_DISTINCT = 4096
 
@@ -98,24 +100,30 @@ class FactoredForward:
             for w, (n, _) in zip(backend.w1, _ORDERS, strict=True)
         ]
 
-    def _tables(self, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    def _tables(
+        self, uniq: np.ndarray, map_fn: MapFn
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """Per distinct piece (plus a zero sentinel row last): embedding, projected row, block
-        products."""
+        products. Filled in fixed blocks of :data:`TABLE_ROWS` rows, run by ``map_fn``."""
         b, nu = self.b, len(uniq)
-        chunk = uniq % _CHUNKS
         emb = np.zeros((nu + 1, _EMB), dtype=np.float32)
-        np.copyto(emb[:nu], b.table[uniq])
-        emb[:nu] *= b.scale[chunk, None]
-        emb[:nu] += b.lo[chunk, None]
         x = np.zeros((nu + 1, len(_ORDERS) * _CNN), dtype=np.float32)
-        np.matmul(emb[:nu], b.proj_W, out=x[:nu])
-        x[:nu] += b.proj_b
-        _layernorm(x[:nu], b.ln_g_all, b.ln_b_all, b.eps)
-        u = []
-        for i, (n, _) in enumerate(_ORDERS):
-            ui = np.zeros((nu + 1, n * _CNN), dtype=np.float32)
-            np.matmul(x[:nu, i * _CNN : (i + 1) * _CNN], self.w1r[i], out=ui[:nu])
-            u.append(ui)
+        u = [np.zeros((nu + 1, n * _CNN), dtype=np.float32) for n, _ in _ORDERS]
+
+        def fill(rows: slice) -> None:
+            chunk = uniq[rows] % _CHUNKS
+            e = emb[rows]
+            np.copyto(e, b.table[uniq[rows]])
+            e *= b.scale[chunk, None]
+            e += b.lo[chunk, None]
+            xr = x[rows]
+            np.matmul(e, b.proj_W, out=xr)
+            xr += b.proj_b
+            _layernorm(xr, b.ln_g_all, b.ln_b_all, b.eps)
+            for i in range(len(_ORDERS)):
+                np.matmul(xr[:, i * _CNN : (i + 1) * _CNN], self.w1r[i], out=u[i][rows])
+
+        list(map_fn(fill, [slice(i, min(i + TABLE_ROWS, nu)) for i in range(0, nu, TABLE_ROWS)]))
         return emb, x, u
 
     def _token_sums(
@@ -192,7 +200,7 @@ class FactoredForward:
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = np.fromiter((t for text in group for t in text), dtype=np.int64)
         uniq, inv = np.unique(flat, return_inverse=True)
-        tables = self._tables(uniq)
+        tables = self._tables(uniq, map_fn)
         sums = np.empty((len(group), _EMB + len(_ORDERS) * _CNN), dtype=np.float32)
 
         def run(m: tuple[int, int, int, int]) -> None:
