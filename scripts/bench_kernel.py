@@ -342,11 +342,13 @@ def _moved_links(tmp: Path, eval_dir: Path, skip_bible: bool) -> list[dict]:
     out = []
     for which in ("mac",) if skip_bible else ("mac", "bible"):
         folder = {b: tmp / (f"mac-{b}-fresh" if which == "mac" else f"bible-{b}") for b in BUILDS}
-        old = {n: set(map(tuple, read_alignments(folder["old"] / n))) for n in names[which]}
+        old = {
+            n: {(k.src, k.tgt) for k in read_alignments(folder["old"] / n)} for n in names[which]
+        }
         for build in BUILDS:
             if build != "old" and folder[build].is_dir():
                 moved = sum(
-                    len(set(map(tuple, read_alignments(folder[build] / n))) - old[n])
+                    len({(k.src, k.tgt) for k in read_alignments(folder[build] / n)} - old[n])
                     for n in names[which]
                 )
                 out.append({"set": which, "build": build, "moved": moved})
