@@ -69,14 +69,16 @@ def texts_of_ids(draw_lengths: list[int], rng: np.random.Generator) -> list[list
     lengths=st.lists(st.integers(0, 60), min_size=1, max_size=30),
     budget=st.sampled_from([1, 7, 64, 512]),
     max_distinct=st.sampled_from([1, 10, 50, 4096]),
+    max_texts=st.sampled_from([0, 1, 3]),
     seed=st.integers(0, 2**16),
 )
 def test_factored_pass_matches_the_package_on_a_fake_backend(
-    lengths: list[int], budget: int, max_distinct: int, seed: int
+    lengths: list[int], budget: int, max_distinct: int, max_texts: int, seed: int
 ) -> None:
     b = fake_backend()
     ids = texts_of_ids(lengths, np.random.default_rng(seed))
-    got = FactoredForward(b, budget=budget, max_distinct=max_distinct).encode(ids)
+    forward = FactoredForward(b, budget=budget, max_distinct=max_distinct, max_texts=max_texts)
+    got = forward.encode(ids)
     np.testing.assert_allclose(got, package_vectors(b, ids), rtol=0, atol=2e-6)
 
 
@@ -91,12 +93,21 @@ def test_threads_change_nothing() -> None:
     assert np.array_equal(threaded, forward.encode(ids))
 
 
+def test_one_text_per_pass_does_not_depend_on_the_other_texts() -> None:
+    b = fake_backend(1)
+    ids = texts_of_ids(list(range(1, 90, 7)), np.random.default_rng(3))
+    alone = FactoredForward(b, max_texts=1)
+    together = alone.encode(ids)
+    assert all(np.array_equal(together[i], alone.encode([t])[0]) for i, t in enumerate(ids))
+
+
 def test_chunks_bound_distinct_pieces_and_cover_every_text() -> None:
     ids = [[1, 2], [3, 4, 5], [1, 2, 6], list(range(10, 30)), [6], [6, 7]]
     parts = chunks(ids, max_distinct=5)
     assert [list(p) for p in parts] == [[0, 1], [2], [3], [4, 5]]
     assert all(len({t for i in p for t in ids[i]}) <= 5 for p in parts if len(p) > 1)
     assert chunks([], 5) == []
+    assert [list(p) for p in chunks(ids, 100, max_texts=4)] == [[0, 1, 2, 3], [4, 5]]
 
 
 def test_micro_batches_hold_whole_texts_within_the_budget() -> None:

@@ -83,8 +83,9 @@ class USEm3:
     ``forward="factored"`` (the default) runs :mod:`corpus.embed.usem3_forward`,
     which computes the token-level layers once per distinct piece and gives the
     package's vectors to float32 rounding in about half the CPU time;
-    ``"package"`` runs the package's own forward pass (the reference) on slices of
-    ``batch_size`` texts; the factored pass bounds its memory by distinct pieces.
+    ``"package"`` runs the package's own forward pass (the reference). Either takes
+    at most ``batch_size`` texts per forward pass; the factored pass also bounds its
+    tables by distinct pieces.
 
     Speed on 2 cores: the forward pass is float32 GEMMs on matrices too small for
     OpenBLAS threading to pay (2 BLAS threads were slower here, much slower when
@@ -136,7 +137,8 @@ class USEm3:
             if self._forward == "package":
                 return self._package(texts)
             if self._factored is None:
-                self._factored = FactoredForward(self._model._model)  # reads the weights
+                # reads the weights
+                self._factored = FactoredForward(self._model._model, max_texts=self._batch)
             ids = [self._model._sp.encode(t) for t in texts]
             return normalise(self._factored.encode(ids, self._pool.map if self._pool else map))
 

