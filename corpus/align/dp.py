@@ -23,12 +23,14 @@ RowScorer = Callable[[int, np.ndarray], np.ndarray]
 
 @dataclass
 class Grid:
-    """Forward DP values and back-pointers, one array per row over that row's columns."""
+    """Forward DP values and back-pointers, one array per row over that row's columns;
+    ``flat``, when set, is the one array whose consecutive slices the ``value`` rows are."""
 
     lo: np.ndarray
     hi: np.ndarray
     value: list[np.ndarray]
     back: list[np.ndarray]
+    flat: np.ndarray | None = None
 
     def at(self, i: int, cols: np.ndarray) -> np.ndarray:
         """DP values at row ``i`` for absolute columns ``cols`` (NEG outside the band)."""

@@ -95,9 +95,7 @@ def _span_args(sp: Spans, kmax: int) -> tuple[np.ndarray, np.ndarray]:
 def _score_args(score: object) -> tuple[int, tuple]:
     """(kind, arrays) of a row scorer; InternalError for a scorer the kernel does not know."""
     if isinstance(score, Approx):
-        rows = np.concatenate(score.rows) if score.rows else np.zeros(0)
-        roff = np.concatenate([[0], np.cumsum([len(r) for r in score.rows])]).astype(np.int64)
-        args = (rows, roff, score.need0, score.c0, score.hi, score.ns, score.nt, score.base)
+        args = (score.flat, score.roff, score.need0, score.c0, score.hi, score.ns, score.nt, score.base)
         return 0, (args, _prior_args(score.len))
     ex = score.exact if isinstance(score, Rescored) else score
     if not isinstance(ex, Exact):
@@ -357,12 +355,16 @@ def dp(
         hi,
         [value[off[i] : off[i + 1]] for i in range(n + 1)],
         [back[off[i] : off[i + 1]] for i in range(n + 1)],
+        value,
     )
 
 
 def _flat(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(values of all rows end to end, row offsets, lo, hi): the grid's own flat array when
+    :func:`dp` made it (no copy)."""
     lo, hi = np.asarray(grid.lo, np.int64), np.asarray(grid.hi, np.int64)
-    return np.concatenate(grid.value), _offsets(lo, hi), lo, hi
+    flat = grid.flat if grid.flat is not None else np.concatenate(grid.value)
+    return flat, _offsets(lo, hi), lo, hi
 
 
 @njit(cache=True, error_model="numpy")

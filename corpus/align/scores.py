@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,14 +68,17 @@ class Approx:
         need0 = np.array([self.c0[p + 1 : p + 1 + kmax].min() for p in range(n)], np.int64)
         need1 = np.array([hi[p + 1 : p + 1 + kmax].max() for p in range(n)], np.int64)
         self.need0 = need0
-        self.rows: list[np.ndarray] = []
+        # Row p's cosines are flat[roff[p]:roff[p + 1]]; `rows` holds views of them.
+        self.roff = np.concatenate([[0], np.cumsum(need1 - need0)]).astype(np.int64)
+        self.flat = np.empty(int(self.roff[-1]))
+        self.rows: list[np.ndarray] = [self.flat[a:b] for a, b in itertools.pairwise(self.roff)]
         self.col_best = np.full(len(t), -1.0)
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             c0, c1 = int(need0[start:stop].min()), int(need1[start:stop].max())
             block = s[start:stop] @ t[c0:c1].T
             for p in range(start, stop):
-                self.rows.append(block[p - start, need0[p] - c0 : need1[p] - c0].copy())
+                self.rows[p][:] = block[p - start, need0[p] - c0 : need1[p] - c0]
             self.col_best[c0:c1] = np.maximum(self.col_best[c0:c1], block.max(axis=0))
 
     def with_priors(self, priors: Priors | None) -> Approx:

