@@ -223,7 +223,7 @@ def build(
             gold,
             force,
             decisions,
-            getattr(engine, "filter_step", None),  # an engine's own filter step (Ray)
+            getattr(engine, "corpus_steps", dict)(),  # an engine's own corpus steps (Ray)
         )
         _, stats, pairs = read_filtered(out_dir / "filtered.jsonl")
     kept = sum(p.reason is None for p in pairs)
