@@ -269,7 +269,11 @@ class Ray:
     def corpus_steps(self) -> dict[str, Callable[[StageRun], None]]:
         """The corpus stages this engine runs its own way (same files as the local steps),
         by stage name; the build calls them instead of the local functions."""
-        return {"filter": self.filter_step, "dataset": self.dataset_step}
+        return {
+            "filter": self.filter_step,
+            "dataset": self.dataset_step,
+            "report": self.report_step,
+        }
 
     def filter_step(self, run: StageRun) -> None:
         """The corpus filter step as Ray Data operations (same file as the local step, see
@@ -286,6 +290,14 @@ class Ray:
 
         with self._session():
             publish_dataset_ray(run)
+
+    def report_step(self, run: StageRun) -> None:
+        """The corpus report step with its numbers counted on Ray (same files as the local
+        step, see :mod:`corpus.engines.ray_report`)."""
+        from corpus.engines.ray_report import report_corpus_ray
+
+        with self._session():
+            report_corpus_ray(run)
 
     @contextmanager
     def _session(self) -> Iterator[Any]:
