@@ -167,7 +167,9 @@ def publish_dataset_ray(run: StageRun, blocks: int = 0, batch_rows: int = 4096) 
         args = {"path": str(path), "docs": docs, "chunk": batch_rows, "cwd": cwd}
         rows = ray.data.from_items(ranges, override_num_blocks=len(ranges))
         rows = rows.map_batches(_rows, batch_size=1, fn_kwargs=args).materialize()
-        kept = rows.select_columns(["doc", "kept"]).filter(expr="kept == True")
+        from ray.data.expressions import col, lit
+
+        kept = rows.select_columns(["doc", "kept"]).filter(expr=col("kept") == lit(True))
         assign, notes = assign_splits(kept.unique("doc"), run.cfg.publish)
         splits = [s for s in SPLITS if s == "train" or s in assign.values()]
         task = ray.remote(num_cpus=1)(_publish)
