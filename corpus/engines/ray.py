@@ -40,7 +40,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +298,12 @@ class Ray:
 
         with self._session():
             report_corpus_ray(run)
+
+    def session(self) -> AbstractContextManager[Any]:
+        """A context in which every step of this engine uses one Ray connection (started
+        here and shut down after, unless this process already was connected); the build
+        runs the unit stages and the corpus steps in one."""
+        return self._session()
 
     @contextmanager
     def _session(self) -> Iterator[Any]:
