@@ -87,7 +87,7 @@ def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
     out = tmp_path / "out"
     summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
     # the corpus steps ran as Ray Data operations
-    assert calls == ["filter_corpus_ray", "publish_dataset_ray", "report_corpus_ray"]
+    assert calls == ["filter_corpus_ray", "report_corpus_ray", "publish_dataset_ray"]
     assert summary.documents == DOCS and summary.stages_rebuilt == 4 * DOCS
     ray_rows, local_rows = _rows(out), _rows(local_build)
     assert len(ray_rows) == summary.kept > 10 * DOCS

@@ -125,3 +125,28 @@ def test_no_kept_pair_stops_the_ray_dataset_step_as_the_local_one(
         Ray(2).dataset_step(_run(tmp_path / "ray", build, cfg, tmp_path / "filtered.jsonl"))
     assert _tree(tmp_path / "ray" / "rejected") == _tree(tmp_path / "local" / "rejected")
     assert not list((tmp_path / "ray" / "dataset" / "data").glob("*.parquet"))
+
+
+def test_line_ranges_give_every_row_once_in_order(tmp_path: Path) -> None:
+    """The byte ranges the Ray steps read: every row once, in order, whatever the count;
+    each range starts at a line start (rows of many lengths, long and empty lines)."""
+    import json
+    import random
+
+    from corpus.storage import iter_jsonl_range, line_ranges
+
+    rng = random.Random(3)
+    rows = [{"n": i, "text": "字" * rng.choice([0, 1, 5, 300])} for i in range(500)]
+    path = tmp_path / "rows.jsonl"
+    head = json.dumps({"kind": "head"}) + "\n"
+    path.write_text(head + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    start = len(head.encode())
+    data = path.read_bytes()
+    for parts in (1, 2, 7, 499, 500, 5000):
+        ranges = line_ranges(path, start, parts)
+        assert ranges[0][0] == start and ranges[-1][1] == len(data)
+        assert all(a < b and data[a - 1 : a] == b"\n" for a, b in ranges)
+        assert all(b == c for (_, b), (c, _) in zip(ranges, ranges[1:], strict=False))
+        assert [r for a, b in ranges for r in iter_jsonl_range(path, a, b)] == rows, parts
+        assert len(ranges) <= parts and (parts > 20 or len(ranges) == parts)
+    assert line_ranges(path, len(data), 4) == []
