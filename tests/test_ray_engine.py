@@ -56,8 +56,9 @@ def _rows(out: Path) -> list[dict]:
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` by its relative path, with its bytes."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder`` by its relative path, with its bytes; not the stage keys
+    (``*.key``: they hash the settings, and each build has its own embed.cache_dir)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".key")
     assert files, folder
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.config import Config
-from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, working_dir
 from corpus.formats import iter_filtered
 from corpus.formats.work import row_to_pair
 from corpus.publish import SPLITS, Publication, assign_splits
@@ -163,20 +163,37 @@ def publish_dataset_ray(run: StageRun, blocks: int = 0, batch_rows: int = 4096) 
     context = ray.data.DataContext.get_current()
     saved = context.execution_options.preserve_order
     context.execution_options.preserve_order = True  # blocks in range order
-    try:
-        args = {"path": str(path), "docs": docs, "chunk": batch_rows, "cwd": cwd}
-        rows = ray.data.from_items(ranges, override_num_blocks=len(ranges))
-        rows = rows.map_batches(_rows, batch_size=1, fn_kwargs=args).materialize()
-        from ray.data.expressions import col, lit
+    with sort_shuffles(ray):
+        try:
+            summary = _published(ray, run, ranges, info, pairing, docs, batch_rows, cwd)
+        finally:
+            context.execution_options.preserve_order = saved
+    return summary
 
-        kept = rows.select_columns(["doc", "kept"]).filter(expr=col("kept") == lit(True))
-        assign, notes = assign_splits(kept.unique("doc"), run.cfg.publish)
-        splits = [s for s in SPLITS if s == "train" or s in assign.values()]
-        task = ray.remote(num_cpus=1)(_publish)
-        pending = task.remote(
-            rows.to_arrow_refs(), str(run.out), run.cfg, splits, assign, notes, info, pairing, cwd
-        )
-        summary: dict[str, Any] = ray.get(pending)
-    finally:
-        context.execution_options.preserve_order = saved
+
+def _published(
+    ray: Any,
+    run: StageRun,
+    ranges: list[dict[str, Any]],
+    info: dict[str, Any],
+    pairing: dict[str, Any] | None,
+    docs: dict[str, Any] | None,
+    batch_rows: int,
+    cwd: str,
+) -> dict[str, Any]:
+    """The Ray operations of :func:`publish_dataset_ray` (see the module docstring)."""
+    from ray.data.expressions import col, lit
+
+    path = run.inputs["filtered.jsonl"]
+    args = {"path": str(path), "docs": docs, "chunk": batch_rows, "cwd": cwd}
+    rows = ray.data.from_items(ranges, override_num_blocks=len(ranges))
+    rows = rows.map_batches(_rows, batch_size=1, fn_kwargs=args).materialize()
+    kept = rows.select_columns(["doc", "kept"]).filter(expr=col("kept") == lit(True))
+    assign, notes = assign_splits(kept.unique("doc"), run.cfg.publish)
+    splits = [s for s in SPLITS if s == "train" or s in assign.values()]
+    task = ray.remote(num_cpus=1)(_publish)
+    pending = task.remote(
+        rows.to_arrow_refs(), str(run.out), run.cfg, splits, assign, notes, info, pairing, cwd
+    )
+    summary: dict[str, Any] = ray.get(pending)
     return summary
