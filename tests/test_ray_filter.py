@@ -138,8 +138,8 @@ def test_a_bad_scored_file_stops_the_step_naming_it(ray_local, works, tmp_path: 
 
 
 def test_a_unit_whose_documents_all_repeat_earlier_ones(ray_local, works, tmp_path: Path) -> None:
-    """A unit left without pairs (every document a repeat) gives Ray an empty block, which
-    must still carry its columns through the shuffles."""
+    """A unit left without pairs (each of its documents repeats one of the first unit's)
+    gives Ray an empty block; the file is still the local step's."""
     import shutil
 
     copy = tmp_path / "copy-of-first"
