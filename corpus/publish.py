@@ -389,7 +389,7 @@ class Publication:
     in place and writes the card; :meth:`abort` removes what was written."""
 
     def __init__(self, out: Path, cfg: Config, splits: Sequence[str], paired: bool) -> None:
-        self.out, self.cfg, self.paired = out, cfg, paired
+        self.out, self.cfg = out, cfg
         self.data_dir = out / "dataset" / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         feats, pub = features(paired=paired), cfg.publish

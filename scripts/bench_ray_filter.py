@@ -158,6 +158,7 @@ def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) 
     }
     names = ["filter"] if steps == "filter" else ["filter", "dataset", "report"]
     seconds: dict[str, float] = {}
+    peaks: dict[str, dict[str, int]] = {}
     start = time.perf_counter()
     with ray.session() if ray else nullcontext():
         seconds["start"] = time.perf_counter() - start
@@ -166,11 +167,26 @@ def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) 
             run = StageRun(filtered, cfg, sources=works) if name == "filter" else corpus
             functions[name](run)
             seconds[name] = time.perf_counter() - began
+            peaks[name] = _memory()
     total = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {"engine": engine, "seconds": round(total, 1), "driver_mb": round(peak)}
     figures["steps"] = {k: round(v, 1) for k, v in seconds.items()}
+    figures["memory_after"] = peaks
     print(json.dumps(figures))
+
+
+def _memory() -> dict[str, int]:
+    """This process's peak RSS so far and its current RSS by kind (MiB): anonymous memory,
+    and shared memory (Ray's object store pages it has mapped count in its RSS)."""
+    fields = {"VmHWM": "peak", "RssAnon": "anon", "RssShmem": "shmem"}
+    out = {}
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[fields[key]] = int(value.split()[0]) // 1024
+    return out
 
 
 def _tree_digest(folder: Path) -> str:
