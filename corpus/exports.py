@@ -20,7 +20,7 @@ from corpus.errors import CorpusError
 from corpus.records import Pair
 from corpus.storage import atomic_path
 
-__all__ = ["FORMATS", "SPLITS", "Exports", "write_exports"]
+__all__ = ["FORMATS", "SPLITS", "Exports", "export_texts", "write_exports"]
 
 SPLITS = ("train", "validation", "test")
 FORMATS = ("moses", "tsv", "tmx")
@@ -61,6 +61,13 @@ def _tu(p: Pair, zh: str, en: str) -> str:
     )
 
 
+def export_texts(p: Pair) -> tuple[str, str, str]:
+    """What the exports hold of pair ``p``: its zh and en segment (each on one line) and its
+    TMX unit."""
+    zh, en = _line(p.zh), _line(p.en)
+    return zh, en, _tu(p, zh, en)
+
+
 class Exports:
     """The export files of ``splits`` in ``formats`` under ``folder``, written as pairs are
     :meth:`add`-ed (see :func:`write_exports` for the files); CorpusError for an unknown
@@ -97,15 +104,18 @@ class Exports:
 
     def add(self, split: str, p: Pair) -> None:
         """Write pair ``p`` to the files of ``split``."""
+        self.write(split, *export_texts(p))
+
+    def write(self, split: str, zh: str, en: str, tu: str) -> None:
+        """Write one pair's :func:`export_texts` to the files of ``split``."""
         files = self.files
-        zh, en = _line(p.zh), _line(p.en)
         if "moses" in self.formats:
             files[split, "zh"].write(zh + "\n")
             files[split, "en"].write(en + "\n")
         if "tsv" in self.formats:
             files[split, "tsv"].write(f"{zh}\t{en}\n")
         if "tmx" in self.formats:
-            files[split, "tmx"].write(_tu(p, zh, en))
+            files[split, "tmx"].write(tu)
 
     def close(self, keep: bool = True) -> list[Path]:
         """Finish and put every file in place (``keep``) or remove them all; exports of the

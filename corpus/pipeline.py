@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,33 +198,41 @@ def build(
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no input files"
             raise CorpusError(f"nothing to build ({reasons})")
         works = [out_dir / "work" / unit.name for unit in units]
-        bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
-        rebuilt = int(repaired)
-        for count in engine.run_units(units, works, cfg, encoder, ident, force):
-            rebuilt += count
-            bar.update()
-        bar.close()
-        good: list[tuple[Unit, Path]] = []
-        for unit, work in zip(units, works, strict=True):
-            failure = unit_failure(unit, work)
-            if failure is None:
-                good.append((unit, work))
-            else:
-                skipped.append(failure)
-        keys = corpus_keys(
-            [w for _, w in good], skipped, cfg, ident, gold, decisions, manifest if pair else None
-        )
-        corpus_rebuilt, removed = run_corpus(
-            [w for _, w in good],
-            out_dir,
-            cfg,
-            keys,
-            skipped,
-            gold,
-            force,
-            decisions,
-            getattr(engine, "filter_step", None),  # an engine's own filter step (Ray)
-        )
+        # one Ray instance (if the engine is Ray) for the unit stages and the corpus steps
+        with getattr(engine, "session", nullcontext)():
+            bar = tqdm(total=len(units), desc="inputs", unit="input", disable=not progress)
+            rebuilt = int(repaired)
+            for count in engine.run_units(units, works, cfg, encoder, ident, force):
+                rebuilt += count
+                bar.update()
+            bar.close()
+            good: list[tuple[Unit, Path]] = []
+            for unit, work in zip(units, works, strict=True):
+                failure = unit_failure(unit, work)
+                if failure is None:
+                    good.append((unit, work))
+                else:
+                    skipped.append(failure)
+            keys = corpus_keys(
+                [w for _, w in good],
+                skipped,
+                cfg,
+                ident,
+                gold,
+                decisions,
+                manifest if pair else None,
+            )
+            corpus_rebuilt, removed = run_corpus(
+                [w for _, w in good],
+                out_dir,
+                cfg,
+                keys,
+                skipped,
+                gold,
+                force,
+                decisions,
+                getattr(engine, "corpus_steps", dict)(),  # an engine's own corpus steps (Ray)
+            )
         _, stats, pairs = read_filtered(out_dir / "filtered.jsonl")
     kept = sum(p.reason is None for p in pairs)
     return BuildSummary(

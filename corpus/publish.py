@@ -38,7 +38,7 @@ from corpus.confidence import model_for
 from corpus.config import Config, PublishConfig
 from corpus.embed import encoder_label
 from corpus.errors import ConfigError, CorpusError, InputError
-from corpus.exports import SPLITS, Exports, write_exports
+from corpus.exports import SPLITS, Exports, export_texts, write_exports
 from corpus.formats import features, features_yaml, pair_record, pair_to_row
 from corpus.records import Pair
 from corpus.shards import ParquetFile, RowDigest, ShardSet
@@ -49,6 +49,7 @@ __all__ = [
     "assign_splits",
     "input_hash",
     "publish_pairs",
+    "Publication",
     "push_to_hub",
     "read_dataset",
     "signature",
@@ -135,7 +136,7 @@ def _size_category(n: int) -> str:
 
 @dataclasses.dataclass
 class _Counts:
-    """What the card counts, gathered one pair at a time."""
+    """What the card counts, gathered one dataset row at a time."""
 
     rows: dict[str, int] = dataclasses.field(default_factory=dict)
     kinds: Counter[str] = dataclasses.field(default_factory=Counter)
@@ -144,16 +145,17 @@ class _Counts:
     p_sum: float = 0.0
     p_count: int = 0
 
-    def add(self, pair: Pair, split: str | None) -> None:
-        """Count ``pair``: kept in ``split``, or rejected when ``split`` is None."""
-        self.docs.add(pair.doc_id)
+    def add(self, row: Mapping[str, Any], split: str | None) -> None:
+        """Count the :func:`pair_record` ``row``: kept in ``split``, or rejected (a row with
+        its reason) when ``split`` is None."""
+        self.docs.add(row["doc_id"])
         if split is None:
-            self.reasons[pair.reason] += 1
+            self.reasons[row["reason"]] += 1
             return
         self.rows[split] = self.rows.get(split, 0) + 1
-        self.kinds[pair.link] += 1
-        if "p_correct" in pair.scores:
-            self.p_sum += pair.scores["p_correct"]
+        self.kinds[row["link"]] += 1
+        if row["p_correct"] is not None:
+            self.p_sum += row["p_correct"]
             self.p_count += 1
 
 
@@ -364,70 +366,121 @@ def publish_pairs(
     [...], "signature": str}.
     """
     out = Path(out_dir)
-    data_dir = out / "dataset" / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
     assign, notes = assign_splits((p.doc_id for p in pairs() if p.reason is None), cfg.publish)
     splits = [s for s in SPLITS if s == "train" or s in assign.values()]
-    paired = pairing is not None
-    docs = {e["doc_id"]: e for e in pairing["pairs"]} if pairing is not None else {}
-    unknown = dict.fromkeys(("zh_source", "en_source", "doc_score"))
-    feats = features(paired=paired)
-    pub = cfg.publish
-    shards = {s: ShardSet(data_dir, s, feats, pub.shard_rows, pub.shard_mb) for s in splits}
-    exports = Exports(out / "export", splits)
-    rejected_rows = ParquetFile(out / "rejected" / "rejected.parquet", features(True, paired))
-    digest, counts = RowDigest(), _Counts()
+    docs = {e["doc_id"]: e for e in pairing["pairs"]} if pairing is not None else None
+    publication = Publication(out, cfg, splits, paired=pairing is not None)
     try:
-        with (
-            atomic_path(out / "rejected" / "rejected.jsonl") as tmp,
-            open(tmp, "w", encoding="utf-8", newline="\n") as rejected_jsonl,
-        ):
-            for p in pairs():
-                doc = docs.get(p.doc_id, unknown) if paired else None
-                if p.reason is not None:
-                    counts.add(p, None)
-                    rejected_jsonl.write(json.dumps(pair_to_row(p), ensure_ascii=False) + "\n")
-                    rejected_rows.add(pair_record(p, True, doc))
-                    continue
-                split = assign.get(p.doc_id, "train")
-                counts.add(p, split)
-                row = pair_record(p, doc=doc)
-                digest.add(split, row)
-                shards[split].add(row)
-                exports.add(split, p)
+        for p in pairs():
+            publication.add(
+                p, None if p.reason is not None else assign.get(p.doc_id, "train"), docs
+            )
     except BaseException:
-        for shard in shards.values():
-            shard.abort()
-        exports.close(keep=False)
-        rejected_rows.close(keep=False)
+        publication.abort()
         raise
-    rejected_rows.close()
-    if not counts.rows:
-        for shard in shards.values():
+    return publication.finish(info, notes, pairing)
+
+
+class Publication:
+    """The files :func:`publish_pairs` writes, fed one pair at a time in build order: the
+    shards of ``splits``, the exports and the rejected pairs under the build folder ``out``.
+    :meth:`add` takes a pair; :meth:`put` takes what :meth:`prepare` computes from one (so
+    another process may compute it). :meth:`finish` puts every file
+    in place and writes the card; :meth:`abort` removes what was written."""
+
+    def __init__(self, out: Path, cfg: Config, splits: Sequence[str], paired: bool) -> None:
+        self.out, self.cfg = out, cfg
+        self.data_dir = out / "dataset" / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        feats, pub = features(paired=paired), cfg.publish
+        self.shards = {
+            s: ShardSet(self.data_dir, s, feats, pub.shard_rows, pub.shard_mb) for s in splits
+        }
+        self.exports = Exports(out / "export", splits)
+        self.rejected = ParquetFile(out / "rejected" / "rejected.parquet", features(True, paired))
+        self._jsonl = atomic_path(out / "rejected" / "rejected.jsonl")
+        self.jsonl = open(self._jsonl.__enter__(), "w", encoding="utf-8", newline="\n")
+        self.digest, self.counts = RowDigest(), _Counts()
+
+    def add(self, p: Pair, split: str | None, docs: Mapping[str, Any] | None = None) -> None:
+        """Add pair ``p``: kept in ``split``, or rejected when ``split`` is None; ``docs``: a
+        paired crawl's manifest entries by doc_id (their columns join the rows)."""
+        self.put(split, *self.prepare(p, docs))
+
+    @staticmethod
+    def prepare(
+        p: Pair, docs: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], tuple[str, str, str] | str]:
+        """What :meth:`put` takes of pair ``p`` (see :meth:`add` for ``docs``): its dataset
+        row (with its reason if rejected) and, if kept, its export texts
+        (:func:`~corpus.exports.export_texts`), else its rejected.jsonl line (no newline)."""
+        doc = docs.get(p.doc_id, _UNKNOWN) if docs is not None else None
+        if p.reason is not None:
+            return pair_record(p, True, doc), json.dumps(pair_to_row(p), ensure_ascii=False)
+        return pair_record(p, doc=doc), export_texts(p)
+
+    def put(
+        self, split: str | None, row: dict[str, Any], extra: tuple[str, str, str] | str
+    ) -> None:
+        """Write one pair from what :meth:`prepare` gave: kept in ``split``, or rejected
+        when ``split`` is None."""
+        self.counts.add(row, split)
+        if split is None:
+            assert isinstance(extra, str)
+            self.jsonl.write(extra + "\n")
+            self.rejected.add(row)
+            return
+        assert not isinstance(extra, str)
+        self.digest.add(split, row)
+        self.shards[split].add(row)
+        self.exports.write(split, *extra)
+
+    def abort(self) -> None:
+        for shard in self.shards.values():
             shard.abort()
-        exports.close(keep=False)
-        for old in [*data_dir.glob("*.parquet"), out / "dataset" / "README.md"]:
-            old.unlink(missing_ok=True)
-        raise CorpusError(
-            f"no pair passed the filters ({sum(counts.reasons.values())} rejected, see "
-            f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written"
-        )
-    name = digest.hexdigest()[:12]
-    written = {s: [f"data/{f}" for f in shards[s].finish(name)] for s in splits}
-    fresh = {Path(f).name for fs in written.values() for f in fs}
-    for old in data_dir.glob("*.parquet"):
-        if old.name not in fresh:
-            old.unlink()
-    atomic_write_text(
-        out / "dataset" / "README.md", _card(counts, cfg, info, notes, written, pairing)
-    )
-    exports.close()
-    return {
-        "splits": {s: counts.rows[s] for s in splits if s in counts.rows},
-        "rejected": sum(counts.reasons.values()),
-        "notes": notes,
-        "signature": signature(cfg, info),
-    }
+        self.exports.close(keep=False)
+        self.rejected.close(keep=False)
+        self.jsonl.close()
+        self._jsonl.__exit__(GeneratorExit, GeneratorExit(), None)
+
+    def finish(
+        self, info: Mapping[str, str], notes: Sequence[str], pairing: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Put the files in place and write the card (see :func:`publish_pairs`, which
+        documents ``info``, ``pairing`` and the summary returned); CorpusError if no pair
+        was kept."""
+        out, counts, data_dir = self.out, self.counts, self.data_dir
+        self.jsonl.close()
+        self._jsonl.__exit__(None, None, None)
+        self.rejected.close()
+        if not counts.rows:
+            for shard in self.shards.values():
+                shard.abort()
+            self.exports.close(keep=False)
+            for old in [*data_dir.glob("*.parquet"), out / "dataset" / "README.md"]:
+                old.unlink(missing_ok=True)
+            raise CorpusError(
+                f"no pair passed the filters ({sum(counts.reasons.values())} rejected, see "
+                f"{out / 'rejected' / 'rejected.jsonl'}); no dataset written"
+            )
+        name = self.digest.hexdigest()[:12]
+        written = {s: [f"data/{f}" for f in shard.finish(name)] for s, shard in self.shards.items()}
+        fresh = {Path(f).name for fs in written.values() for f in fs}
+        for old in data_dir.glob("*.parquet"):
+            if old.name not in fresh:
+                old.unlink()
+        card = _card(counts, self.cfg, info, notes, written, pairing)
+        atomic_write_text(out / "dataset" / "README.md", card)
+        self.exports.close()
+        return {
+            "splits": {s: counts.rows[s] for s in self.shards if s in counts.rows},
+            "rejected": sum(counts.reasons.values()),
+            "notes": notes,
+            "signature": signature(self.cfg, info),
+        }
+
+
+_UNKNOWN = dict.fromkeys(("zh_source", "en_source", "doc_score"))
 
 
 def read_dataset(dataset_dir: str | os.PathLike[str]) -> dict[str, list[Pair]]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -413,7 +413,7 @@ def run_corpus(
     gold: Path | None,
     force: bool = False,
     decisions: Path | None = None,
-    filter_step: Callable[[StageRun], None] | None = None,
+    steps: Mapping[str, Callable[[StageRun], None]] | None = None,
 ) -> tuple[bool, list[str]]:
     """Bring the corpus stages' outputs in ``out_dir`` up to date: (whether any was rebuilt,
     the folders of an earlier build that were removed).
@@ -424,8 +424,8 @@ def run_corpus(
     document at all, the later steps are not run (there is nothing to report
     or publish) and the folders they wrote in an earlier build (OUT/report,
     OUT/dataset) are removed, so that no earlier build's dataset passes for
-    this one. ``filter_step``, if given, replaces the filter stage's function: an
-    engine's own way to write the same file (:meth:`corpus.engines.Ray.filter_step`).
+    this one. ``steps`` replace the functions of the corpus stages they name: an
+    engine's own way to write the same files (:meth:`corpus.engines.Ray.corpus_steps`).
     """
     rebuilt = False
     removed: list[str] = []
@@ -440,7 +440,7 @@ def run_corpus(
             continue
         inputs = {name: out_dir / name for name in item.inputs if name == "filtered.jsonl"}
         target = out if item.name == "filter" else out_dir
-        step = filter_step if item.name == "filter" and filter_step is not None else item.run
+        step = (steps or {}).get(item.name, item.run)
         step(
             StageRun(
                 target,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus._version import __version__
 from corpus.align import align_embedded
@@ -41,11 +42,15 @@ from corpus.records import BuildStats, DocCounts, DocSentences, Layout, Link, Pa
 from corpus.split import split_document
 from corpus.storage import file_digest, safe_name
 
+if TYPE_CHECKING:
+    from corpus.report.tally import Tally
+
 __all__ = [
     "StageRun",
     "align_unit",
     "embed_unit",
     "filter_corpus",
+    "gold_reader",
     "publish_dataset",
     "report_corpus",
     "score_against_gold",
@@ -332,10 +337,12 @@ def publish_dataset(run: StageRun) -> None:
     publish_pairs(lambda: iter_filtered(path)[2], run.out, run.cfg, info, read_manifest(run.out))
 
 
-def report_corpus(run: StageRun) -> None:
+def report_corpus(run: StageRun, tally: Tally | None = None) -> None:
     """Report step: filtered.jsonl, the units' sentences.jsonl (``run.sources`` are their
     work folders) and gold alignments, if given -> OUT/report (``run.out`` = OUT). The pairs
-    and documents are streamed (the gold scores take a pass of their own)."""
+    and documents are streamed (the gold scores take a pass of their own). ``tally``: the
+    report's numbers of the pairs if counted elsewhere (:mod:`corpus.engines.ray_report`;
+    with gold alignments, counted with :func:`gold_reader` of ``run.gold``)."""
     from dataclasses import replace
 
     from corpus.pairing import read_manifest
@@ -347,14 +354,21 @@ def report_corpus(run: StageRun) -> None:
     stats = replace(stats, signature=signature(run.cfg, info))
     gold = run.gold
     scores = score_against_gold(iter_filtered(path)[2], gold) if gold is not None else None
+    docs = _kept_documents(run.sources)
+    manifest = read_manifest(run.out)
+    links = gold_reader(gold)
+    write_report(stats, pairs, docs, run.out, run.cfg, scores, links, manifest, tally)
+
+
+def gold_reader(gold: Path | None) -> Callable[[str], list[Link] | None]:
+    """A document's gold links from the folder ``gold`` (``DOC_ID.align``, the id through
+    :func:`~corpus.storage.safe_name`), None for a document without (or no folder)."""
 
     def gold_links(doc_id: str) -> list[Link] | None:
         path = gold / f"{safe_name(doc_id)}.align" if gold is not None else None
         return read_alignments(path) if path is not None and path.is_file() else None
 
-    docs = _kept_documents(run.sources)
-    manifest = read_manifest(run.out)
-    write_report(stats, pairs, docs, run.out, run.cfg, scores, gold_links, manifest)
+    return gold_links
 
 
 def score_against_gold(pairs: Iterable[Pair], gold_dir: Path) -> dict[str, float | int]:

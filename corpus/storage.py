@@ -94,13 +94,42 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[Any]:
     skipped). Parsed with orjson; a line orjson refuses (``NaN`` / ``Infinity``, which
     ``json.dumps`` writes for such floats) is parsed with :mod:`json`."""
     with open(path, "rb") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield json.loads(line)
+        yield from _parsed(handle)
+
+
+def _parsed(lines: Iterable[bytes]) -> Iterator[Any]:
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            yield json.loads(line)
+
+
+def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int) -> Iterator[Any]:
+    """The rows of a jsonl file (see :func:`iter_jsonl`) whose lines begin at a byte offset in
+    ``[start, end)``; ``start`` and ``end`` are line starts (see :func:`line_ranges`)."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        yield from _parsed(handle.read(end - start).splitlines())
+
+
+def line_ranges(path: str | os.PathLike[str], start: int, parts: int) -> list[tuple[int, int]]:
+    """About ``parts`` byte ranges ``(begin, end)`` of nearly equal size that cover the file
+    from offset ``start`` (a line start) to its end, each beginning at a line start; empty
+    ranges are left out. Only a line at each cut is read."""
+    size = os.path.getsize(path)
+    cuts = [start]
+    with open(path, "rb") as handle:
+        for k in range(1, max(1, parts)):
+            handle.seek(max(cuts[-1], start + (size - start) * k // parts))
+            if handle.tell() > start:
+                handle.seek(handle.tell() - 1)
+                handle.readline()  # to the next line start (stays put right after a newline)
+            cuts.append(max(cuts[-1], handle.tell()))
+    cuts.append(size)
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -1,5 +1,5 @@
-"""Benchmark: the corpus filter step, local (corpus.steps.filter_corpus) against Ray Data
-(corpus.engines.ray_filter), on a synthetic corpus written straight into work folders.
+"""Benchmark: the corpus filter step (and the dataset and report steps), local against Ray Data
+(corpus.engines.ray_filter, ray_dataset, ray_report), on a synthetic corpus in work folders.
 
 The corpus: N scored pairs in documents of 20 links, 200 documents a unit
 (sentences.jsonl + scored.jsonl each), with about 5 % exact repeats of an
@@ -11,9 +11,14 @@ process (Ray: a local instance with ``--cpus`` CPUs, started and stopped
 inside the timed run); the script prints wall seconds, the driver's peak RSS
 (its own ru_maxrss) and the peak RSS of the whole process tree (sampled every
 0.2 s from /proc, summed), checks that both wrote the same filtered.jsonl byte
-for byte, and prints one JSON line last.
+for byte, and prints one JSON line last. With ``--steps all`` the corpus is
+the one of ``scripts/bench_scale.py`` (realistic lengths; documents whose links
+use each sentence once, which the report checks) in units of 4,000 pairs; each
+engine runs the filter, dataset and report steps (Ray: in one session) and the
+script also checks that both wrote the same dataset, rejected, export and report
+folders, byte for byte.
 
-    python scripts/bench_ray_filter.py [--pairs 200000] [--cpus 2]
+    python scripts/bench_ray_filter.py [--pairs 200000] [--cpus 2] [--steps filter|all]
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ HAN = "的一是在不了有和人这中大为上个国我以要他时来用们�
 WORDS = "the of and to in a is that for on with as by was at from it an be this are which has have not but his they were been their one all also new more other its after first two can into over only year said when some there time would people who most state city government".split()
 BOILER = [("分享到微信朋友圈", "Share on WeChat"), ("相关新闻推荐阅读", "Related news")]
 UNIT_DOCS = 200
+UNIT_PAIRS = 4000  # pairs a unit of the --steps all corpus (scripts/bench_scale.py's)
 DOC_PAIRS = 20
 
 
@@ -131,23 +137,64 @@ def _document(
     return doc, pairs
 
 
-def run_engine(engine: str, works_file: Path, out: Path, cpus: int) -> None:
-    """Run one engine's filter step (in this process) and print its JSON figures."""
+def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) -> None:
+    """Run one engine's filter step, or (``steps`` "all") its filter, dataset and report
+    steps into the build folder ``out``, in this process, and print its JSON figures."""
+    from contextlib import nullcontext
+
     from corpus.config import load_config
-    from corpus.steps import StageRun, filter_corpus
+    from corpus.engines import Ray
+    from corpus.steps import StageRun, filter_corpus, publish_dataset, report_corpus
 
     works = tuple(Path(p) for p in works_file.read_text(encoding="utf-8").split())
-    run = StageRun(out, load_config(None, []), sources=works)
+    cfg = load_config(None, [])
+    filtered = out / "filtered.jsonl"
+    corpus = StageRun(out, cfg, sources=works, inputs={"filtered.jsonl": filtered})
+    ray = Ray(cpus) if engine == "ray" else None
+    functions = {
+        "filter": ray.filter_step if ray else filter_corpus,
+        "dataset": ray.dataset_step if ray else publish_dataset,
+        "report": ray.report_step if ray else report_corpus,
+    }
+    names = ["filter"] if steps == "filter" else ["filter", "dataset", "report"]
+    seconds: dict[str, float] = {}
+    peaks: dict[str, dict[str, int]] = {}
     start = time.perf_counter()
-    if engine == "ray":
-        from corpus.engines import Ray
-
-        Ray(cpus).filter_step(run)
-    else:
-        filter_corpus(run)
-    seconds = time.perf_counter() - start
+    with ray.session() if ray else nullcontext():
+        seconds["start"] = time.perf_counter() - start
+        for name in names:
+            began = time.perf_counter()
+            run = StageRun(filtered, cfg, sources=works) if name == "filter" else corpus
+            functions[name](run)
+            seconds[name] = time.perf_counter() - began
+            peaks[name] = _memory()
+    total = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"engine": engine, "seconds": round(seconds, 1), "driver_mb": round(peak)}))
+    figures = {"engine": engine, "seconds": round(total, 1), "driver_mb": round(peak)}
+    figures["steps"] = {k: round(v, 1) for k, v in seconds.items()}
+    figures["memory_after"] = peaks
+    print(json.dumps(figures))
+
+
+def _memory() -> dict[str, int]:
+    """This process's peak RSS so far and its current RSS by kind (MiB): anonymous memory,
+    and shared memory (Ray's object store pages it has mapped count in its RSS)."""
+    fields = {"VmHWM": "peak", "RssAnon": "anon", "RssShmem": "shmem"}
+    out = {}
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[fields[key]] = int(value.split()[0]) // 1024
+    return out
+
+
+def _tree_digest(folder: Path) -> str:
+    """SHA-256 over the relative paths and bytes of every file under ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def main() -> None:
@@ -155,17 +202,28 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=200_000)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument(
+        "--steps",
+        choices=("filter", "all"),
+        default="filter",
+        help="the filter step only, or filter, dataset and report",
+    )
+    parser.add_argument(
         "--run", nargs=3, metavar=("ENGINE", "WORKS", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.run:
-        run_engine(args.run[0], Path(args.run[1]), Path(args.run[2]), args.cpus)
+        run_engine(args.run[0], Path(args.run[1]), Path(args.run[2]), args.cpus, args.steps)
         return
     from scripts.bench_parallel import run_measured
 
     with tempfile.TemporaryDirectory(prefix="bench-ray-filter-") as tmp:
         start = time.perf_counter()
-        works = write_corpus(Path(tmp) / "work", args.pairs)
+        if args.steps == "all":  # the report needs documents whose links use each sentence once
+            from scripts.bench_scale import write_corpus as write_scale_corpus
+
+            works = write_scale_corpus(Path(tmp) / "work", args.pairs, UNIT_PAIRS, seed=0)
+        else:
+            works = write_corpus(Path(tmp) / "work", args.pairs)
         scored = sum(len((w / "scored.jsonl").read_bytes().splitlines()) - 1 for w in works)
         print(
             f"wrote {scored} scored pairs, {len(works)} units, in {time.perf_counter() - start:.0f} s",
@@ -176,21 +234,29 @@ def main() -> None:
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
         result: dict[str, object] = {"scored_pairs": scored, "pairs": 0}
         for engine in ("local", "ray"):
-            out = Path(tmp) / f"{engine}.jsonl"
-            cmd = [sys.executable, __file__, "--cpus", str(args.cpus), "--run", engine]
-            wall, usage, text = run_measured([*cmd, str(listing), str(out)], env)
+            out = Path(tmp) / engine
+            out.mkdir()
+            cmd = [sys.executable, __file__, "--cpus", str(args.cpus), "--steps", args.steps]
+            wall, usage, text = run_measured([*cmd, "--run", engine, str(listing), str(out)], env)
             inner = json.loads(text.strip().splitlines()[-1])
             tree = round(usage.peak_rss / 2**20)
             print(
-                f"{engine:>5}: step {inner['seconds']} s, process {wall:.1f} s, "
+                f"{engine:>5}: steps {inner['steps']} s, process {wall:.1f} s, "
                 f"driver peak RSS {inner['driver_mb']} MiB, tree peak RSS {tree} MiB",
                 flush=True,
             )
             result[engine] = {**inner, "process_seconds": round(wall, 1), "tree_mb": tree}
-        local, ray = (Path(tmp) / f"{e}.jsonl" for e in ("local", "ray"))
+        local, ray = (Path(tmp) / e / "filtered.jsonl" for e in ("local", "ray"))
         result["same_bytes"] = local.read_bytes() == ray.read_bytes()
         with open(local, encoding="utf-8") as handle:
             result["pairs"] = sum(1 for line in handle) - 3
+        if args.steps == "all":
+            for folder in ("dataset", "rejected", "export", "report"):
+                same = _tree_digest(Path(tmp) / "local" / folder)
+                result[f"same_{folder}"] = same == _tree_digest(Path(tmp) / "ray" / folder)
+            card = (Path(tmp) / "local" / "dataset" / "README.md").read_text(encoding="utf-8")
+            result["dataset_rows"] = int(card.split("- kept pairs: ")[1].split()[0])
+            result["shards"] = len(list((Path(tmp) / "local" / "dataset" / "data").iterdir()))
     print(json.dumps(result))
 
 

@@ -55,6 +55,14 @@ def _rows(out: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["doc_id"], r["zh_ids"], r["en_ids"]))
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its relative path, with its bytes; not the stage keys
+    (``*.key``: they hash the settings, and each build has its own embed.cache_dir)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".key")
+    assert files, folder
+    return {str(p.relative_to(folder)): p.read_bytes() for p in files}
+
+
 @pytest.fixture(scope="session")
 def local_build(wmt_docs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("local")
@@ -65,22 +73,33 @@ def local_build(wmt_docs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_ray_gives_the_rows_card_and_report_of_the_local_engine(
     ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from corpus.engines import ray_filter
+    from datasets import load_dataset
+
+    from corpus.engines import ray_dataset, ray_filter, ray_report
 
     calls = []
-    on_ray = ray_filter.filter_corpus_ray
-    monkeypatch.setattr(
-        ray_filter, "filter_corpus_ray", lambda run: calls.append(run.out) or on_ray(run)
-    )
+    for module, name in (
+        (ray_filter, "filter_corpus_ray"),
+        (ray_dataset, "publish_dataset_ray"),
+        (ray_report, "report_corpus_ray"),
+    ):
+        on_ray = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda run, f=on_ray, n=name: calls.append(n) or f(run))
     out = tmp_path / "out"
     summary = build([wmt_docs], out, _cfg(tmp_path / "cache"), engine=Ray(2))
-    assert calls == [out / "filtered.jsonl"]  # the filter step ran as Ray Data operations
+    # the corpus steps ran as Ray Data operations
+    assert calls == ["filter_corpus_ray", "report_corpus_ray", "publish_dataset_ray"]
     assert summary.documents == DOCS and summary.stages_rebuilt == 4 * DOCS
     ray_rows, local_rows = _rows(out), _rows(local_build)
     assert len(ray_rows) == summary.kept > 10 * DOCS
     assert ray_rows == local_rows
-    for name in ("dataset/README.md", "report/report.json", "filtered.jsonl"):
-        assert (out / name).read_bytes() == (local_build / name).read_bytes(), name
+    assert (out / "filtered.jsonl").read_bytes() == (local_build / "filtered.jsonl").read_bytes()
+    for folder in ("dataset", "rejected", "export", "report"):
+        assert _tree(out / folder) == _tree(local_build / folder), folder
+    ray_loaded = load_dataset(str(out / "dataset"), split="train")
+    assert (
+        ray_loaded.to_list() == load_dataset(str(local_build / "dataset"), split="train").to_list()
+    )
     # every stage file of every unit is the local engine's, byte for byte
     for work in (local_build / "work").iterdir():
         for stage in work.iterdir():
@@ -102,6 +121,24 @@ def test_the_ray_filter_step_writes_the_local_file_at_any_block_count(
     run = StageRun(tmp_path / "filtered.jsonl", _cfg(tmp_path / "cache"), sources=works)
     filter_corpus_ray(run, blocks=blocks, bucket_rows=200, batch_rows=64)
     assert run.out.read_bytes() == (local_build / "filtered.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("blocks", [1, 7])
+def test_the_ray_dataset_and_report_steps_write_the_local_files_at_any_block_count(
+    ray_local, wmt_docs: Path, local_build: Path, tmp_path: Path, blocks: int
+) -> None:
+    from corpus.engines.ray_dataset import publish_dataset_ray
+    from corpus.engines.ray_report import report_corpus_ray
+    from corpus.pipeline import discover_units
+    from corpus.steps import StageRun
+
+    works = tuple(local_build / "work" / u.name for u in discover_units([wmt_docs])[0])
+    inputs = {"filtered.jsonl": local_build / "filtered.jsonl"}
+    run = StageRun(tmp_path, _cfg(tmp_path / "cache"), sources=works, inputs=inputs)
+    publish_dataset_ray(run, blocks=blocks, batch_rows=64)
+    report_corpus_ray(run, blocks=blocks)
+    for folder in ("dataset", "rejected", "export", "report"):
+        assert _tree(tmp_path / folder) == _tree(local_build / folder), folder
 
 
 def test_ray_reuses_stage_files_the_local_engine_wrote(

@@ -135,3 +135,18 @@ def test_a_bad_scored_file_stops_the_step_naming_it(ray_local, works, tmp_path: 
     with pytest.raises(CorpusError, match=str(bad)):
         Ray(2).filter_step(run)
     assert not (tmp_path / "ray.jsonl").exists()
+
+
+def test_a_unit_whose_documents_all_repeat_earlier_ones(ray_local, works, tmp_path: Path) -> None:
+    """A unit left without pairs (each of its documents repeats one of the first unit's)
+    gives Ray an empty block; the file is still the local step's."""
+    import shutil
+
+    copy = tmp_path / "copy-of-first"
+    shutil.copytree(works[0], copy)
+    sources = (*works, copy)
+    local = _local(sources, tmp_path / "local.jsonl")
+    for blocks in (0, 3):
+        run = StageRun(tmp_path / "ray.jsonl", load_config(None, []), sources=sources)
+        filter_corpus_ray(run, blocks=blocks, bucket_rows=400)
+        assert (tmp_path / "ray.jsonl").read_bytes() == local, blocks

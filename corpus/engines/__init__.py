@@ -4,8 +4,10 @@ An engine has ``run_units(units, works, cfg, encoder, encoder_id, force)``:
 for each unit (with its work folder) it runs :func:`corpus.stages.run_unit`
 and yields that unit's count of rebuilt stage files as the unit finishes (in
 any order). ``encoder`` is an encoder object to use instead of loading the one
-``cfg.embed`` names. Engines import the stage table, never the pipeline; the
-rows of a build do not depend on the engine.
+``cfg.embed`` names. An engine may also offer ``corpus_steps()`` (its own
+functions for corpus stages, by name, writing the same files) and ``session()``
+(a context the build runs in). Engines import the stage table, never the
+pipeline; the rows of a build do not depend on the engine.
 
 - :class:`~corpus.engines.serial.Serial`: one unit after another in this process.
 - :class:`~corpus.engines.pool.Pool`: ``jobs`` spawned worker processes, one encoder each.

@@ -19,9 +19,9 @@ actors without one see no GPU and run on CPU.
 
 Each step calls :func:`corpus.stages.run_unit` for its stages, so the files,
 their keys and their reuse are exactly those of the local engines. The
-build's filter step then runs on Ray as well (:meth:`Ray.filter_step`, see
-:mod:`corpus.engines.ray_filter`), the dataset and report steps on the
-driver: the rows do not depend on the engine. Memory grows with the number of actors (one encoder and one
+build's corpus steps then run on Ray as well (:meth:`Ray.corpus_steps`, see
+:mod:`corpus.engines.ray_filter`, :mod:`corpus.engines.ray_dataset` and
+:mod:`corpus.engines.ray_report`): the rows do not depend on the engine. Memory grows with the number of actors (one encoder and one
 unit each), not with the corpus; only a rebuilt-stage count per unit comes
 back to the driver.
 
@@ -39,8 +39,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -266,13 +266,44 @@ class Ray:
             for row in dataset.iter_rows():
                 yield int(row["rebuilt"])
 
+    def corpus_steps(self) -> dict[str, Callable[[StageRun], None]]:
+        """The corpus stages this engine runs its own way (same files as the local steps),
+        by stage name; the build calls them instead of the local functions."""
+        return {
+            "filter": self.filter_step,
+            "dataset": self.dataset_step,
+            "report": self.report_step,
+        }
+
     def filter_step(self, run: StageRun) -> None:
         """The corpus filter step as Ray Data operations (same file as the local step, see
-        :mod:`corpus.engines.ray_filter`); the build's filter stage calls it for this engine."""
+        :mod:`corpus.engines.ray_filter`)."""
         from corpus.engines.ray_filter import filter_corpus_ray
 
         with self._session():
             filter_corpus_ray(run)
+
+    def dataset_step(self, run: StageRun) -> None:
+        """The corpus dataset step as Ray Data operations (same files as the local step, see
+        :mod:`corpus.engines.ray_dataset`)."""
+        from corpus.engines.ray_dataset import publish_dataset_ray
+
+        with self._session():
+            publish_dataset_ray(run)
+
+    def report_step(self, run: StageRun) -> None:
+        """The corpus report step with its numbers counted on Ray (same files as the local
+        step, see :mod:`corpus.engines.ray_report`)."""
+        from corpus.engines.ray_report import report_corpus_ray
+
+        with self._session():
+            report_corpus_ray(run)
+
+    def session(self) -> AbstractContextManager[Any]:
+        """A context in which every step of this engine uses one Ray connection (started
+        here and shut down after, unless this process already was connected); the build
+        runs the unit stages and the corpus steps in one."""
+        return self._session()
 
     @contextmanager
     def _session(self) -> Iterator[Any]:

@@ -1,4 +1,5 @@
-"""What the Ray engine's modules share: importing Ray, the block cap, the driver's folder."""
+"""What the Ray engine's modules share: importing Ray, the block cap, the driver's folder,
+the shuffle strategy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from corpus.errors import CorpusError, EngineError
 
-__all__ = ["INSTALL", "MAX_BLOCKS", "import_ray", "working_dir"]
+__all__ = ["INSTALL", "MAX_BLOCKS", "import_ray", "sort_shuffles", "working_dir"]
 
 INSTALL = "pip install 'zh-en-corpus[ray]'"
 
@@ -48,3 +49,17 @@ def working_dir(path: str) -> Iterator[None]:
         yield
     finally:
         os.chdir(before)
+
+
+@contextmanager
+def sort_shuffles(ray: Any) -> Iterator[None]:
+    """Ray Data's sort-based shuffle for the groupby, unique and sort steps run inside. Ray
+    2.60's default hash shuffle failed on a 200,000-pair corpus: a reduce task got a shard
+    without columns and could not concatenate it with the others (ArrowInvalid)."""
+    context = ray.data.DataContext.get_current()
+    saved = context.shuffle_strategy
+    context.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    try:
+        yield
+    finally:
+        context.shuffle_strategy = saved

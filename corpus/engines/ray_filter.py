@@ -38,7 +38,7 @@ from typing import Any
 
 from corpus.config import FilterConfig
 from corpus.decisions import read_decisions
-from corpus.engines.ray_base import MAX_BLOCKS, import_ray, working_dir
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, working_dir
 from corpus.filters import FILTERS, _line_key, near_dup_key
 from corpus.formats import read_scored, read_sentences, write_filtered
 from corpus.formats.work import pair_to_row
@@ -339,10 +339,16 @@ def filter_corpus_ray(
     hash bucket of the boilerplate and dedup steps holds; ``batch_rows``: rows per table
     a worker yields and per batch the driver writes.
     """
+    ray = import_ray()
+    with sort_shuffles(ray):
+        _filter(ray, run, blocks, bucket_rows, batch_rows)
+
+
+def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: int) -> None:
+    """The body of :func:`filter_corpus_ray`."""
     from corpus.publish import input_hash
     from corpus.steps import _splitter_name
 
-    ray = import_ray()
     works = list(run.sources)
     cwd = "" if all(Path(w).is_absolute() for w in works) else os.getcwd()
     nblocks = max(1, min(len(works), blocks or MAX_BLOCKS))

@@ -6,8 +6,13 @@ gives the funnel, the per-document coverage, the sample pairs, the review
 counts, the reliability diagram and the plotted score values, each equal to
 what the in-memory functions of :mod:`corpus.report.numbers` compute over the
 same pairs. It keeps counters, a few numbers per document, the sample pairs
-(a bounded heap per list), the reviewed pairs and, for the histograms, one
-float per plotted score of each pair (8 bytes each).
+(a bounded heap per list), the reviewed pairs, for the histograms one
+float per plotted score of each pair (8 bytes each) and, with gold
+alignments, the ``p_correct`` of each pair of a gold document (8 bytes).
+
+:meth:`Tally.merge` adds the tally of the pairs that follow, so tallies of
+consecutive runs of pairs (the blocks of a Ray Dataset, counted on the workers)
+merged in build order give the tally of all of them, number for number.
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class Smallest:
     def items(self) -> list[Pair]:
         return [item for _, _, item in sorted(self.heap, key=lambda e: (-e[0], -e[1]))]
 
+    def merge(self, other: Smallest, shift: int) -> None:
+        """Push every item of ``other`` with its order moved by ``shift``."""
+        for negated_key, negated_order, item in other.heap:
+            self.push(-negated_key, -negated_order + shift, item)
+
 
 class Tally:
     """One pass of counts over the filtered pairs (see the module docstring).
@@ -79,7 +89,8 @@ class Tally:
         self.has = dict.fromkeys(HISTOGRAMS, False)
         self.gold_sets: dict[str, set[tuple[tuple[int, ...], tuple[int, ...]]] | None] = {}
         self.seen = 0
-        self.bin_rows = [[0, 0.0, 0] for _ in range(bins)]  # links, sum of p, right
+        self.bin_rows = [[0, 0] for _ in range(bins)]  # links, right
+        self.bin_p = [array("d") for _ in range(bins)]  # the p of each link, summed at the end
 
     @classmethod
     def of(
@@ -147,11 +158,44 @@ class Tally:
         truth = self.gold_sets[p.doc_id]
         if truth is not None:
             q = p.scores["p_correct"]
-            row = self.bin_rows[min(int(q * self.bins), self.bins - 1)]
-            row[0] += 1
-            row[1] += q
-            row[2] += (p.zh_ids, p.en_ids) in truth
+            b = min(int(q * self.bins), self.bins - 1)
+            self.bin_rows[b][0] += 1
+            self.bin_rows[b][1] += (p.zh_ids, p.en_ids) in truth
+            self.bin_p[b].append(q)
             self.seen += 1
+
+    def merge(self, later: Tally) -> None:
+        """Add ``later``, the tally (same settings) of the pairs that follow this one's in
+        build order: afterwards every number is the one :meth:`add` of each of them here
+        would give."""
+        shift, self.index = self.index, self.index + later.index
+        self.links.update(later.links)
+        self.kept.update(later.kept)
+        self.reasons.update(later.reasons)
+        self.readmitted += later.readmitted
+        self.zh_kept += later.zh_kept
+        self.en_kept += later.en_kept
+        for doc, (zh, en) in later.used.items():
+            counts = self.used.setdefault(doc, [0, 0])
+            counts[0] += zh
+            counts[1] += en
+        self.reviewed.extend(later.reviewed)
+        self.best.merge(later.best, -shift)  # its order is the negated index
+        self.worst.merge(later.worst, shift)
+        for mine, theirs in zip(
+            self.inside + self.outside, later.inside + later.outside, strict=True
+        ):
+            mine.merge(theirs, shift)
+        for s, (kept_values, rejected_values) in self.values.items():
+            kept_values.extend(later.values[s][0])
+            rejected_values.extend(later.values[s][1])
+            self.has[s] = self.has[s] or later.has[s]
+        self.gold_sets.update(later.gold_sets)
+        self.seen += later.seen
+        for b, (links, right) in enumerate(later.bin_rows):
+            self.bin_rows[b][0] += links
+            self.bin_rows[b][1] += right
+            self.bin_p[b].extend(later.bin_p[b])
 
     def funnel(self, stats: BuildStats) -> dict[str, Any]:
         """The funnel (see :func:`corpus.report.numbers.funnel`)."""
@@ -239,8 +283,11 @@ class Tally:
             return None
         rows: list[dict[str, Any]] = []
         ece = 0.0
-        for b, (links, p_sum, right) in enumerate(self.bin_rows):
+        for b, (links, right) in enumerate(self.bin_rows):
             if links:
+                p_sum = 0.0
+                for q in self.bin_p[b]:  # in build order, as a running sum (not fsum)
+                    p_sum += q
                 mean_p, share_right = p_sum / links, right / links
                 ece += links / self.seen * abs(mean_p - share_right)
                 rows.append(

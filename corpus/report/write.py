@@ -30,6 +30,7 @@ def write_report(
     gold: Mapping[str, float | int] | None = None,
     gold_links: GoldLinks | None = None,
     pairing: Mapping[str, Any] | None = None,
+    tally: Tally | None = None,
 ) -> dict[str, Any]:
     """Write OUT/report/{report.html, report.json, plots/*.png, docs/*.js}; returns the JSON data.
 
@@ -41,12 +42,15 @@ def write_report(
     gold_links, pred_links) when gold alignments were given, and
     ``gold_links(doc_id)`` a document's gold links (None without) for the
     document views. ``pairing``: a paired crawl's manifest (its pairs and leftovers are
-    listed). ``out_dir`` is the build folder OUT; file names are fixed
-    or hashes, nothing from the input becomes a path.
+    listed). ``tally``: the :class:`~corpus.report.tally.Tally` of ``pairs``, if already
+    counted (then the pairs only feed the document views). ``out_dir`` is the build
+    folder OUT; file names are fixed or hashes, nothing from the input becomes a path.
     """
     folder = Path(out_dir) / "report"
-    tally = Tally(cfg, gold_links=gold_links if gold else None)
-    index = write_explorer(documents, tally.feed(pairs), folder, gold_links)
+    if tally is None:
+        tally = Tally(cfg, gold_links=gold_links if gold else None)
+        pairs = tally.feed(pairs)
+    index = write_explorer(documents, pairs, folder, gold_links)
     fun = tally.funnel(stats)
     cov = tally.coverage(stats)
     limits = tally.bounds
