@@ -95,7 +95,16 @@ def _span_args(sp: Spans, kmax: int) -> tuple[np.ndarray, np.ndarray]:
 def _score_args(score: object) -> tuple[int, tuple]:
     """(kind, arrays) of a row scorer; InternalError for a scorer the kernel does not know."""
     if isinstance(score, Approx):
-        args = (score.flat, score.roff, score.need0, score.c0, score.hi, score.ns, score.nt, score.base)
+        args = (
+            score.flat,
+            score.roff,
+            score.need0,
+            score.c0,
+            score.hi,
+            score.ns,
+            score.nt,
+            score.base,
+        )
         return 0, (args, _prior_args(score.len))
     ex = score.exact if isinstance(score, Rescored) else score
     if not isinstance(ex, Exact):
