@@ -377,6 +377,17 @@ def _flat(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
+def _sweep_buffers(flo, fhi, ta, tb, kmax):  # type: ignore[no-untyped-def]
+    """What a sweep over a forward grid's band needs: a row's score and box buffers, the
+    backward totals of a row (``after``), and the ring of recent forward rows with its
+    depth, pad and the bands its slots hold."""
+    sc, box = _buffers(flo, fhi, len(ta) - 1, kmax)
+    ring, depth, pad = _ring(flo, fhi, ta, tb)
+    old_lo, old_hi = np.zeros(depth, np.int64), np.full(depth, -1, np.int64)
+    return sc, box, np.empty(sc.shape[1]), ring, depth, pad, old_lo, old_hi
+
+
+@njit(cache=True, error_model="numpy")
 def _candidates(n, m, fw, bw, sargs, ta, tb, prune, kmax):  # type: ignore[no-untyped-def]
     """search.candidates over flat grids: want_s[k, p] / want_t[k, p] and the pass-2 band."""
     fv, foff, flo, fhi = fw
@@ -387,10 +398,7 @@ def _candidates(n, m, fw, bw, sargs, ta, tb, prune, kmax):  # type: ignore[no-un
     hi = np.zeros(n + 1, np.int64)
     want_s = np.zeros((kmax + 1, n + 1), np.bool_)
     want_t = np.zeros((kmax + 1, m + 1), np.bool_)
-    sc, box = _buffers(flo, fhi, nt, kmax)
-    after = np.empty(sc.shape[1])
-    ring, depth, pad = _ring(flo, fhi, ta, tb)
-    old_lo, old_hi = np.zeros(depth, np.int64), np.full(depth, -1, np.int64)
+    sc, box, after, ring, depth, pad, old_lo, old_hi = _sweep_buffers(flo, fhi, ta, tb, kmax)
     for i in range(n + 1):
         if i > 0:
             _ring_put(

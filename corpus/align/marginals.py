@@ -22,12 +22,11 @@ from numba import njit
 from corpus.align.dp import NEG, Grid
 from corpus.align.kernel import (
     _approx_row,
-    _buffers,
     _flat,
     _prev,
-    _ring,
     _ring_put,
     _score_args,
+    _sweep_buffers,
     _types,
 )
 from corpus.errors import InternalError
@@ -63,10 +62,7 @@ def _gaps(n, m, fw, bw, sargs, ta, tb, skip, kmax, path):  # type: ignore[no-unt
     t1, t2 = np.full(m + 1, NEG), np.full(m + 1, NEG)
     sid, tid = np.full(n + 1, -1, np.int64), np.full(m + 1, -1, np.int64)
     own = np.full(len(path), NEG)
-    sc, box = _buffers(flo, fhi, nt, kmax)
-    after = np.empty(sc.shape[1])
-    ring, depth, pad = _ring(flo, fhi, ta, tb)
-    old_lo, old_hi = np.zeros(depth, np.int64), np.full(depth, -1, np.int64)
+    sc, box, after, ring, depth, pad, old_lo, old_hi = _sweep_buffers(flo, fhi, ta, tb, kmax)
     q = 0
     for i in range(n + 1):
         if i > 0:

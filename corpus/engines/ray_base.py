@@ -1,16 +1,16 @@
 """What the Ray engine's modules share: importing Ray, the block cap, the driver's folder,
-the shuffle strategy."""
+the shuffle strategy, rows into Arrow tables."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from corpus.errors import CorpusError, EngineError
 
-__all__ = ["INSTALL", "MAX_BLOCKS", "import_ray", "sort_shuffles", "working_dir"]
+__all__ = ["INSTALL", "MAX_BLOCKS", "import_ray", "sort_shuffles", "tables", "working_dir"]
 
 INSTALL = "pip install 'zh-en-corpus[ray]'"
 
@@ -63,3 +63,24 @@ def sort_shuffles(ray: Any) -> Iterator[None]:
         yield
     finally:
         context.shuffle_strategy = saved
+
+
+def tables(rows: Iterable[tuple[Any, ...]], columns: dict[str, Any], chunk: int) -> Iterator[Any]:
+    """pyarrow tables of at most ``chunk`` rows (none for no rows) from value tuples in the
+    order of ``columns``, which maps each column name to its pyarrow type."""
+    import pyarrow as pa
+
+    def table(cols: list[list[Any]]) -> Any:
+        return pa.table(
+            {n: pa.array(c, type=t) for (n, t), c in zip(columns.items(), cols, strict=True)}
+        )
+
+    cols: list[list[Any]] = [[] for _ in columns]
+    for row in rows:
+        for col, value in zip(cols, row, strict=True):
+            col.append(value)
+        if len(cols[0]) >= chunk:
+            yield table(cols)
+            cols = [[] for _ in columns]
+    if cols[0]:
+        yield table(cols)

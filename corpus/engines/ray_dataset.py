@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.config import Config
-from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, working_dir
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, tables, working_dir
 from corpus.formats import iter_filtered
 from corpus.formats.work import row_to_pair
 from corpus.publish import SPLITS, Publication, assign_splits
@@ -71,31 +71,20 @@ def _rows(
     :meth:`~corpus.publish.Publication.prepare`)."""
     import pyarrow as pa
 
-    names = ("seq", "doc", "kept", "item")
+    columns = {"seq": pa.int64(), "doc": pa.string(), "kept": pa.bool_(), "item": pa.binary()}
     with working_dir(cwd):
         for index, start, end in zip(batch["range"], batch["start"], batch["end"], strict=True):
-            cols: dict[str, list[Any]] = {n: [] for n in names}
-            rows = iter_jsonl_range(path, int(start), int(end))
-            for n, record in enumerate(rows):
-                pair = row_to_pair(record)
-                values = (
+            pairs = map(row_to_pair, iter_jsonl_range(path, int(start), int(end)))
+            values = (
+                (
                     (int(index) << _BITS) | n,
                     pair.doc_id,
                     pair.reason is None,
                     pickle.dumps(Publication.prepare(pair, docs), protocol=5),
                 )
-                for name, value in zip(names, values, strict=True):
-                    cols[name].append(value)
-                if len(cols["seq"]) >= chunk:
-                    yield _table(pa, cols)
-                    cols = {n: [] for n in names}
-            if cols["seq"]:
-                yield _table(pa, cols)
-
-
-def _table(pa: Any, cols: dict[str, list[Any]]) -> Any:
-    types = {"seq": pa.int64(), "doc": pa.string(), "kept": pa.bool_(), "item": pa.binary()}
-    return pa.table({n: pa.array(v, type=types[n]) for n, v in cols.items()})
+                for n, pair in enumerate(pairs)
+            )
+            yield from tables(values, columns, chunk)
 
 
 def _publish(

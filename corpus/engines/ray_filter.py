@@ -38,7 +38,7 @@ from typing import Any
 
 from corpus.config import FilterConfig
 from corpus.decisions import read_decisions
-from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, working_dir
+from corpus.engines.ray_base import MAX_BLOCKS, import_ray, sort_shuffles, tables, working_dir
 from corpus.filters import FILTERS, _line_key, near_dup_key
 from corpus.formats import read_scored, read_sentences, write_filtered
 from corpus.formats.work import pair_to_row
@@ -99,40 +99,32 @@ def _unit_pairs(
     """
     import pyarrow as pa
 
-    names = ("seq", "doc", "pair", "reason", "review", "decision", "zk", "ek", "near")
+    text, key = pa.string(), pa.binary()
+    columns = {"seq": pa.int64(), "doc": text, "pair": text, "reason": text, "review": text}
+    columns |= {"decision": pa.int64(), "zk": key, "ek": key, "near": text}
+
+    def values(unit: int, work: str, kept: set[str]) -> Iterator[tuple[Any, ...]]:
+        for line, pair in enumerate(read_scored(Path(work) / "scored.jsonl")):
+            if pair.doc_id not in kept:
+                continue
+            verdict, index = verdicts.get(_key_text(*pair.review_key), ("", -1))
+            pair.review = verdict or None
+            reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
+            yield (
+                (unit << _BITS) | line,
+                pair.doc_id,
+                json.dumps(pair_to_row(pair), ensure_ascii=False),
+                "review" if verdict == "wrong" else reason or "",
+                verdict,
+                index,
+                _line_key(pair.zh),
+                _line_key(pair.en),
+                near_dup_key(pair),
+            )
+
     with working_dir(cwd):
         for unit, work, keep in zip(batch["unit"], batch["work"], batch["keep"], strict=True):
-            kept = set(json.loads(keep))
-            cols: dict[str, list[Any]] = {n: [] for n in names}
-            for line, pair in enumerate(read_scored(Path(work) / "scored.jsonl")):
-                if pair.doc_id not in kept:
-                    continue
-                verdict, index = verdicts.get(_key_text(*pair.review_key), ("", -1))
-                pair.review = verdict or None
-                reason = next((f.reason for f in FILTERS if not f.accept(pair, cfg)), None)
-                values = (
-                    (int(unit) << _BITS) | line,
-                    pair.doc_id,
-                    json.dumps(pair_to_row(pair), ensure_ascii=False),
-                    "review" if verdict == "wrong" else reason or "",
-                    verdict,
-                    index,
-                    _line_key(pair.zh),
-                    _line_key(pair.en),
-                    near_dup_key(pair),
-                )
-                for name, value in zip(names, values, strict=True):
-                    cols[name].append(value)
-                if len(cols["seq"]) >= chunk:
-                    yield _table(pa, cols)
-                    cols = {n: [] for n in names}
-            if cols["seq"]:
-                yield _table(pa, cols)
-
-
-def _table(pa: Any, cols: dict[str, list[Any]]) -> Any:
-    types = {"seq": pa.int64(), "decision": pa.int64(), "zk": pa.binary(), "ek": pa.binary()}
-    return pa.table({n: pa.array(v, type=types.get(n, pa.string())) for n, v in cols.items()})
+            yield from tables(values(int(unit), work, set(json.loads(keep))), columns, chunk)
 
 
 def _bucket(text: str | bytes, buckets: int) -> int:
