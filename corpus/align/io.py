@@ -37,8 +37,9 @@ def align_file(
     with ``details``, also that file (see :func:`link_details`; ``encoder_name`` picks the
     confidence model)."""
     s_text, t_text = read_lines(src), read_lines(tgt)
-    s = encoder.encode(s_text, src_lang) if s_text else np.zeros((0, 1))
-    t = encoder.encode(t_text, tgt_lang) if t_text else np.zeros((0, 1))
+    # float64 at once, as the search takes them: the encoder's float32 arrays are not kept.
+    s = np.asarray(encoder.encode(s_text, src_lang), np.float64) if s_text else np.zeros((0, 1))
+    t = np.asarray(encoder.encode(t_text, tgt_lang), np.float64) if t_text else np.zeros((0, 1))
     links = align_embedded(s_text, t_text, s, t, encoder, cfg, src_lang, tgt_lang)
     write_alignments(out, links)
     if details is not None:

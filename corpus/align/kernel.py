@@ -18,6 +18,7 @@ disk (``cache=True``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,29 @@ from corpus.align.terms import _Z_CAP, Crossings, Priors
 from corpus.errors import InternalError
 
 __all__ = ["candidates", "dp"]
+
+
+def _numpy_support_without_blas() -> None:
+    """Load numba's numpy support now, with ``scipy.linalg`` hidden (unless already imported).
+
+    numba's numpy support (loaded at the first compile or cache load) imports
+    ``scipy.linalg`` to offer np.dot and np.linalg inside compiled code; the kernel uses
+    neither. Hidden, that import costs nothing (it took 14 MB and 0.1 s here); the real
+    ``scipy.linalg`` imports as usual afterwards.
+    """
+    from numba.core.registry import cpu_target
+
+    hide = "scipy.linalg" not in sys.modules
+    if hide:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        if hide:
+            del sys.modules["scipy.linalg"]
+
+
+_numpy_support_without_blas()
 
 _NO_F1 = np.zeros(1)
 _NO_F2 = np.zeros((1, 1))
@@ -72,12 +96,15 @@ def _offsets(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.maximum(hi - lo + 1, 0))]).astype(np.int64)
 
 
-def _span_args(sp: Spans, kmax: int) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors, index): index[k, p] is the row in vectors of the run sp.texts[p:p+k], or -1."""
+def _span_args(sp: Spans, kmax: int, apart: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(vectors, index, solo): index[k, p] is the row in vectors of the run sp.texts[p:p+k],
+    or -1. With ``apart``, single sentences not embedded as runs are not copied: index[1, p]
+    is then p, a row of ``sp.single``, and ``solo`` is True."""
     n = len(sp.texts)
     blocks = []
     idx = np.full((kmax + 1, n), -1, np.int64)
     rows = 0
+    solo = apart and 1 not in sp.index
     for k in range(1, kmax + 1):
         if k in sp.index:
             known = sp.index[k] >= 0
@@ -86,10 +113,11 @@ def _span_args(sp: Spans, kmax: int) -> tuple[np.ndarray, np.ndarray]:
             rows += len(sp.vecs[k])
         elif k == 1:
             idx[1] = np.arange(n) + rows
-            blocks.append(sp.single)
-            rows += n
+            if not solo:
+                blocks.append(sp.single)
+                rows += n
     vecs = np.concatenate(blocks) if blocks else np.zeros((0, sp.single.shape[1]))
-    return np.ascontiguousarray(vecs, dtype=np.float64), idx
+    return np.ascontiguousarray(vecs, dtype=np.float64), idx, solo
 
 
 def _score_args(score: object) -> tuple[int, tuple]:
@@ -110,15 +138,17 @@ def _score_args(score: object) -> tuple[int, tuple]:
     if not isinstance(ex, Exact):
         raise InternalError(f"the compiled kernel has no scorer for {type(score).__name__}")
     kmax = int(max(ex.a.max(), ex.b.max()))
-    vs, ixs = _span_args(ex.s, kmax)
-    vt, ixt = _span_args(ex.t, kmax)
+    # The single vectors are passed once, not copied into the runs' arrays (46 MB on Bible-001).
+    vs, ixs, solo_s = _span_args(ex.s, kmax, apart=True)
+    vt, ixt, solo_t = _span_args(ex.t, kmax, apart=True)
     mix: tuple = (False, 0.0, 0.0, _NO_F2, _NO_I2, _NO_F2, _NO_I2)
     if isinstance(score, Rescored):
-        rvs, rixs = _span_args(score.s, kmax)
-        rvt, rixt = _span_args(score.t, kmax)
+        rvs, rixs, _ = _span_args(score.s, kmax)
+        rvt, rixt, _ = _span_args(score.t, kmax)
         mix = (True, float(score.w), float(score.base), rvs, rixs, rvt, rixt)
     singles = [np.ascontiguousarray(x.single, dtype=np.float64) for x in (ex.s, ex.t)]
     exact = (vs, ixs, vt, ixt, *singles, ex.base, float(ex.part_weight), float(ex.part_floor))
+    exact += (solo_s, solo_t)
     return 1, (exact, mix, _prior_args(ex.len))
 
 
@@ -210,7 +240,7 @@ def _dot(u, p, v, q):  # type: ignore[no-untyped-def]
 def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untyped-def]
     """sc[t, x] = Exact(i, cols)[t, x] (or Rescored) for cols first..last."""
     ex, mix, pr = sargs
-    vs, ixs, vt, ixt, ss, st, base, pw, floor = ex
+    vs, ixs, vt, ixt, ss, st, base, pw, floor, solo_s, solo_t = ex
     mix_on, mix_w, chance, rvs, rixs, rvt, rixt = mix
     scale = 1.0 / (1.0 - base)
     for x in range(last - first + 1):
@@ -222,15 +252,17 @@ def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untype
             if ru < 0 or rv < 0:
                 sc[t, x] = NEG
                 continue
-            val = (_dot(vt, rv, vs, ru) - base) * scale
+            us = ss if solo_s and a == 1 else vs  # where the index points (_span_args)
+            ut = st if solo_t and b == 1 else vt
+            val = (_dot(ut, rv, us, ru) - base) * scale
             if pw > 0 and a + b > 2:
                 short = 0.0
                 if a > 1:
                     for p in range(i - 1, i - a - 1, -1):
-                        short += max(floor - (_dot(ss, p, vt, rv) - base) * scale, 0.0)
+                        short += max(floor - (_dot(ss, p, ut, rv) - base) * scale, 0.0)
                 if b > 1:
                     for q in range(j - b, j):
-                        short += max(floor - (_dot(st, q, vs, ru) - base) * scale, 0.0)
+                        short += max(floor - (_dot(st, q, us, ru) - base) * scale, 0.0)
                 val = val - pw * short
             sc[t, x] = val
     _add_priors(i, first, last, sc, pr, ta, tb, nt)
@@ -242,8 +274,10 @@ def _exact_row(i, first, last, sc, sargs, ta, tb, nt):  # type: ignore[no-untype
             a, b = ta[t], tb[t]
             if sc[t, x] <= NEG / 2 or rixs[a, i - a] < 0 or rixt[b, j - b] < 0:
                 continue
+            us = ss if solo_s and a == 1 else vs
+            ut = st if solo_t and b == 1 else vt
             r2 = (_dot(rvt, rixt[b, j - b], rvs, rixs[a, i - a]) - chance) / (1.0 - chance)
-            r1 = (_dot(vt, ixt[b, j - b], vs, ixs[a, i - a]) - base) / (1.0 - base)
+            r1 = (_dot(ut, ixt[b, j - b], us, ixs[a, i - a]) - base) / (1.0 - base)
             sc[t, x] += mix_w * (r2 - r1)
 
 

