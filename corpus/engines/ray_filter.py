@@ -25,7 +25,10 @@ lines at a time, never the pairs of the corpus. The steps::
 
 The sequence key, not arrival order, decides which occurrence is first, so the
 file does not depend on the number of blocks, buckets or the batch size. A
-bucket holds about ``bucket_rows`` rows in one worker's memory.
+bucket holds about ``bucket_rows`` rows in one worker's memory, and so does a
+block entering a shuffle: a shuffle makes an object per input block and
+partition, owned by the driver, so the block count is set by the rows, not by
+the number of units.
 """
 
 from __future__ import annotations
@@ -328,7 +331,8 @@ def filter_corpus_ray(
 
     ``blocks``: blocks of the per-unit datasets (0: one per unit, at most
     :data:`~corpus.engines.ray_base.MAX_BLOCKS`); ``bucket_rows``: about how many rows one
-    hash bucket of the boilerplate and dedup steps holds; ``batch_rows``: rows per table
+    hash bucket of the boilerplate and dedup steps holds, and one block going into their
+    shuffles and the sort; ``batch_rows``: rows per table
     a worker yields and per batch the driver writes.
     """
     ray = import_ray()
@@ -371,22 +375,27 @@ def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: 
     pairs = pairs.map_batches(_unit_pairs, batch_size=1, fn_kwargs=args).materialize()
     total = pairs.count()
     matched: set[int] = set()
-    if decisions and total:
+    if decisions and total:  # the pairs a decision names: read here, not shuffled by unique()
         chosen = pairs.select_columns(["decision"]).filter(expr="decision >= 0")
-        matched = {int(i) for i in chosen.unique("decision")}
+        for batch in chosen.iter_batches(batch_format="pyarrow"):
+            matched.update(batch.column("decision").to_pylist())
     stale = [
         d
         for d in decisions
         if first[_key_text(d.doc_id, d.zh_ids, d.en_ids, d.zh, d.en)] not in matched
     ]
     stats = _stats(run.skipped, units, repeated, kept, decisions, stale)
+    # A shuffle makes one object per input block and partition, all owned by the driver, which
+    # keeps those under 100 KB in its own memory: blocks and partitions of about bucket_rows
+    # rows (not one block per unit) keep that to a few hundred objects per million pairs.
+    parts = max(1, min(nblocks, -(-total // bucket_rows)))
     common: frozenset[bytes] = frozenset()
     if cfg.boilerplate_docs and total:
         buckets = -(-2 * total // bucket_rows)
         sides = pairs.map_batches(
-            _sides, batch_format="pyarrow", batch_size=None, fn_kwargs={"buckets": buckets}
+            _sides, batch_format="pyarrow", batch_size=bucket_rows, fn_kwargs={"buckets": buckets}
         )
-        found = sides.groupby("bucket", num_partitions=min(buckets, nblocks)).map_groups(
+        found = sides.groupby("bucket", num_partitions=min(buckets, parts)).map_groups(
             _recurring, batch_format="pyarrow", fn_kwargs={"min_docs": cfg.boilerplate_docs}
         )
         common = frozenset(bytes(r["key"]) for r in found.iter_rows())
@@ -394,13 +403,13 @@ def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: 
     marked = pairs.map_batches(
         _with_boilerplate,
         batch_format="pyarrow",
-        batch_size=None,
+        batch_size=bucket_rows,
         fn_kwargs={"common": common, "cfg": cfg, "buckets": buckets},
     ).materialize()
     del pairs  # the last reference here; only the marked copy is read again
     rest = marked.map_batches(_lines, batch_format="pyarrow", batch_size=None)
     looked = marked.map_batches(_looked_at, batch_format="pyarrow", batch_size=None)
-    decided = looked.groupby("bucket", num_partitions=min(buckets, nblocks)).map_groups(
+    decided = looked.groupby("bucket", num_partitions=min(buckets, parts)).map_groups(
         _dedup, batch_format="pyarrow", fn_kwargs={"cfg": cfg}
     )
     _write(run.out, stats, info, rest.union(decided).sort("seq"), batch_rows, total)
