@@ -178,14 +178,18 @@ def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) 
 
 def _memory() -> dict[str, int]:
     """This process's peak RSS so far and its current RSS by kind (MiB): anonymous memory,
-    and shared memory (Ray's object store pages it has mapped count in its RSS)."""
+    shared memory (the pages of Ray's object store it has touched count in its RSS) and
+    that shared memory's proportional share (each page divided among the processes that
+    map it), then the whole machine's shared memory (/proc/meminfo Shmem)."""
     fields = {"VmHWM": "peak", "RssAnon": "anon", "RssShmem": "shmem"}
+    fields |= {"Pss_Shmem": "pss_shmem", "Shmem": "machine_shmem"}
     out = {}
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            key, _, value = line.partition(":")
-            if key in fields:
-                out[fields[key]] = int(value.split()[0]) // 1024
+    for name in ("/proc/self/status", "/proc/self/smaps_rollup", "/proc/meminfo"):
+        with open(name, encoding="ascii") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key in fields:
+                    out[fields[key]] = int(value.split()[0]) // 1024
     return out
 
 
