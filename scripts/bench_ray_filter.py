@@ -137,13 +137,18 @@ def _document(
     return doc, pairs
 
 
-def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) -> None:
+def run_engine(
+    engine: str, works_file: Path, out: Path, cpus: int, steps: str, bucket_rows: int = 0
+) -> None:
     """Run one engine's filter step, or (``steps`` "all") its filter, dataset and report
-    steps into the build folder ``out``, in this process, and print its JSON figures."""
+    steps into the build folder ``out``, in this process, and print its JSON figures.
+    ``bucket_rows`` (Ray only, 0 for the default) is passed to the Ray filter step."""
     from contextlib import nullcontext
+    from functools import partial
 
     from corpus.config import load_config
     from corpus.engines import Ray
+    from corpus.engines.ray_filter import filter_corpus_ray
     from corpus.steps import StageRun, filter_corpus, publish_dataset, report_corpus
 
     works = tuple(Path(p) for p in works_file.read_text(encoding="utf-8").split())
@@ -151,11 +156,12 @@ def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) 
     filtered = out / "filtered.jsonl"
     corpus = StageRun(out, cfg, sources=works, inputs={"filtered.jsonl": filtered})
     ray = Ray(cpus) if engine == "ray" else None
-    functions = {
-        "filter": ray.filter_step if ray else filter_corpus,
-        "dataset": ray.dataset_step if ray else publish_dataset,
-        "report": ray.report_step if ray else report_corpus,
-    }
+    functions = {"filter": filter_corpus, "dataset": publish_dataset, "report": report_corpus}
+    if ray:
+        functions = {"filter": ray.filter_step, "dataset": ray.dataset_step}
+        functions["report"] = ray.report_step
+        if bucket_rows:
+            functions["filter"] = partial(filter_corpus_ray, bucket_rows=bucket_rows)
     names = ["filter"] if steps == "filter" else ["filter", "dataset", "report"]
     seconds: dict[str, float] = {}
     peaks: dict[str, dict[str, int]] = {}
@@ -178,14 +184,18 @@ def run_engine(engine: str, works_file: Path, out: Path, cpus: int, steps: str) 
 
 def _memory() -> dict[str, int]:
     """This process's peak RSS so far and its current RSS by kind (MiB): anonymous memory,
-    and shared memory (Ray's object store pages it has mapped count in its RSS)."""
+    shared memory (the pages of Ray's object store it has touched count in its RSS) and
+    that shared memory's proportional share (each page divided among the processes that
+    map it), then the whole machine's shared memory (/proc/meminfo Shmem)."""
     fields = {"VmHWM": "peak", "RssAnon": "anon", "RssShmem": "shmem"}
+    fields |= {"Pss_Shmem": "pss_shmem", "Shmem": "machine_shmem"}
     out = {}
-    with open("/proc/self/status", encoding="ascii") as handle:
-        for line in handle:
-            key, _, value = line.partition(":")
-            if key in fields:
-                out[fields[key]] = int(value.split()[0]) // 1024
+    for name in ("/proc/self/status", "/proc/self/smaps_rollup", "/proc/meminfo"):
+        with open(name, encoding="ascii") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key in fields:
+                    out[fields[key]] = int(value.split()[0]) // 1024
     return out
 
 
@@ -208,11 +218,15 @@ def main() -> None:
         help="the filter step only, or filter, dataset and report",
     )
     parser.add_argument(
+        "--bucket-rows", type=int, default=0, help="the Ray filter step's bucket_rows (0: default)"
+    )
+    parser.add_argument(
         "--run", nargs=3, metavar=("ENGINE", "WORKS", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.run:
-        run_engine(args.run[0], Path(args.run[1]), Path(args.run[2]), args.cpus, args.steps)
+        works, out = Path(args.run[1]), Path(args.run[2])
+        run_engine(args.run[0], works, out, args.cpus, args.steps, args.bucket_rows)
         return
     from scripts.bench_parallel import run_measured
 
@@ -237,6 +251,7 @@ def main() -> None:
             out = Path(tmp) / engine
             out.mkdir()
             cmd = [sys.executable, __file__, "--cpus", str(args.cpus), "--steps", args.steps]
+            cmd += ["--bucket-rows", str(args.bucket_rows)]
             wall, usage, text = run_measured([*cmd, "--run", engine, str(listing), str(out)], env)
             inner = json.loads(text.strip().splitlines()[-1])
             tree = round(usage.peak_rss / 2**20)

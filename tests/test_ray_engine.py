@@ -119,7 +119,7 @@ def test_the_ray_filter_step_writes_the_local_file_at_any_block_count(
 
     works = tuple(local_build / "work" / u.name for u in discover_units([wmt_docs])[0])
     run = StageRun(tmp_path / "filtered.jsonl", _cfg(tmp_path / "cache"), sources=works)
-    filter_corpus_ray(run, blocks=blocks, bucket_rows=200, batch_rows=64)
+    filter_corpus_ray(run, blocks=blocks, bucket_rows=200, batch_rows=64, object_rows=1)
     assert run.out.read_bytes() == (local_build / "filtered.jsonl").read_bytes()
 
 

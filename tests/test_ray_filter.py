@@ -83,7 +83,9 @@ def test_ray_writes_the_local_file_at_any_block_bucket_and_batch_count(
 ) -> None:
     local = _local(works, tmp_path / "local.jsonl")
     run = StageRun(tmp_path / "ray.jsonl", load_config(None, []), sources=works)
-    filter_corpus_ray(run, blocks=blocks, bucket_rows=bucket_rows, batch_rows=batch_rows)
+    filter_corpus_ray(
+        run, blocks=blocks, bucket_rows=bucket_rows, batch_rows=batch_rows, object_rows=1
+    )
     assert (tmp_path / "ray.jsonl").read_bytes() == local
 
 
@@ -100,7 +102,7 @@ def test_ray_applies_review_decisions_as_the_local_step(ray_local, works, tmp_pa
     run = StageRun(
         tmp_path / "ray.jsonl", load_config(None, []), sources=works, decisions=decisions
     )
-    filter_corpus_ray(run, blocks=3, bucket_rows=300)
+    filter_corpus_ray(run, blocks=3, bucket_rows=300, object_rows=1)
     assert (tmp_path / "ray.jsonl").read_bytes() == local
 
 
@@ -148,5 +150,5 @@ def test_a_unit_whose_documents_all_repeat_earlier_ones(ray_local, works, tmp_pa
     local = _local(sources, tmp_path / "local.jsonl")
     for blocks in (0, 3):
         run = StageRun(tmp_path / "ray.jsonl", load_config(None, []), sources=sources)
-        filter_corpus_ray(run, blocks=blocks, bucket_rows=400)
+        filter_corpus_ray(run, blocks=blocks, bucket_rows=400, object_rows=1)
         assert (tmp_path / "ray.jsonl").read_bytes() == local, blocks

@@ -25,12 +25,16 @@ lines at a time, never the pairs of the corpus. The steps::
 
 The sequence key, not arrival order, decides which occurrence is first, so the
 file does not depend on the number of blocks, buckets or the batch size. A
-bucket holds about ``bucket_rows`` rows in one worker's memory.
+bucket holds about ``bucket_rows`` rows in one worker's memory. A shuffle
+makes an object per input block and partition, owned by the driver, so the
+blocks entering one are set by the rows (``bucket_rows`` each, more where that
+would make objects of fewer than ``object_rows`` rows), not by the units.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -320,7 +324,11 @@ def _stats(
 
 
 def filter_corpus_ray(
-    run: StageRun, blocks: int = 0, bucket_rows: int = 50_000, batch_rows: int = 4096
+    run: StageRun,
+    blocks: int = 0,
+    bucket_rows: int = 50_000,
+    batch_rows: int = 4096,
+    object_rows: int = 2_500,
 ) -> None:
     """The filter step of :func:`corpus.steps.filter_corpus` (same ``run``, a
     :class:`~corpus.steps.StageRun`, same filtered.jsonl byte for byte) on the Ray instance
@@ -328,16 +336,20 @@ def filter_corpus_ray(
 
     ``blocks``: blocks of the per-unit datasets (0: one per unit, at most
     :data:`~corpus.engines.ray_base.MAX_BLOCKS`); ``bucket_rows``: about how many rows one
-    hash bucket of the boilerplate and dedup steps holds; ``batch_rows``: rows per table
-    a worker yields and per batch the driver writes.
+    hash bucket of the boilerplate and dedup steps holds, and one block going into their
+    shuffles and the sort; ``batch_rows``: rows per table
+    a worker yields and per batch the driver writes; ``object_rows``: about how many rows a
+    shuffle object holds at least (the blocks going into the shuffles are fewer, and so
+    larger, than ``bucket_rows`` asks where it would give smaller objects).
     """
     ray = import_ray()
     with sort_shuffles(ray):
-        _filter(ray, run, blocks, bucket_rows, batch_rows)
+        _filter(ray, run, blocks, (bucket_rows, batch_rows, object_rows))
 
 
-def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: int) -> None:
-    """The body of :func:`filter_corpus_ray`."""
+def _filter(ray: Any, run: StageRun, blocks: int, rows: tuple[int, int, int]) -> None:
+    """The body of :func:`filter_corpus_ray` (``rows``: its bucket, batch and object rows)."""
+    bucket_rows, batch_rows, object_rows = rows
     from corpus.publish import input_hash
     from corpus.steps import _splitter_name
 
@@ -371,22 +383,29 @@ def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: 
     pairs = pairs.map_batches(_unit_pairs, batch_size=1, fn_kwargs=args).materialize()
     total = pairs.count()
     matched: set[int] = set()
-    if decisions and total:
+    if decisions and total:  # the pairs a decision names: read here, not shuffled by unique()
         chosen = pairs.select_columns(["decision"]).filter(expr="decision >= 0")
-        matched = {int(i) for i in chosen.unique("decision")}
+        for batch in chosen.iter_batches(batch_format="pyarrow"):
+            matched.update(batch.column("decision").to_pylist())
     stale = [
         d
         for d in decisions
         if first[_key_text(d.doc_id, d.zh_ids, d.en_ids, d.zh, d.en)] not in matched
     ]
     stats = _stats(run.skipped, units, repeated, kept, decisions, stale)
+    # A shuffle makes one object per input block and partition, all owned by the driver, which
+    # keeps those under 100 KB in its own memory and copies them into the tasks that take
+    # them. So the shuffles get `parts` blocks and partitions: one per bucket_rows rows (not
+    # one per unit), and few enough that an object holds object_rows rows or more.
+    parts = max(1, min(nblocks, -(-total // bucket_rows), math.isqrt(total // object_rows)))
+    block_rows = -(-total // parts)
     common: frozenset[bytes] = frozenset()
     if cfg.boilerplate_docs and total:
         buckets = -(-2 * total // bucket_rows)
         sides = pairs.map_batches(
-            _sides, batch_format="pyarrow", batch_size=None, fn_kwargs={"buckets": buckets}
+            _sides, batch_format="pyarrow", batch_size=block_rows, fn_kwargs={"buckets": buckets}
         )
-        found = sides.groupby("bucket", num_partitions=min(buckets, nblocks)).map_groups(
+        found = sides.groupby("bucket", num_partitions=min(buckets, parts)).map_groups(
             _recurring, batch_format="pyarrow", fn_kwargs={"min_docs": cfg.boilerplate_docs}
         )
         common = frozenset(bytes(r["key"]) for r in found.iter_rows())
@@ -394,13 +413,13 @@ def _filter(ray: Any, run: StageRun, blocks: int, bucket_rows: int, batch_rows: 
     marked = pairs.map_batches(
         _with_boilerplate,
         batch_format="pyarrow",
-        batch_size=None,
+        batch_size=block_rows,
         fn_kwargs={"common": common, "cfg": cfg, "buckets": buckets},
     ).materialize()
     del pairs  # the last reference here; only the marked copy is read again
     rest = marked.map_batches(_lines, batch_format="pyarrow", batch_size=None)
     looked = marked.map_batches(_looked_at, batch_format="pyarrow", batch_size=None)
-    decided = looked.groupby("bucket", num_partitions=min(buckets, nblocks)).map_groups(
+    decided = looked.groupby("bucket", num_partitions=min(buckets, parts)).map_groups(
         _dedup, batch_format="pyarrow", fn_kwargs={"cfg": cfg}
     )
     _write(run.out, stats, info, rest.union(decided).sort("seq"), batch_rows, total)

@@ -57,12 +57,13 @@ def tally_ray(path: Path, cfg: Config, gold: Path | None, blocks: int = 0) -> Ta
         return tally
     relative = not Path(path).is_absolute() or (gold is not None and not gold.is_absolute())
     args = {"path": str(path), "cfg": cfg, "gold": str(gold or ""), "cwd": os.getcwd() * relative}
-    counted = ray.data.from_items(ranges, override_num_blocks=len(ranges))
-    counted = counted.map_batches(_tally, batch_size=1, fn_kwargs=args)
     context = ray.data.DataContext.get_current()
     saved = context.execution_options.preserve_order
-    context.execution_options.preserve_order = True  # the ranges in order
+    # the ranges in order; set first: a dataset keeps a copy of the context it was made in
+    context.execution_options.preserve_order = True
     try:
+        counted = ray.data.from_items(ranges, override_num_blocks=len(ranges))
+        counted = counted.map_batches(_tally, batch_size=1, fn_kwargs=args)
         for expected, row in enumerate(counted.iter_rows()):
             if int(row["range"]) != expected:
                 raise InternalError(f"{path}: Ray returned the report tallies out of order")
