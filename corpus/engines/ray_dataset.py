@@ -10,8 +10,9 @@ byte for byte. The steps::
              each one's dataset row, export texts or rejected line
              (:meth:`corpus.publish.Publication.prepare`); materialized in
              Ray's object store (which spills to disk)
-    splits   the distinct doc ids of the kept pairs (``unique``) come back to the
-             driver, which splits by document (:func:`corpus.publish.assign_splits`)
+    splits   the distinct doc ids of the kept pairs, per block, come back to the
+             driver, which merges them and splits by document
+             (:func:`corpus.publish.assign_splits`)
     write    one Ray task takes the blocks in range order, one at a time, and
              writes every file (:class:`corpus.publish.Publication`): shards,
              exports, rejected pairs and the card
@@ -85,6 +86,14 @@ def _rows(
                 for n, pair in enumerate(pairs)
             )
             yield from tables(values, columns, chunk)
+
+
+def _distinct_docs(table: Any) -> Any:
+    """The distinct values of a batch's ``doc`` column, as a one-column table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pa.table({"doc": pc.unique(table.column("doc"))})
 
 
 def _publish(
@@ -178,7 +187,13 @@ def _published(
     rows = ray.data.from_items(ranges, override_num_blocks=len(ranges))
     rows = rows.map_batches(_rows, batch_size=1, fn_kwargs=args).materialize()
     kept = rows.select_columns(["doc", "kept"]).filter(expr=col("kept") == lit(True))
-    assign, notes = assign_splits(kept.unique("doc"), run.cfg.publish)
+    # Distinct per block, merged here: unique() would shuffle, one small object per block pair.
+    kept_docs: set[str] = set()
+    for batch in kept.map_batches(_distinct_docs, batch_format="pyarrow").iter_batches(
+        batch_format="pyarrow"
+    ):
+        kept_docs.update(batch.column("doc").to_pylist())
+    assign, notes = assign_splits(kept_docs, run.cfg.publish)
     splits = [s for s in SPLITS if s == "train" or s in assign.values()]
     task = ray.remote(num_cpus=1)(_publish)
     pending = task.remote(
