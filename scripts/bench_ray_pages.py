@@ -17,22 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-
-def _memory() -> dict[str, int]:
-    """This process's RssAnon and RssShmem, and the machine's Shmem, in MiB."""
-    fields = {"RssAnon": "anon", "RssShmem": "shmem", "Shmem": "machine_shmem"}
-    out = {}
-    for name in ("/proc/self/status", "/proc/meminfo"):
-        with open(name, encoding="ascii") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                if key in fields:
-                    out[fields[key]] = int(value.split()[0]) // 1024
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.bench_ray_filter import _memory  # noqa: E402  (the same /proc fields)
 
 
 def _lines(batch: Any) -> Any:
