@@ -7,8 +7,12 @@ The library API is listed in ``__all__``: :func:`build` (a whole build, as
 flow between the stages, and the error family. The stages live in their own
 modules (``extract``, ``split``, ``embed``, ``align``, ``filters``,
 ``publish``, ``report``); ``stages`` declares them and ``pipeline`` runs them.
-Importing this package loads no model.
+Importing this package loads no model, and :func:`build` / :class:`BuildSummary` (the
+pipeline, its readers and engines) load on first use, so a command that only aligns or
+scores does not import them.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from corpus._version import __version__
 from corpus.align import align_embedded, align_lengths, align_sentences
@@ -16,7 +20,6 @@ from corpus.config import Config, load_config
 from corpus.embed import Encoder, load_encoder
 from corpus.errors import CorpusError, InputError
 from corpus.evaluate import Scores, score_alignments
-from corpus.pipeline import BuildSummary, build
 from corpus.records import (
     Block,
     Document,
@@ -28,6 +31,19 @@ from corpus.records import (
     Sentence,
     Skipped,
 )
+
+if TYPE_CHECKING:
+    from corpus.pipeline import BuildSummary, build
+
+
+def __getattr__(name: str) -> Any:
+    """``build`` and ``BuildSummary`` from :mod:`corpus.pipeline`, imported when first asked."""
+    if name in ("build", "BuildSummary"):
+        from corpus import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'corpus' has no attribute {name!r}")
+
 
 __all__ = [
     "Block",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +212,42 @@ def test_ctrl_c_waits_until_the_kernel_returns() -> None:
             reached = True
     assert reached
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+_CACHE_PROBE = """
+import sys
+import numpy as np
+from conftest import FakeEncoder
+from corpus.align import align_sentences, kernel
+from corpus.config import AlignConfig
+
+rng = np.random.default_rng(3)
+src = ["".join(rng.choice(list("山水人天地"), size=5)) for _ in range(30)]
+tgt = [src[j * 30 // 36] + "。" for j in range(36)]
+links = align_sentences(src, tgt, FakeEncoder(), AlignConfig(kernel="numba"))
+hits = sum(sum(f.stats.cache_hits.values()) for f in (kernel._dp_approx, kernel._dp_exact))
+print(hits, "scipy.linalg" in sys.modules, "numba.typed.typeddict" in sys.modules)
+print([(link.src, link.tgt) for link in links])
+"""
+
+
+def test_cached_loops_load_without_numbas_full_target(tmp_path) -> None:
+    """A miss compiles (and writes numba's cache), a hit loads it in a fresh process without
+    importing scipy.linalg or numba's other implementations; both give the same links."""
+    import os
+    import subprocess
+    import sys
+
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": tests}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _CACHE_PROBE], env=env, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    (miss, miss_links), (hit, hit_links) = (run.stdout.splitlines() for run in runs)
+    assert miss.split()[0] == "0" and hit == "2 False False"
+    assert miss_links == hit_links

@@ -19,7 +19,9 @@ disk (``cache=True``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -32,27 +34,55 @@ from corpus.errors import InternalError
 __all__ = ["candidates", "dp"]
 
 
-def _numpy_support_without_blas() -> None:
-    """Load numba's numpy support now, with ``scipy.linalg`` hidden (unless already imported).
+@contextmanager
+def _without_scipy_linalg() -> Iterator[None]:
+    """``import scipy.linalg`` fails inside (unless it is already imported).
 
-    numba's numpy support (loaded at the first compile or cache load) imports
-    ``scipy.linalg`` to offer np.dot and np.linalg inside compiled code; the kernel uses
-    neither. Hidden, that import costs nothing (it took 14 MB and 0.1 s here); the real
-    ``scipy.linalg`` imports as usual afterwards.
+    numba's numpy support (imported by a compile, and by loading a cached function whose
+    environment refers to it) imports ``scipy.linalg`` to offer BLAS inside compiled
+    code; the kernel uses none. Hidden, that import costs nothing (it took 14 MB and
+    0.1 s here); the real ``scipy.linalg`` imports as usual afterwards.
     """
-    from numba.core.registry import cpu_target
-
     hide = "scipy.linalg" not in sys.modules
     if hide:
         sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import -> ImportError
     try:
-        cpu_target.target_context.refresh()
+        yield
     finally:
         if hide:
             del sys.modules["scipy.linalg"]
 
 
-_numpy_support_without_blas()
+def _load_cached(dispatcher: Any) -> None:
+    """Make ``dispatcher`` (a ``cache=True`` njit function) load its on-disk cache without
+    loading all of numba's implementations first (numba 0.68's private API, pinned).
+
+    numba's cache load refreshes the whole compile target before reading a cached
+    function: it imports every implementation module (typed containers, random,
+    polynomials...), none of which a cached machine-code function needs. Here a load
+    only starts numba's runtime; on a miss, the compile that follows refreshes the
+    target as usual. Both run :func:`_without_scipy_linalg`.
+    """
+    cache = dispatcher._cache
+    if not hasattr(cache, "_load_overload"):  # caching off (NullCache)
+        return
+    from numba.core.runtime import rtsys
+
+    def load_overload(sig: Any, ctx: Any) -> Any:
+        rtsys.initialize(ctx)
+        with _without_scipy_linalg(), cache._guard_against_spurious_io_errors():
+            return cache._load_overload(sig, ctx)
+        return None  # the guard swallowed an I/O error: compile instead
+
+    compile_uncached = dispatcher._compiler.compile
+
+    def compile_without_blas(args: Any, return_type: Any) -> Any:
+        with _without_scipy_linalg():
+            return compile_uncached(args, return_type)
+
+    cache.load_overload = load_overload
+    dispatcher._compiler.compile = compile_without_blas
+
 
 _NO_F1 = np.zeros(1)
 _NO_F2 = np.zeros((1, 1))
@@ -484,3 +514,8 @@ def candidates(
     want_s = {k: set(np.flatnonzero(ws[k]).tolist()) for k in range(2, kmax + 1) if ws[k].any()}
     want_t = {k: set(np.flatnonzero(wt[k]).tolist()) for k in range(2, kmax + 1) if wt[k].any()}
     return want_s, want_t, lo, hi
+
+
+# The entry points called from Python (the other functions are compiled into them).
+for _entry in (_buffers, _dp_approx, _dp_exact, _sweep_buffers, _candidates):
+    _load_cached(_entry)

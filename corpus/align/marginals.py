@@ -23,6 +23,7 @@ from corpus.align.dp import NEG, Grid
 from corpus.align.kernel import (
     _approx_row,
     _flat,
+    _load_cached,
     _prev,
     _ring_put,
     _score_args,
@@ -153,3 +154,6 @@ def link_gaps(
     kmax = int(max(ta.max(), tb.max()))
     gap = _gaps(n, m, _flat(fwd), _flat(bwd), sargs, ta, tb, float(skip), kmax, rows)
     return np.clip(gap, -1.0, 1.0)
+
+
+_load_cached(_gaps)
