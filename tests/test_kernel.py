@@ -251,3 +251,25 @@ def test_cached_loops_load_without_numbas_full_target(tmp_path) -> None:
     (miss, miss_links), (hit, hit_links) = (run.stdout.splitlines() for run in runs)
     assert miss.split()[0] == "0" and hit == "2 False False"
     assert miss_links == hit_links
+
+
+_PRELOAD_PROBE = """
+import sys, threading
+from corpus.align.search import preload
+from corpus.config import AlignConfig
+
+preload(AlignConfig(kernel="numpy"))
+print(threading.active_count(), "corpus.align.marginals" in sys.modules)
+preload(AlignConfig(kernel="numba"))
+[t.join() for t in threading.enumerate() if t.name == "preload-kernel"]
+print("corpus.align.marginals" in sys.modules)
+"""
+
+
+def test_preload_imports_the_kernel_in_a_thread_only_for_numba() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _PRELOAD_PROBE], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "False", "True"]

@@ -132,6 +132,22 @@ def _compiled(name: str) -> Callable[..., Any]:
     return run
 
 
+def preload(cfg: AlignConfig) -> None:
+    """Start importing the compiled kernel in a daemon thread when ``cfg.kernel`` is numba.
+
+    numba's import and the kernel's (~0.2 s, one core) then overlap loading the encoder
+    and embedding the first document instead of delaying the first DP, which waits for
+    the import to finish (Python's import lock) if it has not. Nothing else changes. Not
+    for a process that forks afterwards (a fork during an import can deadlock the child).
+    """
+    if cfg.kernel != "numpy":
+        threading.Thread(target=_import_kernel, name="preload-kernel", daemon=True).start()
+
+
+def _import_kernel() -> None:
+    from corpus.align import kernel, marginals  # noqa: F401
+
+
 def _dp(cfg: AlignConfig) -> Callable[..., Grid]:
     """The DP that ``cfg.kernel`` names: compiled (kernel.dp) or the numpy reference (dp.dp)."""
     return dp if cfg.kernel == "numpy" else _compiled("dp")
@@ -436,12 +452,35 @@ def align_embedded(
     t = np.asarray(tgt_vecs, dtype=np.float64)
     if rescorer is None and cfg.rescore_encoder:
         rescorer = load_rescorer(cfg.rescore_encoder)
+    with _one_blas_thread():
+        found = align_vectors(src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, sl, tl, rescorer)
     return [
         Link(tuple(range(i0, i1)), tuple(range(j0, j1)), cos, gap)
-        for i0, i1, j0, j1, cos, gap in align_vectors(
-            src, tgt, s, t, encoder, cfg, src_lang, tgt_lang, sl, tl, rescorer
-        )
+        for i0, i1, j0, j1, cos, gap in found
     ]
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS (OpenBLAS) limited to one thread inside the block.
+
+    The search's products (similarity blocks within the band) are too small for a second
+    BLAS thread to pay, and after each one OpenBLAS's idle thread spins for a while: it
+    kept the second core busy through the single-threaded DP loops and slowed the
+    encoder's worker threads (MAC-Dev, ``corpus align``: 1.0 s of 5.2 s CPU and 0.2 s
+    wall). A thread count does not change OpenBLAS's results (each output element is the
+    same dot product), so the links are the same.
+    """
+    global _BLAS_LIMIT
+    if _BLAS_LIMIT is None:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+        _BLAS_LIMIT = ThreadpoolController().limit
+    with _BLAS_LIMIT(limits=1, user_api="blas"):
+        yield
+
+
+_BLAS_LIMIT: Callable[..., Any] | None = None
 
 
 def _layout(paras: Sequence[int] | None, layout: Layout | None) -> Layout:

@@ -145,10 +145,12 @@ def _align_jobs(args: argparse.Namespace) -> list[tuple[Path, Path, Path, Path |
 
 def _run_align(args: argparse.Namespace) -> int:
     from corpus.align import align_file
+    from corpus.align.search import preload
     from corpus.embed import load_encoder
 
     cfg = config(args, encoder_overrides(args))
     jobs = _align_jobs(args)
+    preload(cfg.align)
     encoder = load_encoder(cfg.embed, cache=not args.no_cache)
     failed = 0
     for src, tgt, out, details in jobs:
