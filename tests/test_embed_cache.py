@@ -50,6 +50,26 @@ def test_second_encode_calls_the_model_zero_times(
     assert (enc.hits, enc.misses) == (4, 4)
 
 
+def test_a_new_file_has_16k_pages_and_an_old_4k_file_still_serves(
+    fake_encoder: FakeEncoder, tmp_path: Path
+) -> None:
+    CachedEncoder(fake_encoder, tmp_path / "new").encode(TEXTS, "zh")
+    with sqlite3.connect(tmp_path / "new" / cache_module.CACHE_FILE) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+    old = tmp_path / "old"
+    old.mkdir()
+    with sqlite3.connect(old / cache_module.CACHE_FILE) as conn:  # as earlier versions wrote it
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID")
+    first = CachedEncoder(fake_encoder, old).encode(TEXTS, "zh")
+    again = FakeEncoder()
+    assert np.array_equal(CachedEncoder(again, old).encode(TEXTS, "zh"), first)
+    assert again.calls == 0
+    with sqlite3.connect(old / cache_module.CACHE_FILE) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 def test_a_new_process_reuses_the_cache_on_disk(fake_encoder: FakeEncoder, tmp_path: Path) -> None:
     first = CachedEncoder(fake_encoder, tmp_path).encode(TEXTS, "en")
     again = FakeEncoder()

@@ -38,6 +38,9 @@ _STORE_DTYPE = np.float16
 _CHUNK = 4096
 # Seconds to wait for another process holding the cache's write lock.
 _OPEN_TIMEOUT = 120.0
+# Bytes per page of a new cache file: a vector row is ~1 KB, and SQLite's B-tree of a
+# WITHOUT ROWID table takes ~35 % less CPU inserting such rows in 16 KB pages than in 4 KB.
+_PAGE_SIZE = 16384
 # Keys per SELECT ... IN (...) (well under SQLite's bound-variable limit).
 _SELECT = 500
 
@@ -81,6 +84,7 @@ class EmbeddingCache:
         conn = sqlite3.connect(self.path, timeout=_OPEN_TIMEOUT, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(_OPEN_TIMEOUT * 1000)}")
+            conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")  # a new file's only
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -120,7 +124,7 @@ class EmbeddingCache:
             conn = self._connect()
             try:
                 with conn:
-                    conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", items)
+                    conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", sorted(items))
             except sqlite3.Error as exc:
                 raise EncoderError(
                     f"{self.path}: cannot write the embedding cache ({exc})"
