@@ -532,3 +532,18 @@ def test_differing_paragraphs_do_not_pull_links_off_their_translations(
             scores[case, name] = pair_f1(tmp_path / f"out-{case}-{name}", docs)["f1"]
     assert scores["split", "weighted"] >= 0.95 > scores["split", "fixed"] + 0.1
     assert scores["clean", "weighted"] == scores["clean", "fixed"] >= 0.95
+
+
+def test_pairsum_sums_neighbour_pairs_in_place_and_renormalises() -> None:
+    """The band's coarse vectors: rows 2k and 2k+1 summed (a last odd row alone), unit length,
+    bit for bit the sum-then-divide of separate arrays."""
+    from corpus.align.search import _pairsum
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 10):
+        v = rng.normal(size=(n, 6))
+        pairs = v[0 : n - n % 2 : 2] + v[1 : n - n % 2 : 2]
+        want = np.concatenate([pairs, v[-1:]]) if n % 2 else pairs
+        want = want / np.maximum(np.linalg.norm(want, axis=1, keepdims=True), 1e-12)
+        got = _pairsum(v)
+        assert got.dtype == v.dtype and np.array_equal(got, want)

@@ -86,11 +86,13 @@ __all__ = [
 
 def _pairsum(v: np.ndarray) -> np.ndarray:
     """Neighbouring rows summed in pairs (a last odd row stays alone), renormalised."""
-    n = len(v)
-    out = v[0 : n - n % 2 : 2] + v[1 : n - n % 2 : 2]
+    n, half = len(v), len(v) // 2
+    out = np.empty((n - half, *v.shape[1:]), dtype=v.dtype)
+    np.add(v[0 : 2 * half : 2], v[1 : 2 * half : 2], out=out[:half])
     if n % 2:
-        out = np.concatenate([out, v[-1:]])
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        out[half] = v[-1]
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)  # one array, in place
+    return out
 
 
 _COARSE_TYPES = [(1, 1), (1, 2), (2, 1), (2, 2)]
