@@ -470,8 +470,10 @@ def _one_blas_thread() -> Iterator[None]:
     BLAS thread to pay, and after each one OpenBLAS's idle thread spins for a while: it
     kept the second core busy through the single-threaded DP loops and slowed the
     encoder's worker threads (MAC-Dev, ``corpus align``: 1.0 s of 5.2 s CPU and 0.2 s
-    wall). A thread count does not change OpenBLAS's results (each output element is the
-    same dot product), so the links are the same.
+    wall). OpenBLAS may round a product differently with another thread count
+    (docs/scaling.md); here MAC-Dev, Bible-001 and the wmt22 documents gave the same links
+    and scores as with two threads. Either way the search's numbers no longer depend on
+    the machine's or the caller's thread count.
     """
     global _BLAS_LIMIT
     if _BLAS_LIMIT is None:
