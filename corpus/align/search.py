@@ -54,6 +54,7 @@ The ``score`` field of a returned link is the plain cosine of the joined texts
 from __future__ import annotations
 
 import copy
+import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -475,16 +476,17 @@ def _one_blas_thread() -> Iterator[None]:
     and scores as with two threads. Either way the search's numbers no longer depend on
     the machine's or the caller's thread count.
     """
-    global _BLAS_LIMIT
-    if _BLAS_LIMIT is None:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-
-        _BLAS_LIMIT = ThreadpoolController().limit
-    with _BLAS_LIMIT(limits=1, user_api="blas"):
+    with _blas_limit()(limits=1, user_api="blas"):
         yield
 
 
-_BLAS_LIMIT: Callable[..., Any] | None = None
+@functools.cache
+def _blas_limit() -> Callable[..., Any]:
+    """threadpoolctl's ``limit`` for the libraries loaded now (made once: it scans them)."""
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+    limit: Callable[..., Any] = ThreadpoolController().limit
+    return limit
 
 
 def _layout(paras: Sequence[int] | None, layout: Layout | None) -> Layout:
